@@ -1,0 +1,464 @@
+//! Codex CLI sessions: `~/.codex/sessions/YYYY/MM/DD/rollout-<local time>-<uuid>.jsonl`, one JSON record per
+//! line (`{"timestamp", "type", "payload"}`, newer versions add `ordinal`). Verified against codex 0.169.0.
+//!
+//! The conversation is in `response_item` records (messages, reasoning, function calls and their
+//! outputs). A user prompt and the final answer are also echoed as `event_msg` records (`user_message`,
+//! `agent_message`): each is counted once, whichever copy comes first. Context Codex injects itself
+//! (`<environment_context>`, instructions) is kept but marked `is_meta`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
+use sessionfs_shared::{AgentKind, Timestamp};
+
+use crate::{
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome,
+    SessionMeta, SkippedRecord,
+};
+
+/// The Codex adapter.
+pub struct Codex;
+
+/// The `originator` SessionFS writes into rollouts it creates for a resume.
+pub const SESSIONFS_ORIGINATOR: &str = "sessionfs";
+
+impl Agent for Codex {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Codex
+    }
+
+    fn watch_roots(&self, home: &Path) -> Vec<PathBuf> {
+        vec![home.join(".codex").join("sessions")]
+    }
+
+    fn classify(&self, path: &Path) -> Option<NativeFile> {
+        let name = path.file_name()?.to_str()?;
+        let stem = name.strip_prefix("rollout-")?.strip_suffix(".jsonl")?;
+        // rollout-2026-03-20T09-12-00-<uuid>: the UUID is the last 36 characters.
+        let native_id = stem
+            .len()
+            .checked_sub(36)
+            .and_then(|i| stem.get(i..))
+            .filter(|id| id.split('-').count() == 5)
+            .map(str::to_owned);
+        Some(NativeFile {
+            agent: AgentKind::Codex,
+            path: path.to_owned(),
+            native_id,
+            subagent: None,
+        })
+    }
+
+    fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
+        let mut state = State::default();
+        state.meta.native_id.clone_from(&file.native_id);
+        state.meta.provider = Some("openai".into());
+        Box::new(state)
+    }
+
+    fn restore_parser(
+        &self,
+        _file: &NativeFile,
+        saved: Value,
+    ) -> Result<Box<dyn NativeParser>, AgentError> {
+        let state: State =
+            serde_json::from_value(saved).map_err(|source| AgentError::BadState {
+                agent: AgentKind::Codex,
+                source,
+            })?;
+        Ok(Box::new(state))
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct State {
+    meta: SessionMeta,
+    lines_read: u64,
+    emitted: u64,
+    turn_id: Option<String>,
+    model: Option<String>,
+    /// (role, text) of messages emitted in the current turn, to drop the echo of each.
+    seen_in_turn: HashSet<String>,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    timestamp: Option<Timestamp>,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    payload: Value,
+}
+
+impl NativeParser for State {
+    fn mode(&self) -> ParseMode {
+        ParseMode::Incremental
+    }
+
+    fn feed(&mut self, chunk: &[u8], at_eof: bool) -> ParseOutcome {
+        let mut out = ParseOutcome::default();
+        let mut lines = LineSplitter::new(chunk, at_eof, self.lines_read + 1);
+        for (line_no, line) in lines.by_ref() {
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Record>(line) {
+                Ok(r) => match self.record(r) {
+                    Ok(msgs) => out.messages.extend(msgs),
+                    Err(error) => out.skipped.push(SkippedRecord {
+                        line: line_no,
+                        error,
+                    }),
+                },
+                Err(e) => out.skipped.push(SkippedRecord {
+                    line: line_no,
+                    error: format!("invalid JSON: {e}"),
+                }),
+            }
+        }
+        self.lines_read = lines.line_no();
+        out.consumed = lines.consumed();
+        out
+    }
+
+    fn meta(&self) -> &SessionMeta {
+        &self.meta
+    }
+
+    fn save(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn is_injected_context(text: &str) -> bool {
+    let t = text.trim_start();
+    [
+        "<environment_context>",
+        "<user_instructions>",
+        "<permissions",
+        "# AGENTS.md",
+        "<INSTRUCTIONS>",
+        "<turn_aborted>",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+}
+
+impl State {
+    fn record(&mut self, r: Record) -> Result<Vec<Message>, String> {
+        if let Some(t) = r.timestamp {
+            self.meta.saw_time(t);
+        }
+        let p = &r.payload;
+        match r.kind.as_str() {
+            "session_meta" => {
+                let m = p.get("meta").unwrap_or(p); // some versions nest it
+                if let Some(id) = s(m, "id") {
+                    self.meta.native_id = Some(id);
+                }
+                self.meta.cwd = s(m, "cwd").or(self.meta.cwd.take());
+                self.meta.tool_version = s(m, "cli_version").or(self.meta.tool_version.take());
+                self.meta.originator = s(m, "originator");
+                self.meta.interface = s(m, "source")
+                    .filter(|v| !v.is_empty())
+                    .or(Some("cli".into()));
+                if let Some(provider) = s(m, "model_provider") {
+                    self.meta.provider = Some(provider);
+                }
+                if let Some(git) = p.get("git").or_else(|| m.get("git")) {
+                    self.meta.git_branch = s(git, "branch").or(self.meta.git_branch.take());
+                    self.meta.git_commit = s(git, "commit_hash").or(self.meta.git_commit.take());
+                    self.meta.git_remote = s(git, "repository_url").or(self.meta.git_remote.take());
+                }
+                Ok(Vec::new())
+            }
+            "turn_context" => {
+                self.new_turn(s(p, "turn_id"));
+                if let Some(model) = s(p, "model") {
+                    if self.meta.model.is_none() {
+                        self.meta.model = Some(model.clone());
+                    }
+                    self.model = Some(model);
+                }
+                if let Some(cwd) = s(p, "cwd") {
+                    self.meta.cwd.get_or_insert(cwd);
+                }
+                Ok(Vec::new())
+            }
+            "response_item" => Ok(self.response_item(p, r.timestamp).into_iter().collect()),
+            "event_msg" => Ok(self.event(p, r.timestamp).into_iter().collect()),
+            _ => Ok(Vec::new()), // compacted, world_state, token_usage_record, …: no conversation in them
+        }
+    }
+
+    fn new_turn(&mut self, turn_id: Option<String>) {
+        if turn_id.is_some() && turn_id != self.turn_id {
+            self.turn_id = turn_id;
+            self.seen_in_turn.clear();
+        }
+    }
+
+    fn message(&mut self, role: Role, content: Vec<Block>, at: Option<Timestamp>) -> Message {
+        self.emitted += 1;
+        let mut m = Message::new(format!("msg_{:06}", self.emitted), role, content);
+        m.timestamp = at;
+        m.turn_id.clone_from(&self.turn_id);
+        if role == Role::Assistant {
+            m.model.clone_from(&self.model);
+            m.provider.clone_from(&self.meta.provider);
+        }
+        m
+    }
+
+    /// Emit a user or assistant text once per turn, whichever copy (event or response item) comes first.
+    fn text_once(&mut self, role: Role, text: &str, at: Option<Timestamp>) -> Option<Message> {
+        let key = format!("{}\u{0}{}", role.as_str(), text.trim());
+        if !self.seen_in_turn.insert(key) {
+            return None;
+        }
+        let meta_text = role == Role::User && is_injected_context(text);
+        if role == Role::User && !meta_text {
+            self.meta.turn_count += 1;
+            self.meta.saw_prompt(text);
+        }
+        let mut m = self.message(role, vec![Block::text(text)], at);
+        m.is_meta = meta_text;
+        Some(m)
+    }
+
+    fn event(&mut self, p: &Value, at: Option<Timestamp>) -> Option<Message> {
+        match p.get("type").and_then(Value::as_str)? {
+            "task_started" | "turn_started" => {
+                self.new_turn(s(p, "turn_id"));
+                None
+            }
+            "user_message" => {
+                let text = s(p, "message")?;
+                self.text_once(Role::User, &text, at)
+            }
+            "agent_message" => {
+                let text = s(p, "message")?;
+                self.text_once(Role::Assistant, &text, at)
+            }
+            "token_count" => {
+                // Totals so far for the whole session: the last one wins.
+                if let Some(total) = p.get("info").and_then(|i| i.get("total_token_usage")) {
+                    let n = |k: &str| total.get(k).and_then(Value::as_u64).unwrap_or(0);
+                    self.meta.input_tokens = n("input_tokens");
+                    self.meta.output_tokens = n("output_tokens");
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn response_item(&mut self, p: &Value, at: Option<Timestamp>) -> Option<Message> {
+        match p.get("type").and_then(Value::as_str)? {
+            "message" => {
+                let role = match p.get("role").and_then(Value::as_str)? {
+                    "user" => Role::User,
+                    "assistant" => Role::Assistant,
+                    "developer" => Role::Developer,
+                    "system" => Role::System,
+                    _ => return None,
+                };
+                let mut texts = Vec::new();
+                let mut images = Vec::new();
+                for item in p
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match item.get("type").and_then(Value::as_str) {
+                        Some("input_text" | "output_text" | "text") => {
+                            texts.push(s(item, "text").unwrap_or_default())
+                        }
+                        Some("input_image") => images.push(Block::Image {
+                            source: ImageSource {
+                                kind: "url".into(),
+                                data: s(item, "image_url"),
+                                media_type: None,
+                                extra: Map::new(),
+                            },
+                        }),
+                        _ => {}
+                    }
+                }
+                let text = texts.join("\n");
+                if matches!(role, Role::Developer | Role::System) {
+                    let mut m = self.message(role, vec![Block::text(text)], at);
+                    m.is_meta = true;
+                    return Some(m);
+                }
+                if images.is_empty() {
+                    return self.text_once(role, &text, at);
+                }
+                let mut content = vec![Block::text(text)];
+                content.extend(images);
+                Some(self.message(role, content, at))
+            }
+            "reasoning" => {
+                let summary: Vec<String> = p
+                    .get("summary")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| s(x, "text"))
+                    .collect();
+                let content: Vec<String> = p
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| s(x, "text"))
+                    .collect();
+                let encrypted = p.get("encrypted_content").is_some_and(|v| !v.is_null());
+                if summary.is_empty() && content.is_empty() && !encrypted {
+                    return None;
+                }
+                let block = Block::Thinking {
+                    text: content.join("\n"),
+                    signature: None,
+                    redacted: content.is_empty() && encrypted,
+                    summary: (!summary.is_empty()).then(|| summary.join("\n")),
+                };
+                Some(self.message(Role::Assistant, vec![block], at))
+            }
+            "function_call" | "custom_tool_call" => {
+                let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
+                let name = s(p, "name").unwrap_or_else(|| "tool".into());
+                let input = match p.get("arguments").or_else(|| p.get("input")) {
+                    Some(Value::String(raw)) => serde_json::from_str(raw)
+                        .unwrap_or_else(|_| serde_json::json!({ "input": raw })),
+                    Some(v) => v.clone(),
+                    None => Value::Object(Map::new()),
+                };
+                Some(self.message(
+                    Role::Assistant,
+                    vec![Block::ToolUse {
+                        tool_use_id: call_id,
+                        name,
+                        input,
+                    }],
+                    at,
+                ))
+            }
+            "local_shell_call" => {
+                let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
+                let command = p
+                    .get("action")
+                    .and_then(|a| a.get("command"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let input = serde_json::json!({ "command": command });
+                Some(self.message(
+                    Role::Assistant,
+                    vec![Block::ToolUse {
+                        tool_use_id: call_id,
+                        name: "local_shell".into(),
+                        input,
+                    }],
+                    at,
+                ))
+            }
+            "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
+                let call_id = s(p, "call_id").unwrap_or_default();
+                let (content, exit_code) = tool_output(p.get("output"));
+                let block = Block::ToolResult {
+                    tool_use_id: call_id,
+                    is_error: exit_code.is_some_and(|c| c != 0),
+                    content,
+                    exit_code,
+                    duration_ms: None,
+                };
+                Some(self.message(Role::Tool, vec![block], at))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A tool's output: a string, a JSON string `{"output", "metadata": {"exit_code"}}`, or such an object.
+fn tool_output(v: Option<&Value>) -> (String, Option<i64>) {
+    let obj = match v {
+        None | Some(Value::Null) => return (String::new(), None),
+        Some(Value::String(raw)) => match serde_json::from_str::<Value>(raw) {
+            Ok(parsed @ Value::Object(_)) => parsed,
+            _ => return (raw.clone(), None),
+        },
+        Some(other) => other.clone(),
+    };
+    let text = s(&obj, "output")
+        .or_else(|| s(&obj, "text"))
+        .unwrap_or_else(|| obj.to_string());
+    let exit = obj
+        .get("metadata")
+        .and_then(|m| m.get("exit_code"))
+        .and_then(Value::as_i64);
+    (text, exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLLOUT: &str = r#"{"timestamp":"2026-03-20T09:12:00.019Z","type":"session_meta","payload":{"id":"019d0a84-0c2f-7163-8491-0dd9ff93f4b8","timestamp":"2026-03-20T09:12:00.019Z","cwd":"/tmp/test_repo","originator":"codex_cli","cli_version":"0.116.0","source":"cli","model_provider":"openai","git":{"commit_hash":"abc123","branch":"main","repository_url":null}}}
+{"timestamp":"2026-03-20T09:12:01.000Z","type":"turn_context","payload":{"turn_id":"turn-001","cwd":"/tmp/test_repo","model":"gpt-4.1"}}
+{"timestamp":"2026-03-20T09:12:01.100Z","type":"event_msg","payload":{"type":"task_started","turn_id":"turn-001"}}
+{"timestamp":"2026-03-20T09:12:01.200Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>cwd</environment_context>"}]}}
+{"timestamp":"2026-03-20T09:12:01.300Z","type":"event_msg","payload":{"type":"user_message","message":"Say hello world","images":[]}}
+{"timestamp":"2026-03-20T09:12:01.400Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Say hello world"}]}}
+{"timestamp":"2026-03-20T09:12:02.000Z","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"plan"}],"content":null,"encrypted_content":"gAAA"}}
+{"timestamp":"2026-03-20T09:12:02.100Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\"cmd\":\"echo hello world\"}","call_id":"call_001"}}
+{"timestamp":"2026-03-20T09:12:02.200Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_001","output":"{\"output\":\"hello world\\n\",\"metadata\":{\"exit_code\":0}}"}}
+{"timestamp":"2026-03-20T09:12:03.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Done: hello world"}]}}
+{"timestamp":"2026-03-20T09:12:03.100Z","type":"event_msg","payload":{"type":"agent_message","message":"Done: hello world"}}
+{"timestamp":"2026-03-20T09:12:03.200Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":500,"output_tokens":100}}}}
+"#;
+
+    #[test]
+    fn each_prompt_and_answer_counts_once() {
+        let file = Codex.classify(Path::new("/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl")).unwrap();
+        assert_eq!(
+            file.native_id.as_deref(),
+            Some("019d0a84-0c2f-7163-8491-0dd9ff93f4b8")
+        );
+        let mut p = Codex.parser(&file);
+        let out = p.feed(ROLLOUT.as_bytes(), true);
+        assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+        let texts: Vec<(Role, String)> = out.messages.iter().map(|m| (m.role, m.text())).collect();
+        let users = texts
+            .iter()
+            .filter(|(r, t)| *r == Role::User && t == "Say hello world")
+            .count();
+        let answers = texts
+            .iter()
+            .filter(|(r, t)| *r == Role::Assistant && t == "Done: hello world")
+            .count();
+        assert_eq!((users, answers), (1, 1), "{texts:?}");
+        assert!(out.messages[0].is_meta, "environment context is meta");
+        assert!(out.messages.iter().any(|m| matches!(&m.content[0], Block::Thinking { redacted: false, summary: Some(s), .. } if s == "plan")));
+        let result = out.messages.iter().find(|m| m.role == Role::Tool).unwrap();
+        assert!(
+            matches!(&result.content[0], Block::ToolResult { content, exit_code: Some(0), tool_use_id, .. } if content == "hello world\n" && tool_use_id == "call_001")
+        );
+        let meta = p.meta();
+        assert_eq!(
+            (meta.input_tokens, meta.output_tokens, meta.turn_count),
+            (500, 100, 1)
+        );
+        assert_eq!(meta.model.as_deref(), Some("gpt-4.1"));
+        assert_eq!(meta.git_branch.as_deref(), Some("main"));
+        assert_eq!(meta.first_prompt.as_deref(), Some("Say hello world"));
+    }
+}

@@ -1,0 +1,100 @@
+//! One module per subcommand; each has an `Args` struct and a `run`.
+
+mod daemon;
+mod doctor;
+mod export;
+mod import;
+mod list;
+mod search;
+mod show;
+mod storage;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+/// The subcommands of `sfs`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Capture every supported agent's sessions once
+    Import(import::Import),
+    /// Run, stop and inspect the capture daemon (sfsd)
+    #[command(subcommand)]
+    Daemon(daemon::Daemon),
+    /// List captured sessions, newest first
+    List(list::List),
+    /// Show a session: its manifest and conversation
+    Show(show::Show),
+    /// Search message text of every session
+    Search(search::Search),
+    /// Write a session out as .sfs, Markdown or JSON
+    Export(export::Export),
+    /// Show local disk use per agent
+    Storage(storage::Storage),
+    /// Check the store, the index and each agent's capture
+    Doctor(doctor::Doctor),
+}
+
+impl Command {
+    pub fn run(self) -> Result<ExitCode> {
+        match self {
+            Self::Import(c) => c.run(),
+            Self::Daemon(c) => c.run(),
+            Self::List(c) => c.run(),
+            Self::Show(c) => c.run(),
+            Self::Search(c) => c.run(),
+            Self::Export(c) => c.run(),
+            Self::Storage(c) => c.run(),
+            Self::Doctor(c) => c.run(),
+        }
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `1.2 MB`-style sizes.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// Cut `s` to `max` characters with an ellipsis.
+fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_ellipsis() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KB");
+        assert_eq!(ellipsize("abcdef", 4), "abc…");
+        assert_eq!(ellipsize("ab", 4), "ab");
+    }
+}

@@ -1,0 +1,231 @@
+//! `sfs doctor`: the health of the store, the index and each agent's capture.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use sessionfs_client::ListFilter;
+use sessionfs_client::daemon::{LockState, probe};
+
+use crate::context;
+
+/// Check the store, the index and each agent's capture
+#[derive(Debug, clap::Args)]
+pub struct Doctor {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Ok,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    check: String,
+    level: Level,
+    detail: String,
+}
+
+fn check(
+    checks: &mut Vec<Check>,
+    name: impl Into<String>,
+    level: Level,
+    detail: impl Into<String>,
+) {
+    checks.push(Check {
+        check: name.into(),
+        level,
+        detail: detail.into(),
+    });
+}
+
+impl Doctor {
+    pub fn run(self) -> Result<ExitCode> {
+        let mut checks = Vec::new();
+        let paths = context::store_paths()?;
+        let store = match sessionfs_client::Store::open(paths.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                check(
+                    &mut checks,
+                    "index",
+                    Level::Error,
+                    format!("cannot open {}: {e}", paths.index_db().display()),
+                );
+                return finish(checks, self.json);
+            }
+        };
+        check(
+            &mut checks,
+            "store",
+            Level::Ok,
+            paths.root().display().to_string(),
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = std::fs::metadata(paths.root()) {
+                let mode = m.permissions().mode() & 0o777;
+                let level = if mode & 0o077 == 0 {
+                    Level::Ok
+                } else {
+                    Level::Warn
+                };
+                check(
+                    &mut checks,
+                    "store permissions",
+                    level,
+                    format!("{mode:o} (sessions are private: 700 expected)"),
+                );
+            }
+        }
+        let integrity: String = store
+            .index()
+            .conn()
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        check(
+            &mut checks,
+            "index integrity",
+            if integrity == "ok" {
+                Level::Ok
+            } else {
+                Level::Error
+            },
+            integrity,
+        );
+
+        let rows = store.index().list(&ListFilter::default())?;
+        let indexed: BTreeSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
+        let on_disk: BTreeSet<String> = std::fs::read_dir(paths.sessions())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().join("manifest.json").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing: Vec<&String> = indexed.difference(&on_disk).collect();
+        let unindexed: Vec<&String> = on_disk.difference(&indexed).collect();
+        let level = if missing.is_empty() && unindexed.is_empty() {
+            Level::Ok
+        } else {
+            Level::Warn
+        };
+        check(
+            &mut checks,
+            "sessions",
+            level,
+            format!(
+                "{} indexed, {} on disk; {} indexed without a directory, {} directories not indexed",
+                indexed.len(),
+                on_disk.len(),
+                missing.len(),
+                unindexed.len()
+            ),
+        );
+        let fts: i64 =
+            store
+                .index()
+                .conn()
+                .query_row("SELECT COUNT(*) FROM messages_fts", [], |r| r.get(0))?;
+        let msg_rows = store.index().message_rows()? as i64;
+        check(
+            &mut checks,
+            "search index",
+            if fts == msg_rows {
+                Level::Ok
+            } else {
+                Level::Error
+            },
+            format!("{msg_rows} messages indexed, {fts} full-text rows"),
+        );
+
+        let home = context::agent_home()?;
+        let health = store.index().agent_health()?;
+        for agent in sessionfs_agents::all() {
+            let kind = agent.kind().to_string();
+            let roots: Vec<String> = agent
+                .watch_roots(&home)
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            let exists = agent.watch_roots(&home).iter().any(|r| r.is_dir());
+            let h = health.iter().find(|h| h.agent == kind);
+            let (level, detail) = match h {
+                Some(h) if h.records_skipped > 0 => (
+                    Level::Warn,
+                    format!(
+                        "{} session(s); {} record(s) skipped as unparseable (last: {})",
+                        h.sessions,
+                        h.records_skipped,
+                        h.last_error.as_deref().unwrap_or("-")
+                    ),
+                ),
+                Some(h) => (
+                    Level::Ok,
+                    format!(
+                        "{} session(s) from {} file(s), last capture {}",
+                        h.sessions,
+                        h.files,
+                        h.last_captured_at.as_deref().unwrap_or("never")
+                    ),
+                ),
+                None if exists => (
+                    Level::Warn,
+                    format!(
+                        "{} exists but nothing was captured yet: run `sfs import`",
+                        roots.join(", ")
+                    ),
+                ),
+                None => (
+                    Level::Ok,
+                    format!("not installed here ({} absent)", roots.join(", ")),
+                ),
+            };
+            check(&mut checks, format!("agent {kind}"), level, detail);
+        }
+        match probe(&paths.daemon_lock())? {
+            LockState::Held { pid } => check(
+                &mut checks,
+                "daemon",
+                Level::Ok,
+                format!("running (pid {pid})"),
+            ),
+            LockState::Free => check(
+                &mut checks,
+                "daemon",
+                Level::Warn,
+                "not running: start it with `sfs daemon start` to capture as you work",
+            ),
+        }
+        finish(checks, self.json)
+    }
+}
+
+fn finish(checks: Vec<Check>, json: bool) -> Result<ExitCode> {
+    let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
+    if json {
+        super::print_json(&serde_json::json!({ "ok": worst != Level::Error, "checks": checks }))?;
+    } else {
+        for c in &checks {
+            let mark = match c.level {
+                Level::Ok => "ok  ",
+                Level::Warn => "WARN",
+                Level::Error => "FAIL",
+            };
+            println!("[{mark}] {:<22} {}", c.check, c.detail);
+        }
+    }
+    Ok(if worst == Level::Error {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

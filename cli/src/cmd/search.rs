@@ -1,0 +1,49 @@
+//! `sfs search`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sessionfs_shared::AgentKind;
+
+use crate::context;
+
+/// Search message text of every session
+#[derive(Debug, clap::Args)]
+pub struct Search {
+    /// Words to find (all must match; `word*` matches a prefix)
+    query: String,
+    /// Only this agent
+    #[arg(long, value_name = "AGENT")]
+    tool: Option<AgentKind>,
+    /// At most this many sessions
+    #[arg(long, short = 'n', default_value_t = 20)]
+    limit: usize,
+    /// Print a JSON array of hits
+    #[arg(long)]
+    json: bool,
+}
+
+impl Search {
+    pub fn run(self) -> Result<ExitCode> {
+        let store = context::open_store()?;
+        let hits = store.index().search(&self.query, self.tool, self.limit)?;
+        if self.json {
+            super::print_json(&hits)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if hits.is_empty() {
+            eprintln!("No matches for {:?}.", self.query);
+            return Ok(ExitCode::SUCCESS);
+        }
+        for h in hits {
+            println!(
+                "{}  {}  {}",
+                h.session_id,
+                h.source_tool,
+                h.title.as_deref().unwrap_or("(untitled)")
+            );
+            println!("    {}: {}", h.role, h.snippet.replace('\n', " "));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,97 @@
+//! `sfs storage`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use sessionfs_client::ListFilter;
+
+use crate::context;
+
+/// Show local disk use per agent
+#[derive(Debug, clap::Args)]
+pub struct Storage {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct AgentUse {
+    sessions: u64,
+    messages: u64,
+    bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    store: String,
+    sessions: u64,
+    session_bytes: u64,
+    index_bytes: u64,
+    total_bytes: u64,
+    agents: BTreeMap<String, AgentUse>,
+}
+
+impl Storage {
+    pub fn run(self) -> Result<ExitCode> {
+        let store = context::open_store()?;
+        let rows = store.index().list(&ListFilter::default())?;
+        let mut agents: BTreeMap<String, AgentUse> = BTreeMap::new();
+        for r in &rows {
+            let a = agents.entry(r.source_tool.clone()).or_default();
+            a.sessions += 1;
+            a.messages += r.message_count;
+            a.bytes += r.size_bytes;
+        }
+        let session_bytes: u64 = agents.values().map(|a| a.bytes).sum();
+        let db = store.paths().index_db();
+        let index_bytes: u64 = ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        let report = Report {
+            store: store.paths().root().display().to_string(),
+            sessions: rows.len() as u64,
+            session_bytes,
+            index_bytes,
+            total_bytes: session_bytes + index_bytes,
+            agents,
+        };
+        if self.json {
+            super::print_json(&report)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("Local storage at {}", report.store);
+        println!(
+            "{:<12} {:>9} {:>10} {:>10}",
+            "AGENT", "SESSIONS", "MESSAGES", "SIZE"
+        );
+        for (name, a) in &report.agents {
+            println!(
+                "{:<12} {:>9} {:>10} {:>10}",
+                name,
+                a.sessions,
+                a.messages,
+                super::human_bytes(a.bytes)
+            );
+        }
+        println!(
+            "{:<12} {:>9} {:>10} {:>10}",
+            "index",
+            "",
+            "",
+            super::human_bytes(report.index_bytes)
+        );
+        println!(
+            "{:<12} {:>9} {:>10} {:>10}",
+            "total",
+            report.sessions,
+            "",
+            super::human_bytes(report.total_bytes)
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,42 @@
+//! What every command needs: where the store is, whose agent folders to read, logging.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use sessionfs_client::{Capturer, Store, StorePaths};
+
+/// The store (`$SFS_HOME`, default `~/.sessionfs`).
+pub fn store_paths() -> Result<StorePaths> {
+    StorePaths::from_env().context("cannot find the store: set SFS_HOME or HOME")
+}
+
+/// Open the store.
+pub fn open_store() -> Result<Store> {
+    let paths = store_paths()?;
+    Store::open(paths.clone())
+        .with_context(|| format!("opening the store at {}", paths.root().display()))
+}
+
+/// The folder whose agent folders (`.claude`, `.codex`, `.gemini`) are captured: `$HOME`.
+pub fn agent_home() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .context("HOME is not set: cannot find the agents' session folders")
+}
+
+/// A capturer over the store and home.
+pub fn capturer() -> Result<Capturer> {
+    Ok(Capturer::new(open_store()?, agent_home()?))
+}
+
+/// Log warnings to stderr (`SFS_LOG` sets the filter).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SFS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

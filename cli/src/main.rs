@@ -1,0 +1,66 @@
+//! `sfs`: capture, list, search, show and export coding-agent sessions; run the capture daemon.
+//!
+//! This binary only parses arguments and prints; the work is in `sessionfs-client`.
+
+mod cmd;
+mod context;
+mod render;
+mod time_arg;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// SessionFS: every coding-agent session, captured, searchable, portable
+#[derive(Debug, Parser)]
+#[command(
+    name = "sfs",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 110
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    context::init_logging();
+    match cli.command.run() {
+        Ok(code) => code,
+        Err(err) => report(&err),
+    }
+}
+
+/// Print `sfs: error: <chain>` and a hint; a closed stdout (`sfs list | head`) is not an error.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return ExitCode::SUCCESS;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "sfs: error: {err:#}");
+    let hint = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<sessionfs_client::ClientError>())
+        .and_then(|e| e.hint());
+    if let Some(hint) = hint {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,46 @@
+//! `--since` values: `7d`, `12h`, `30m`, `2026-03-20`, or an RFC 3339 time.
+
+use chrono::{Duration, NaiveDate, Utc};
+use sessionfs_shared::Timestamp;
+
+/// Parse a `--since` value into the canonical RFC 3339 form the index sorts by.
+pub fn parse_since(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if let Some((num, unit)) = s.char_indices().last().map(|(i, c)| (&s[..i], c)) {
+        if let Ok(n) = num.parse::<i64>() {
+            let d = match unit {
+                'd' => Some(Duration::days(n)),
+                'h' => Some(Duration::hours(n)),
+                'm' => Some(Duration::minutes(n)),
+                'w' => Some(Duration::weeks(n)),
+                _ => None,
+            };
+            if let Some(d) = d {
+                return Ok(Timestamp::from_datetime(Utc::now() - d).to_rfc3339());
+            }
+        }
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = day.and_hms_opt(0, 0, 0) {
+            return Ok(Timestamp::from_datetime(t.and_utc()).to_rfc3339());
+        }
+    }
+    Timestamp::parse(s).map(|t| t.to_rfc3339()).ok_or_else(|| {
+        format!("invalid time {s:?}: use 7d, 12h, 30m, 2026-03-20 or an RFC 3339 time")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(
+            parse_since("2026-03-20").unwrap(),
+            "2026-03-20T00:00:00.000Z"
+        );
+        assert!(parse_since("7d").unwrap() < Timestamp::now().to_rfc3339());
+        assert!(parse_since("soon").unwrap_err().contains("7d"));
+    }
+}

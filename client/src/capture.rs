@@ -1,0 +1,781 @@
+//! Capture: turning agents' native files into `.sfs` sessions in the store.
+//!
+//! The fast path is an appended native file: its parser is restored from the index, fed only the new
+//! bytes, the new messages are appended to `messages.jsonl` and indexed, and the manifest is rewritten.
+//! Anything else (a file seen for the first time, one rewritten or shortened by its agent, a snapshot
+//! format) recaptures the whole session from all its native files; a recapture that would make a session
+//! shorter than what is stored keeps the stored copy (an agent compacting its file must not lose history).
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sessionfs_agents::{
+    Agent, NativeFile, NativeParser, ParseMode, SessionMeta, SkippedRecord, title_from_prompt,
+};
+use sessionfs_shared::sfs::{
+    Block, GitInfo, Manifest, Message, ModelInfo, SessionStats, SubAgent, Tools, Workspace, files,
+};
+use sessionfs_shared::{AgentKind, SessionId, Timestamp};
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
+
+use crate::deleted::DeletedList;
+use crate::error::{ClientError, Result};
+use crate::index::{NativeFileRow, SessionRow, write};
+use crate::store::Store;
+
+/// How many leading bytes identify a native file, to notice when its agent rewrote it.
+const HEAD_BYTES: u64 = 4096;
+
+/// What one capture did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureReport {
+    /// The session.
+    pub session_id: SessionId,
+    /// Its agent.
+    pub agent: AgentKind,
+    /// Messages added by this capture.
+    pub new_messages: u64,
+    /// Records skipped by this capture.
+    pub skipped: u64,
+    /// The session was rebuilt from all its files.
+    pub recaptured: bool,
+    /// A recapture came out shorter than the stored copy, which was kept.
+    pub kept_longer_copy: bool,
+}
+
+/// Progress of an import, for progress bars.
+pub trait ImportProgress {
+    /// `total` files were found.
+    fn start(&mut self, total: u64);
+    /// One file was processed.
+    fn advance(&mut self, path: &Path, report: Option<&CaptureReport>);
+}
+
+impl ImportProgress for () {
+    fn start(&mut self, _: u64) {}
+    fn advance(&mut self, _: &Path, _: Option<&CaptureReport>) {}
+}
+
+/// Captures native files into a store.
+pub struct Capturer {
+    store: Store,
+    home: PathBuf,
+    agents: Vec<Box<dyn Agent>>,
+}
+
+#[derive(Deserialize)]
+struct SavedMeta {
+    #[serde(default)]
+    meta: SessionMeta,
+}
+
+fn now() -> String {
+    Timestamp::now().to_rfc3339()
+}
+
+fn hash_head(path: &Path, len: u64) -> Result<String> {
+    let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
+    let mut buf = Vec::with_capacity(len as usize);
+    f.by_ref()
+        .take(len)
+        .read_to_end(&mut buf)
+        .map_err(ClientError::io("reading", path))?;
+    Ok(format!("{}:{:x}", buf.len(), Sha256::digest(&buf)))
+}
+
+fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>> {
+    let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(ClientError::io("seeking", path))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)
+        .map_err(ClientError::io("reading", path))?;
+    Ok(buf)
+}
+
+fn mtime(path: &Path) -> Option<Timestamp> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    let ms = t.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_millis();
+    Timestamp::from_millis(i64::try_from(ms).ok()?)
+}
+
+/// A file parsed from the start.
+struct Parsed {
+    file: NativeFile,
+    parser: Box<dyn NativeParser>,
+    messages: Vec<Message>,
+    skipped: Vec<SkippedRecord>,
+    offset: u64,
+    head_hash: String,
+}
+
+impl Capturer {
+    /// Capture into `store` from the agents' folders under `home`, for every agent this build knows.
+    pub fn new(store: Store, home: impl Into<PathBuf>) -> Self {
+        Self::with_agents(store, home, sessionfs_agents::all())
+    }
+
+    /// Capture with a chosen set of agents.
+    pub fn with_agents(
+        store: Store,
+        home: impl Into<PathBuf>,
+        agents: Vec<Box<dyn Agent>>,
+    ) -> Self {
+        Self {
+            store,
+            home: home.into(),
+            agents,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The store, mutably.
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Take the store back.
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    /// The home folder whose agent folders are captured.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The agents, for watching their folders.
+    pub fn agents(&self) -> &[Box<dyn Agent>] {
+        &self.agents
+    }
+
+    /// Every native file under home, for every agent.
+    pub fn discover(&self) -> Vec<NativeFile> {
+        self.agents
+            .iter()
+            .flat_map(|a| a.discover(&self.home))
+            .collect()
+    }
+
+    fn classify(&self, path: &Path) -> Option<(usize, NativeFile)> {
+        self.agents
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| a.classify(path).map(|f| (i, f)))
+    }
+
+    /// Capture every native file under home. Per-file failures are logged and counted, not fatal.
+    pub fn import_all(&mut self, progress: &mut dyn ImportProgress) -> Result<Vec<CaptureReport>> {
+        let mut found = self.discover();
+        // Main session files before sub-agent threads, so a session's main file fixes its identity.
+        found.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
+        progress.start(found.len() as u64);
+        let mut reports = Vec::new();
+        for file in found {
+            match self.capture_path(&file.path) {
+                Ok(report) => {
+                    progress.advance(&file.path, report.as_ref());
+                    reports.extend(report);
+                }
+                Err(e) => {
+                    warn!(path = %file.path.display(), error = %e, "capture failed");
+                    progress.advance(&file.path, None);
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Capture one native file, if it is one. `Ok(None)`: not a session file, unchanged, or deleted.
+    pub fn capture_path(&mut self, path: &Path) -> Result<Option<CaptureReport>> {
+        let Some((agent_idx, file)) = self.classify(path) else {
+            return Ok(None);
+        };
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_file() => m,
+            Ok(_) => return Ok(None), // links are not followed: they could point anywhere
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ClientError::io("reading", path)(e)),
+        };
+        let size = meta.len();
+        let key = path.to_string_lossy().into_owned();
+        let prev = self.store.index().native_file(&key)?;
+        let agent = &self.agents[agent_idx];
+
+        if let Some(prev) = prev
+            .as_ref()
+            .filter(|p| p.session_id.as_str().starts_with("ses_"))
+        {
+            if self.store.index().session(&prev.session_id)?.is_none()
+                && !DeletedList::load(&self.store.paths().deleted_json()).contains(&prev.session_id)
+            {
+                // The session was removed from the store while its native file stayed: capture it again.
+                let id = prev.session_id.clone();
+                return self.recapture(&id, Some(file)).map(Some);
+            }
+            let restored = prev
+                .parser_state
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .and_then(|v| agent.restore_parser(&file, v).ok());
+            if let Some(mut parser) = restored {
+                if parser.mode() == ParseMode::Incremental && size >= prev.offset {
+                    let same_head = prev.head_hash.as_deref()
+                        == Some(hash_head(path, prev.offset.min(HEAD_BYTES))?.as_str());
+                    if same_head {
+                        if size == prev.offset {
+                            return Ok(None);
+                        }
+                        let chunk = read_from(path, prev.offset)?;
+                        let out = parser.feed(&chunk, true);
+                        if out.consumed == 0 && out.messages.is_empty() && out.skipped.is_empty() {
+                            return Ok(None); // only a half-written line so far
+                        }
+                        return self
+                            .append(
+                                prev.clone(),
+                                file,
+                                parser,
+                                out.messages,
+                                out.skipped,
+                                prev.offset + out.consumed,
+                            )
+                            .map(Some);
+                    }
+                } else if parser.mode() == ParseMode::Snapshot
+                    && prev.offset == size
+                    && prev.head_hash.as_deref() == Some(hash_head(path, size)?.as_str())
+                {
+                    return Ok(None);
+                }
+            }
+            let id = prev.session_id.clone();
+            return self.recapture(&id, Some(file)).map(Some);
+        }
+
+        // First sight of this file. A sub-agent thread of an already captured session joins it.
+        if let Some(native) = file
+            .native_id
+            .as_deref()
+            .filter(|_| file.subagent.is_some())
+        {
+            let id = SessionId::derive(native);
+            if self.store.index().session(&id)?.is_some() {
+                return self.recapture(&id, Some(file)).map(Some);
+            }
+        }
+        let parsed = self.parse_whole(file)?;
+        let Some(id) = session_id_of(&parsed) else {
+            debug!(path = %path.display(), "no session in this file yet");
+            return Ok(None);
+        };
+        if self.store.index().session(&id)?.is_some() {
+            // Another file of a known session (a sub-agent thread seen before its parent was).
+            return self.recapture(&id, Some(parsed.file)).map(Some);
+        }
+        self.write_full(&id, vec![parsed]).map(Some)
+    }
+
+    fn parse_whole(&self, file: NativeFile) -> Result<Parsed> {
+        let agent = self
+            .agents
+            .iter()
+            .find(|a| a.kind() == file.agent)
+            .ok_or_else(|| ClientError::NotFound(file.agent.to_string()))?;
+        let bytes = read_from(&file.path, 0)?;
+        let mut parser = agent.parser(&file);
+        let out = parser.feed(&bytes, true);
+        let head_hash = match parser.mode() {
+            ParseMode::Incremental => hash_head(&file.path, out.consumed.min(HEAD_BYTES))?,
+            ParseMode::Snapshot => hash_head(&file.path, bytes.len() as u64)?,
+        };
+        let offset = match parser.mode() {
+            ParseMode::Incremental => out.consumed,
+            ParseMode::Snapshot => bytes.len() as u64,
+        };
+        Ok(Parsed {
+            file,
+            parser,
+            messages: out.messages,
+            skipped: out.skipped,
+            offset,
+            head_hash,
+        })
+    }
+
+    /// Rebuild a session from all its native files (plus `extra`, a newly seen one).
+    fn recapture(&mut self, id: &SessionId, extra: Option<NativeFile>) -> Result<CaptureReport> {
+        let mut files: Vec<NativeFile> = Vec::new();
+        for row in self.store.index().native_files_of(id)? {
+            let path = PathBuf::from(&row.path);
+            if let Some((_, f)) = self.classify(&path) {
+                if path.is_file() {
+                    files.push(f);
+                }
+            }
+        }
+        if let Some(f) = extra {
+            if !files.iter().any(|x| x.path == f.path) {
+                files.push(f);
+            }
+        }
+        files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
+        let parsed = files
+            .into_iter()
+            .map(|f| self.parse_whole(f))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_full(id, parsed)
+    }
+
+    /// Write a whole session from parsed files: append when the stored copy is a prefix of it, rewrite
+    /// when it is at least as long, keep the stored copy when it is longer.
+    fn write_full(&mut self, id: &SessionId, parsed: Vec<Parsed>) -> Result<CaptureReport> {
+        let Some(first) = parsed.first() else {
+            return Err(ClientError::NotFound(id.to_string()));
+        };
+        let agent = first.file.agent;
+        let main_path = first.file.path.clone();
+        let deleted = DeletedList::load(&self.store.paths().deleted_json());
+        let all: Vec<Message> = parsed
+            .iter()
+            .flat_map(|p| p.messages.iter().cloned())
+            .collect();
+        let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
+        let dir = self.store.session_dir(id);
+        let row = self.store.index().session(id)?;
+        let stored_count = row.as_ref().map_or(0, |r| r.message_count);
+
+        let mut tx_plan = WritePlan::default();
+        if deleted.contains(id) {
+            info!(session.id = %id, "not capturing a deleted session");
+        } else if (all.len() as u64) < stored_count {
+            warn!(session.id = %id, stored = stored_count, native = all.len(), "native files are shorter than the stored session; keeping the stored copy");
+            tx_plan.kept_longer = true;
+        } else {
+            dir.create()?;
+            let stored = if row.is_some() {
+                dir.read_messages()?.messages
+            } else {
+                Vec::new()
+            };
+            let is_prefix = stored.len() <= all.len()
+                && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
+            if is_prefix && row.is_some() {
+                let new = &all[stored.len()..];
+                let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), new)?;
+                tx_plan.new_messages = new.to_vec();
+                tx_plan.messages_bytes = Some(len);
+            } else {
+                let len = dir.rewrite_messages(&all)?;
+                tx_plan.reindex_all = true;
+                tx_plan.new_messages = all.clone();
+                tx_plan.messages_bytes = Some(len);
+            }
+            tx_plan.total = all.len() as u64;
+            tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
+        }
+
+        let now = now();
+        let native_rows: Vec<NativeFileRow> = parsed
+            .iter()
+            .map(|p| NativeFileRow {
+                path: p.file.path.to_string_lossy().into_owned(),
+                agent: p.file.agent.as_str().to_owned(),
+                session_id: id.clone(),
+                subagent: p.file.subagent.clone(),
+                offset: p.offset,
+                head_hash: Some(p.head_hash.clone()),
+                parser_state: Some(p.parser.save().to_string()),
+                messages: p.messages.len() as u64,
+                records_skipped: p.skipped.len() as u64,
+                last_error: p
+                    .skipped
+                    .last()
+                    .map(|s| format!("line {}: {}", s.line, s.error)),
+                last_error_at: p.skipped.last().map(|_| now.clone()),
+                last_captured_at: Some(now.clone()),
+            })
+            .collect();
+        for p in &parsed {
+            for s in &p.skipped {
+                warn!(agent = %p.file.agent, path = %p.file.path.display(), line = s.line, error = %s.error, "skipped an unparseable record");
+            }
+        }
+        let metas: Vec<(Option<String>, SessionMeta)> = parsed
+            .iter()
+            .map(|p| (p.file.subagent.clone(), p.parser.meta().clone()))
+            .collect();
+        let report = CaptureReport {
+            session_id: id.clone(),
+            agent,
+            new_messages: tx_plan.new_messages.len() as u64,
+            skipped,
+            recaptured: true,
+            kept_longer_copy: tx_plan.kept_longer,
+        };
+        let skip_session = deleted.contains(id) || tx_plan.kept_longer;
+        self.commit(
+            id,
+            agent,
+            &main_path,
+            &metas,
+            &native_rows,
+            tx_plan,
+            skip_session,
+        )?;
+        Ok(report)
+    }
+
+    /// The fast path: new messages from an appended file.
+    fn append(
+        &mut self,
+        prev: NativeFileRow,
+        file: NativeFile,
+        parser: Box<dyn NativeParser>,
+        messages: Vec<Message>,
+        skipped: Vec<SkippedRecord>,
+        offset: u64,
+    ) -> Result<CaptureReport> {
+        let id = prev.session_id.clone();
+        let deleted = DeletedList::load(&self.store.paths().deleted_json());
+        let row = self.store.index().session(&id)?;
+        let mut plan = WritePlan::default();
+        let skip_session = deleted.contains(&id) || row.is_none();
+        if !skip_session {
+            let row = row
+                .as_ref()
+                .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+            let dir = self.store.session_dir(&id);
+            dir.create()?;
+            let len = dir.append_messages(row.messages_bytes, &messages)?;
+            plan.messages_bytes = Some(len);
+            plan.total = row.message_count + messages.len() as u64;
+            plan.tool_uses = row.tool_use_count
+                + messages
+                    .iter()
+                    .map(|m| m.tool_use_count() as u64)
+                    .sum::<u64>();
+            plan.new_messages = messages;
+        }
+        let now = now();
+        for s in &skipped {
+            warn!(agent = %file.agent, path = %file.path.display(), line = s.line, error = %s.error, "skipped an unparseable record");
+        }
+        let this = NativeFileRow {
+            offset,
+            head_hash: Some(hash_head(&file.path, offset.min(HEAD_BYTES))?),
+            parser_state: Some(parser.save().to_string()),
+            messages: prev.messages + plan.new_messages.len() as u64,
+            records_skipped: prev.records_skipped + skipped.len() as u64,
+            last_error: skipped
+                .last()
+                .map(|s| format!("line {}: {}", s.line, s.error))
+                .or(prev.last_error.clone()),
+            last_error_at: skipped
+                .last()
+                .map(|_| now.clone())
+                .or(prev.last_error_at.clone()),
+            last_captured_at: Some(now.clone()),
+            ..prev
+        };
+        // Session-level facts come from every file of the session; the others' are in their saved states.
+        let mut metas: Vec<(Option<String>, SessionMeta)> = Vec::new();
+        let rows = vec![this];
+        for other in self.store.index().native_files_of(&id)? {
+            if other.path == rows[0].path {
+                continue;
+            }
+            let meta = other
+                .parser_state
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<SavedMeta>(s).ok())
+                .map(|s| s.meta)
+                .unwrap_or_default();
+            metas.push((other.subagent.clone(), meta));
+        }
+        metas.insert(0, (file.subagent.clone(), parser.meta().clone()));
+        let main_path = if file.subagent.is_none() {
+            file.path.clone()
+        } else {
+            self.store
+                .index()
+                .native_files_of(&id)?
+                .into_iter()
+                .find(|r| r.subagent.is_none())
+                .map_or(file.path.clone(), |r| PathBuf::from(r.path))
+        };
+        let report = CaptureReport {
+            session_id: id.clone(),
+            agent: file.agent,
+            new_messages: plan.new_messages.len() as u64,
+            skipped: skipped.len() as u64,
+            recaptured: false,
+            kept_longer_copy: false,
+        };
+        self.commit(
+            &id,
+            file.agent,
+            &main_path,
+            &metas,
+            &rows,
+            plan,
+            skip_session,
+        )?;
+        Ok(report)
+    }
+
+    /// Write the manifest and side files, then commit the index: the index is the commit point.
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &mut self,
+        id: &SessionId,
+        agent: AgentKind,
+        main_path: &Path,
+        metas: &[(Option<String>, SessionMeta)],
+        native_rows: &[NativeFileRow],
+        plan: WritePlan,
+        skip_session: bool,
+    ) -> Result<()> {
+        let mut session_row = None;
+        if !skip_session {
+            let dir = self.store.session_dir(id);
+            let previous = dir.read_manifest().ok().flatten();
+            let manifest = build_manifest(
+                id,
+                agent,
+                main_path,
+                metas,
+                native_rows,
+                &plan,
+                previous.as_ref(),
+            );
+            let manifest_len = dir.write_manifest(&manifest)?;
+            let main = metas
+                .iter()
+                .find(|(s, _)| s.is_none())
+                .map(|(_, m)| m)
+                .or(metas.first().map(|(_, m)| m));
+            if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
+                let m = main.cloned().unwrap_or_default();
+                let git =
+                    (m.git_branch.is_some() || m.git_commit.is_some() || m.git_remote.is_some())
+                        .then(|| GitInfo {
+                            remote_url: m.git_remote,
+                            branch: m.git_branch,
+                            commit_sha: m.git_commit,
+                            extra: Default::default(),
+                        });
+                let ws = Workspace {
+                    root_path: cwd,
+                    git,
+                    files: Vec::new(),
+                    extra: Default::default(),
+                };
+                if dir
+                    .read_json::<Workspace>(files::WORKSPACE)
+                    .ok()
+                    .flatten()
+                    .as_ref()
+                    != Some(&ws)
+                {
+                    dir.write_json(files::WORKSPACE, &ws)?;
+                }
+            }
+            let mut tools: Tools = dir
+                .read_json(files::TOOLS)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let mut names: BTreeSet<String> = if plan.reindex_all {
+                BTreeSet::new()
+            } else {
+                tools.tools_used.iter().cloned().collect()
+            };
+            for m in &plan.new_messages {
+                for b in &m.content {
+                    if let Block::ToolUse { name, .. } = b {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+            let used: Vec<String> = names.into_iter().collect();
+            if used != tools.tools_used {
+                tools.tools_used = used;
+                dir.write_json(files::TOOLS, &tools)?;
+            }
+            let side: u64 = [files::WORKSPACE, files::TOOLS]
+                .iter()
+                .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+                .map(|m| m.len())
+                .sum();
+            let messages_bytes = plan.messages_bytes.unwrap_or(0);
+            session_row = Some(session_row_of(
+                &manifest,
+                main,
+                messages_bytes,
+                messages_bytes + manifest_len + side,
+            ));
+        }
+        let now = now();
+        let index = self.store.index_mut();
+        let tx = index.write()?;
+        if let Some(row) = &session_row {
+            write::upsert_session(&tx, row, &now)?;
+            if plan.reindex_all {
+                write::clear_messages(&tx, id)?;
+            }
+            write::index_messages(&tx, id, &plan.new_messages)?;
+        }
+        for r in native_rows {
+            write::put_native_file(&tx, r)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct WritePlan {
+    new_messages: Vec<Message>,
+    reindex_all: bool,
+    messages_bytes: Option<u64>,
+    total: u64,
+    tool_uses: u64,
+    kept_longer: bool,
+}
+
+fn session_id_of(p: &Parsed) -> Option<SessionId> {
+    let native = if p.file.subagent.is_some() {
+        p.file.native_id.clone()
+    } else {
+        p.parser
+            .meta()
+            .native_id
+            .clone()
+            .or_else(|| p.file.native_id.clone())
+    };
+    native
+        .filter(|n| !n.is_empty())
+        .map(|n| SessionId::derive(&n))
+}
+
+fn build_manifest(
+    id: &SessionId,
+    agent: AgentKind,
+    main_path: &Path,
+    metas: &[(Option<String>, SessionMeta)],
+    native_rows: &[NativeFileRow],
+    plan: &WritePlan,
+    previous: Option<&Manifest>,
+) -> Manifest {
+    let main = metas
+        .iter()
+        .find(|(s, _)| s.is_none())
+        .map(|(_, m)| m.clone())
+        .or_else(|| metas.first().map(|(_, m)| m.clone()))
+        .unwrap_or_default();
+    let created = metas
+        .iter()
+        .filter_map(|(_, m)| m.created_at)
+        .min()
+        .or(previous.map(|p| p.created_at))
+        .or_else(|| mtime(main_path))
+        .unwrap_or_else(Timestamp::now);
+    let updated = metas
+        .iter()
+        .filter_map(|(_, m)| m.updated_at)
+        .max()
+        .or_else(|| mtime(main_path));
+    let mut m = Manifest::new(id.clone(), agent, created);
+    m.updated_at = updated;
+    m.title = main
+        .title
+        .clone()
+        .or_else(|| main.first_prompt.as_deref().and_then(title_from_prompt));
+    m.source.tool_version.clone_from(&main.tool_version);
+    m.source.original_session_id.clone_from(&main.native_id);
+    m.source.original_path = Some(main_path.to_string_lossy().into_owned());
+    m.source.interface.clone_from(&main.interface);
+    m.model = main.model.as_ref().map(|model| ModelInfo {
+        provider: main
+            .provider
+            .clone()
+            .or_else(|| Some(agent.default_provider().to_owned())),
+        model_id: Some(model.clone()),
+        reasoning_effort: None,
+        extra: Default::default(),
+    });
+    let duration = match (m.updated_at, Some(created)) {
+        (Some(u), Some(c)) if u >= c => Some((u.millis() - c.millis()) as u64),
+        _ => None,
+    };
+    m.stats = Some(SessionStats {
+        message_count: plan.total,
+        turn_count: main.turn_count,
+        tool_use_count: plan.tool_uses,
+        total_input_tokens: metas.iter().map(|(_, x)| x.input_tokens).sum(),
+        total_output_tokens: metas.iter().map(|(_, x)| x.output_tokens).sum(),
+        estimated_cost_usd: None,
+        duration_ms: duration,
+    });
+    m.sub_agents = metas
+        .iter()
+        .filter_map(|(sub, meta)| {
+            let agent_id = sub.clone()?;
+            let count = native_rows
+                .iter()
+                .find(|r| r.subagent.as_deref() == Some(agent_id.as_str()))
+                .map_or(0, |r| r.messages);
+            Some(SubAgent {
+                agent_id,
+                model: meta.model.clone(),
+                message_count: count,
+            })
+        })
+        .collect();
+    if let Some(prev) = previous {
+        m.keep_user_fields(prev);
+        if m.title.is_none() {
+            m.title.clone_from(&prev.title);
+        }
+    }
+    m
+}
+
+fn session_row_of(
+    m: &Manifest,
+    main: Option<&SessionMeta>,
+    messages_bytes: u64,
+    size: u64,
+) -> SessionRow {
+    let stats = m.stats.clone().unwrap_or_default();
+    SessionRow {
+        id: m.session_id.clone(),
+        source_tool: m.source.tool.as_str().to_owned(),
+        native_id: m.source.original_session_id.clone(),
+        title: m.title.clone(),
+        alias: m.alias.clone(),
+        tags: m.tags.clone(),
+        project_path: main.and_then(|x| x.cwd.clone()),
+        model_id: m.model.as_ref().and_then(|x| x.model_id.clone()),
+        message_count: stats.message_count,
+        turn_count: stats.turn_count,
+        tool_use_count: stats.tool_use_count,
+        total_input_tokens: stats.total_input_tokens,
+        total_output_tokens: stats.total_output_tokens,
+        created_at: m.created_at.to_rfc3339(),
+        updated_at: m.updated_at.unwrap_or(m.created_at).to_rfc3339(),
+        size_bytes: size,
+        messages_bytes,
+    }
+}

@@ -1,0 +1,188 @@
+//! The daemon engine behind `sfsd`: hold the store's lock, catch up on what changed while stopped, then
+//! watch every agent's folders (notify) and capture changed files after a short debounce.
+//!
+//! One instance per store: the lock is an OS file lock on `sfsd.lock`, released by the OS when the process
+//! dies, so a stale pid file can never block or fool a start. Idle, the daemon sleeps in the OS's file
+//! watch; it wakes once a second only to notice a stop request or an agent folder that did not exist yet.
+
+mod lock;
+mod status;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+pub use lock::{DaemonLock, LockState, probe};
+use notify::{RecursiveMode, Watcher};
+pub use status::{DaemonStatus, WatchedRoot};
+use tracing::{error, info, warn};
+
+use crate::capture::Capturer;
+use crate::error::{ClientError, Result};
+use crate::paths::StorePaths;
+use crate::store::Store;
+
+/// Quiet time after the last file event before capturing: long enough to batch an agent's burst of
+/// writes, short enough that a new message is searchable well under a second later.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+/// The longest a burst of events may delay capture.
+pub const MAX_BATCH_DELAY: Duration = Duration::from_millis(750);
+const TICK: Duration = Duration::from_secs(1);
+
+/// Daemon settings.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The store.
+    pub paths: StorePaths,
+    /// Whose agent folders to watch.
+    pub home: PathBuf,
+}
+
+/// Run until `stop` is set (SIGTERM/SIGINT set it when `install_signal_handlers` was called).
+pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
+    let lock = DaemonLock::acquire(&config.paths.daemon_lock())?;
+    info!(pid = std::process::id(), store = %config.paths.root().display(), home = %config.home.display(), "sfsd starting");
+    let store = Store::open(config.paths.clone())?;
+    let mut capturer = Capturer::new(store, config.home.clone());
+    let mut status = DaemonStatus::new(&config);
+
+    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
+    let mut watcher = notify::recommended_watcher(move |ev| {
+        // The receiver only goes away when the daemon stops.
+        let _ = tx.send(ev);
+    })
+    .map_err(|source| ClientError::Watch {
+        path: config.home.clone(),
+        source,
+    })?;
+
+    let roots: Vec<(String, PathBuf)> = capturer
+        .agents()
+        .iter()
+        .flat_map(|a| {
+            a.watch_roots(&config.home)
+                .into_iter()
+                .map(move |r| (a.kind().to_string(), r))
+        })
+        .collect();
+    status.roots = roots
+        .iter()
+        .map(|(agent, root)| WatchedRoot {
+            agent: agent.clone(),
+            path: root.clone(),
+            watching: false,
+        })
+        .collect();
+    watch_new_roots(&mut watcher, &mut status);
+
+    let started = Instant::now();
+    let reports = capturer.import_all(&mut ())?;
+    status.captures += reports.len() as u64;
+    info!(
+        captured = reports.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "initial scan done"
+    );
+    status.write(&config.paths)?;
+
+    let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut batch_started: Option<Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let timeout = if pending.is_empty() { TICK } else { DEBOUNCE };
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(event)) => {
+                if matches!(event.kind, notify::EventKind::Access(_)) {
+                    continue;
+                }
+                status.events += 1;
+                pending.extend(event.paths);
+                batch_started.get_or_insert_with(Instant::now);
+                if batch_started.is_some_and(|t| t.elapsed() < MAX_BATCH_DELAY) {
+                    continue;
+                }
+            }
+            Ok(Err(e)) => {
+                warn!(error = %e, "file watch error");
+                status.errors += 1;
+                continue;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if watch_new_roots(&mut watcher, &mut status) {
+            // A folder appeared: capture what is already in it.
+            let reports = capturer.import_all(&mut ())?;
+            status.captures += reports.len() as u64;
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        capture_batch(&mut capturer, std::mem::take(&mut pending), &mut status);
+        batch_started = None;
+        if let Err(e) = status.write(&config.paths) {
+            warn!(error = %e, "could not write daemon status");
+        }
+    }
+    info!("sfsd stopping");
+    status::remove(&config.paths);
+    drop(lock);
+    Ok(())
+}
+
+fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut DaemonStatus) {
+    // A sub-agent file after its session's main file, whatever order the events came in.
+    let mut ordered: Vec<PathBuf> = paths.into_iter().collect();
+    ordered.sort_by_key(|p| p.components().any(|c| c.as_os_str() == "subagents"));
+    for path in ordered {
+        match capturer.capture_path(&path) {
+            Ok(Some(report)) => {
+                status.captures += 1;
+                status.last_capture_at = Some(sessionfs_shared::Timestamp::now().to_rfc3339());
+                info!(session.id = %report.session_id, agent = %report.agent, new = report.new_messages, skipped = report.skipped, path = %path.display(), "captured");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                status.errors += 1;
+                error!(path = %path.display(), error = %e, "capture failed");
+            }
+        }
+    }
+}
+
+/// Start watching roots that exist now and were not watched; true if any was added.
+fn watch_new_roots(watcher: &mut impl Watcher, status: &mut DaemonStatus) -> bool {
+    let mut added = false;
+    for root in status.roots.iter_mut().filter(|r| !r.watching) {
+        if !root.path.is_dir() {
+            continue;
+        }
+        match watcher.watch(&root.path, RecursiveMode::Recursive) {
+            Ok(()) => {
+                info!(agent = %root.agent, path = %root.path.display(), "watching");
+                root.watching = true;
+                added = true;
+            }
+            Err(e) => {
+                warn!(agent = %root.agent, path = %root.path.display(), error = %e, "cannot watch")
+            }
+        }
+    }
+    added
+}
+
+/// Set `stop` on SIGTERM and SIGINT.
+pub fn install_signal_handlers(stop: &Arc<AtomicBool>) -> std::io::Result<()> {
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(stop))?;
+    Ok(())
+}
+
+/// Whether `path` is under one of the roots (for tests and status).
+pub fn is_watched(path: &Path, roots: &[WatchedRoot]) -> bool {
+    roots
+        .iter()
+        .any(|r| r.watching && path.starts_with(&r.path))
+}

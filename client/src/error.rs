@@ -1,0 +1,99 @@
+//! The client crate's error type.
+
+use std::path::PathBuf;
+
+use sessionfs_shared::{ErrorCode, InvalidSessionId};
+
+/// Everything that can go wrong in the local store.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("reading", "writing", …).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The index database failed.
+    #[error("index database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A JSON file is malformed.
+    #[error("malformed {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A session reference is not a valid ID.
+    #[error(transparent)]
+    InvalidSessionId(#[from] InvalidSessionId),
+    /// No session matches.
+    #[error("no session matches {0:?}")]
+    NotFound(String),
+    /// Several sessions match a prefix.
+    #[error("{given:?} matches {} sessions: {}", candidates.len(), candidates.join(", "))]
+    Ambiguous {
+        /// The prefix given.
+        given: String,
+        /// Some of the matches.
+        candidates: Vec<String>,
+    },
+    /// The daemon could not watch a folder.
+    #[error("watching {path}: {source}")]
+    Watch {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: notify::Error,
+    },
+    /// Another daemon holds the store's lock.
+    #[error("the daemon is already running (pid {pid}, lock {lock})")]
+    AlreadyRunning {
+        /// Its pid, as written in the lock file.
+        pid: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
+}
+
+impl ClientError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// The catalogue entry for this error, when there is one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::InvalidSessionId(_) => Some(ErrorCode::InvalidSessionId),
+            Self::NotFound(_) => Some(ErrorCode::SessionNotFound),
+            _ => None,
+        }
+    }
+
+    /// What the user should do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Ambiguous { .. } => Some("give more characters of the ID, or the whole ID from `sfs list`".into()),
+            Self::AlreadyRunning { .. } => Some("see `sfs daemon status`; stop it with `sfs daemon stop`".into()),
+            Self::Sqlite(e) if e.to_string().contains("locked") => Some(
+                "another process holds the index; it usually clears within 5 seconds. If not, check for several daemons with `ps aux | grep sfsd` and run `sfs daemon restart`".into(),
+            ),
+            _ => self.code().map(|c| c.fix().to_owned()),
+        }
+    }
+}
+
+/// Results of this crate.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

@@ -1,0 +1,628 @@
+//! `index.db`: session metadata, full-text search over message text (FTS5), and where capture stopped in
+//! each native file. Shared by the daemon and the CLI: WAL lets readers run beside the one writer, and a
+//! 5 s busy timeout absorbs short waits for the write lock (the seed's "database is locked" entry).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use sessionfs_shared::sfs::Message;
+use sessionfs_shared::{AgentKind, SessionId};
+
+use crate::error::{ClientError, Result};
+
+const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql")];
+
+/// How long a writer waits for another's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// The most text indexed per message: tool outputs can be whole files, which search does not need.
+const MAX_INDEXED_TEXT: usize = 64 * 1024;
+
+/// Open a connection with the settings every user of the index needs. The only place that opens one.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    #[allow(clippy::disallowed_methods)] // this is the one sanctioned opener
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// A session as the index knows it; the `sfs list --json` object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// `ses_…`
+    pub id: SessionId,
+    /// The agent (`claude-code`, `codex`, `gemini-cli`, …).
+    pub source_tool: String,
+    /// The agent's own session ID.
+    pub native_id: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// User alias.
+    pub alias: Option<String>,
+    /// User tags.
+    pub tags: Vec<String>,
+    /// Working directory of the session.
+    pub project_path: Option<String>,
+    /// Main model.
+    pub model_id: Option<String>,
+    /// Messages.
+    pub message_count: u64,
+    /// User turns.
+    pub turn_count: u64,
+    /// Tool calls.
+    pub tool_use_count: u64,
+    /// Prompt tokens.
+    pub total_input_tokens: u64,
+    /// Completion tokens.
+    pub total_output_tokens: u64,
+    /// First message (RFC 3339).
+    pub created_at: String,
+    /// Last message (RFC 3339).
+    pub updated_at: String,
+    /// Disk use of the `.sfs` directory.
+    pub size_bytes: u64,
+    #[serde(skip)]
+    pub(crate) messages_bytes: u64,
+}
+
+/// Filters for [`Index::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this agent.
+    pub tool: Option<AgentKind>,
+    /// Only sessions updated at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// At most this many (newest first).
+    pub limit: Option<u32>,
+}
+
+/// One search result: the best-matching message of a session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// The session.
+    pub session_id: SessionId,
+    /// The matching message.
+    pub msg_id: String,
+    /// Its role.
+    pub role: String,
+    /// Text around the match, matches in «…».
+    pub snippet: String,
+    /// BM25 score (lower is better).
+    pub score: f64,
+    /// The session's agent.
+    pub source_tool: String,
+    /// The session's title.
+    pub title: Option<String>,
+}
+
+/// Capture health of one agent, from the native files the index tracks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentHealth {
+    /// The agent.
+    pub agent: String,
+    /// Native files tracked.
+    pub files: u64,
+    /// Sessions captured.
+    pub sessions: u64,
+    /// Records that could not be parsed, over all files.
+    pub records_skipped: u64,
+    /// The most recent parse error.
+    pub last_error: Option<String>,
+    /// When it happened.
+    pub last_error_at: Option<String>,
+    /// The most recent capture.
+    pub last_captured_at: Option<String>,
+}
+
+/// A tracked native file's capture position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeFileRow {
+    /// The file.
+    pub path: String,
+    /// Its agent.
+    pub agent: String,
+    /// The session it feeds.
+    pub session_id: SessionId,
+    /// Sub-agent name, for sub-agent threads.
+    pub subagent: Option<String>,
+    /// Bytes consumed so far.
+    pub offset: u64,
+    /// Hash of the file's first bytes when last read, to notice a rewrite.
+    pub head_hash: Option<String>,
+    /// The parser's saved state (JSON).
+    pub parser_state: Option<String>,
+    /// Messages this file contributed.
+    pub messages: u64,
+    /// Records skipped so far.
+    pub records_skipped: u64,
+    /// Last parse error.
+    pub last_error: Option<String>,
+    /// When.
+    pub last_error_at: Option<String>,
+    /// Last capture.
+    pub last_captured_at: Option<String>,
+}
+
+/// The index database.
+pub struct Index {
+    conn: Connection,
+}
+
+fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    let id: String = r.get("session_id")?;
+    let tags: String = r.get("tags")?;
+    Ok(SessionRow {
+        // Rows are only written from valid IDs; a hand-edited bad row surfaces as a conversion error.
+        id: SessionId::parse(&id).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        source_tool: r.get("source_tool")?,
+        native_id: r.get("native_id")?,
+        title: r.get("title")?,
+        alias: r.get("alias")?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        project_path: r.get("project_path")?,
+        model_id: r.get("model_id")?,
+        message_count: r.get::<_, i64>("message_count")? as u64,
+        turn_count: r.get::<_, i64>("turn_count")? as u64,
+        tool_use_count: r.get::<_, i64>("tool_use_count")? as u64,
+        total_input_tokens: r.get::<_, i64>("total_input_tokens")? as u64,
+        total_output_tokens: r.get::<_, i64>("total_output_tokens")? as u64,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        size_bytes: r.get::<_, i64>("size_bytes")? as u64,
+        messages_bytes: r.get::<_, i64>("messages_bytes")? as u64,
+    })
+}
+
+fn row_to_native(r: &rusqlite::Row<'_>) -> rusqlite::Result<NativeFileRow> {
+    let id: String = r.get("session_id")?;
+    Ok(NativeFileRow {
+        path: r.get("path")?,
+        agent: r.get("agent")?,
+        session_id: SessionId::parse(&id).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        subagent: r.get("subagent")?,
+        offset: r.get::<_, i64>("offset")? as u64,
+        head_hash: r.get("head_hash")?,
+        parser_state: r.get("parser_state")?,
+        messages: r.get::<_, i64>("messages")? as u64,
+        records_skipped: r.get::<_, i64>("records_skipped")? as u64,
+        last_error: r.get("last_error")?,
+        last_error_at: r.get("last_error_at")?,
+        last_captured_at: r.get("last_captured_at")?,
+    })
+}
+
+/// Turn what a person typed into an FTS5 query: every word quoted (so `-`, `:`, `*` and quotes are text,
+/// not syntax), all required. A trailing `*` on a word keeps its prefix meaning.
+pub fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split_whitespace()
+        .filter_map(|w| {
+            let (word, prefix) = match w.strip_suffix('*') {
+                Some(stem) if !stem.is_empty() => (stem, true),
+                _ => (w, false),
+            };
+            let cleaned: String = word.chars().filter(|c| *c != '"').collect();
+            (!cleaned.is_empty()).then(|| format!("\"{cleaned}\"{}", if prefix { "*" } else { "" }))
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Index {
+    /// Open (creating and migrating as needed) the index at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
+        }
+        let mut conn = open_connection(path)?;
+        migrate(&mut conn)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(Self { conn })
+    }
+
+    /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so
+    /// two writers queue on the busy timeout instead of failing half-way).
+    pub fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// The connection, for read queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// One session.
+    pub fn session(&self, id: &SessionId) -> Result<Option<SessionRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM sessions WHERE session_id = ?1",
+                [id.as_str()],
+                row_to_session,
+            )
+            .optional()?)
+    }
+
+    /// Sessions, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<SessionRow>> {
+        let mut sql = String::from("SELECT * FROM sessions WHERE 1=1");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(tool) = filter.tool {
+            args.push(tool.as_str().to_owned());
+            sql.push_str(&format!(" AND source_tool = ?{}", args.len()));
+        }
+        if let Some(since) = &filter.since {
+            args.push(since.clone());
+            sql.push_str(&format!(" AND updated_at >= ?{}", args.len()));
+        }
+        sql.push_str(" ORDER BY updated_at DESC, session_id");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), row_to_session)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Find a session by full ID, unique ID prefix (with or without `ses_`), alias, or the agent's own ID.
+    pub fn resolve(&self, reference: &str) -> Result<SessionId> {
+        let reference = reference.trim();
+        if let Ok(id) = SessionId::parse(reference) {
+            if self.session(&id)?.is_some() {
+                return Ok(id);
+            }
+        }
+        let by_alias: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT session_id FROM sessions WHERE alias = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = by_alias {
+            return Ok(SessionId::parse(&id)?);
+        }
+        let hex = reference.strip_prefix("ses_").unwrap_or(reference);
+        let prefix_ok = !hex.is_empty()
+            && hex.len() <= 40
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if prefix_ok {
+            let mut stmt = self.conn.prepare("SELECT session_id FROM sessions WHERE session_id >= ?1 AND session_id < ?2 ORDER BY session_id LIMIT 6")?;
+            let lo = format!("ses_{hex}");
+            let hi = format!("ses_{hex}\u{7f}");
+            let matches: Vec<String> = stmt
+                .query_map([&lo, &hi], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            match matches.len() {
+                0 => {}
+                1 => return Ok(SessionId::parse(&matches[0])?),
+                _ => {
+                    return Err(ClientError::Ambiguous {
+                        given: reference.to_owned(),
+                        candidates: matches,
+                    });
+                }
+            }
+        }
+        let by_native: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT session_id FROM sessions WHERE native_id = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = by_native {
+            return Ok(SessionId::parse(&id)?);
+        }
+        if reference.starts_with("ses_") && SessionId::parse(reference).is_err() && !prefix_ok {
+            SessionId::parse(reference)?; // say why the ID is malformed
+        }
+        Err(ClientError::NotFound(reference.to_owned()))
+    }
+
+    /// Full-text search; at most `limit` sessions, each with its best-matching message.
+    pub fn search(
+        &self,
+        query: &str,
+        tool: Option<AgentKind>,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let Some(q) = fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        let mut sql = String::from(
+            "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), bm25(messages_fts), s.source_tool, s.title \
+             FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
+             WHERE messages_fts MATCH ?1",
+        );
+        if tool.is_some() {
+            sql.push_str(" AND s.source_tool = ?3");
+        }
+        sql.push_str(" ORDER BY bm25(messages_fts) LIMIT ?2");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        // Fetch more messages than sessions wanted: several hits may fall in one session.
+        let fetch = (limit.max(1) * 8) as i64;
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(
+            String,
+            String,
+            String,
+            String,
+            f64,
+            String,
+            Option<String>,
+        )> {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        };
+        let rows: Vec<_> = match tool {
+            Some(t) => stmt
+                .query_map(params![q, fetch, t.as_str()], map)?
+                .collect::<rusqlite::Result<_>>()?,
+            None => stmt
+                .query_map(params![q, fetch], map)?
+                .collect::<rusqlite::Result<_>>()?,
+        };
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for (sid, msg_id, role, snippet, score, source_tool, title) in rows {
+            if hits.iter().any(|h| h.session_id.as_str() == sid) {
+                continue;
+            }
+            hits.push(SearchHit {
+                session_id: SessionId::parse(&sid)?,
+                msg_id,
+                role,
+                snippet,
+                score,
+                source_tool,
+                title,
+            });
+            if hits.len() >= limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    /// The tracked state of a native file.
+    pub fn native_file(&self, path: &str) -> Result<Option<NativeFileRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM native_files WHERE path = ?1",
+                [path],
+                row_to_native,
+            )
+            .optional()?)
+    }
+
+    /// The native files feeding a session.
+    pub fn native_files_of(&self, id: &SessionId) -> Result<Vec<NativeFileRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT * FROM native_files WHERE session_id = ?1 ORDER BY subagent IS NOT NULL, path",
+        )?;
+        let rows = stmt
+            .query_map([id.as_str()], row_to_native)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Capture health per agent.
+    pub fn agent_health(&self) -> Result<Vec<AgentHealth>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT agent, COUNT(*), COUNT(DISTINCT session_id), SUM(records_skipped), MAX(last_captured_at), \
+               (SELECT last_error FROM native_files n2 WHERE n2.agent = n.agent AND last_error IS NOT NULL ORDER BY last_error_at DESC LIMIT 1), \
+               MAX(last_error_at) \
+             FROM native_files n GROUP BY agent ORDER BY agent",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AgentHealth {
+                    agent: r.get(0)?,
+                    files: r.get::<_, i64>(1)? as u64,
+                    sessions: r.get::<_, i64>(2)? as u64,
+                    records_skipped: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    last_captured_at: r.get(4)?,
+                    last_error: r.get(5)?,
+                    last_error_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Number of indexed messages (FTS rows).
+    pub fn message_rows(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM message_rows", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+}
+
+/// Write-side operations, inside a transaction from [`Index::write`].
+pub(crate) mod write {
+    use super::*;
+
+    pub(crate) fn upsert_session(tx: &Transaction<'_>, s: &SessionRow, now: &str) -> Result<()> {
+        tx.execute(
+            "INSERT INTO sessions (session_id, source_tool, native_id, title, alias, tags, project_path, model_id, message_count, turn_count, \
+               tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at, size_bytes, messages_bytes, indexed_at) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18) \
+             ON CONFLICT(session_id) DO UPDATE SET source_tool=excluded.source_tool, native_id=excluded.native_id, title=excluded.title, \
+               alias=excluded.alias, tags=excluded.tags, project_path=excluded.project_path, model_id=excluded.model_id, \
+               message_count=excluded.message_count, turn_count=excluded.turn_count, tool_use_count=excluded.tool_use_count, \
+               total_input_tokens=excluded.total_input_tokens, total_output_tokens=excluded.total_output_tokens, created_at=excluded.created_at, \
+               updated_at=excluded.updated_at, size_bytes=excluded.size_bytes, messages_bytes=excluded.messages_bytes, indexed_at=excluded.indexed_at",
+            params![
+                s.id.as_str(),
+                s.source_tool,
+                s.native_id,
+                s.title,
+                s.alias,
+                serde_json::to_string(&s.tags).unwrap_or_else(|_| "[]".into()),
+                s.project_path,
+                s.model_id,
+                s.message_count as i64,
+                s.turn_count as i64,
+                s.tool_use_count as i64,
+                s.total_input_tokens as i64,
+                s.total_output_tokens as i64,
+                s.created_at,
+                s.updated_at,
+                s.size_bytes as i64,
+                s.messages_bytes as i64,
+                now
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn index_messages(
+        tx: &Transaction<'_>,
+        id: &SessionId,
+        messages: &[Message],
+    ) -> Result<()> {
+        let mut row = tx.prepare_cached("INSERT INTO message_rows (session_id, msg_id, role, timestamp) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut fts =
+            tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
+        for m in messages {
+            let mut text = m.text();
+            if text.trim().is_empty() {
+                continue;
+            }
+            if text.len() > MAX_INDEXED_TEXT {
+                let mut cut = MAX_INDEXED_TEXT;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            row.execute(params![
+                id.as_str(),
+                m.msg_id,
+                m.role.as_str(),
+                m.timestamp.map(|t| t.to_rfc3339())
+            ])?;
+            fts.execute(params![tx.last_insert_rowid(), text])?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn clear_messages(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
+        tx.execute("DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM message_rows WHERE session_id = ?1)", [id.as_str()])?;
+        tx.execute(
+            "DELETE FROM message_rows WHERE session_id = ?1",
+            [id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn put_native_file(tx: &Transaction<'_>, f: &NativeFileRow) -> Result<()> {
+        tx.execute(
+            "INSERT INTO native_files (path, agent, session_id, subagent, offset, head_hash, parser_state, messages, records_skipped, last_error, last_error_at, last_captured_at) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) \
+             ON CONFLICT(path) DO UPDATE SET agent=excluded.agent, session_id=excluded.session_id, subagent=excluded.subagent, offset=excluded.offset, \
+               head_hash=excluded.head_hash, parser_state=excluded.parser_state, messages=excluded.messages, records_skipped=excluded.records_skipped, \
+               last_error=excluded.last_error, last_error_at=excluded.last_error_at, last_captured_at=excluded.last_captured_at",
+            params![
+                f.path,
+                f.agent,
+                f.session_id.as_str(),
+                f.subagent,
+                f.offset as i64,
+                f.head_hash,
+                f.parser_state,
+                f.messages as i64,
+                f.records_skipped as i64,
+                f.last_error,
+                f.last_error_at,
+                f.last_captured_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_session(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
+        clear_messages(tx, id)?;
+        tx.execute(
+            "DELETE FROM native_files WHERE session_id = ?1",
+            [id.as_str()],
+        )?;
+        tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id.as_str()])?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)",
+        [],
+    )?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version > current {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [version],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_neutralises_syntax() {
+        assert_eq!(
+            fts_query("hello world").as_deref(),
+            Some("\"hello\" \"world\"")
+        );
+        assert_eq!(
+            fts_query("NEAR(a b) \"x").as_deref(),
+            Some("\"NEAR(a\" \"b)\" \"x\"")
+        );
+        assert_eq!(fts_query("pref*").as_deref(), Some("\"pref\"*"));
+        assert_eq!(fts_query("   "), None);
+        assert_eq!(fts_query("\"\""), None);
+    }
+}

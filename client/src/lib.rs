@@ -1,0 +1,28 @@
+//! The SessionFS local store and what keeps it current.
+//!
+//! A store lives at `$SFS_HOME` (default `~/.sessionfs`): one `.sfs` directory per session under
+//! `sessions/`, and `index.db`, an SQLite index (WAL, `busy_timeout` 5000 ms, FTS5 over message text) that
+//! the daemon and the CLI share. [`Capturer`] turns agents' native files into sessions incrementally: an
+//! appended native file costs work in proportion to what was appended. [`daemon::run`] watches the agents'
+//! folders and captures as they change.
+//!
+//! The store API is synchronous (rusqlite); async callers wrap it in `spawn_blocking`.
+//!
+//! Entry points: [`Store`], [`Index`], [`Capturer`], [`daemon::run`].
+
+mod capture;
+pub mod daemon;
+mod deleted;
+mod error;
+pub mod index;
+mod paths;
+mod session_dir;
+mod store;
+
+pub use capture::{CaptureReport, Capturer, ImportProgress};
+pub use deleted::DeletedList;
+pub use error::{ClientError, Result};
+pub use index::{AgentHealth, Index, ListFilter, SearchHit, SessionRow};
+pub use paths::StorePaths;
+pub use session_dir::{MessagesRead, SessionDir};
+pub use store::Store;

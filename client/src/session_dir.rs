@@ -1,0 +1,257 @@
+//! One `.sfs` directory on disk. Whole files are replaced atomically (temp file + rename); the message log
+//! is appended to, after cutting it back to the length the index last committed, so a pass that crashed
+//! half-way leaves nothing behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sessionfs_shared::sfs::{Manifest, Message, files};
+
+use crate::error::{ClientError, Result};
+
+/// A session directory.
+#[derive(Debug, Clone)]
+pub struct SessionDir {
+    path: PathBuf,
+}
+
+/// The messages of a session as read from disk, with the lines that could not be read.
+#[derive(Debug, Default)]
+pub struct MessagesRead {
+    /// Messages in file order.
+    pub messages: Vec<Message>,
+    /// (1-based line, error) for each unreadable line.
+    pub skipped: Vec<(u64, String)>,
+}
+
+impl SessionDir {
+    /// The directory at `path` (which need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether it holds a manifest.
+    pub fn exists(&self) -> bool {
+        self.path.join(files::MANIFEST).is_file()
+    }
+
+    /// Create the directory (owner-only on Unix).
+    pub fn create(&self) -> Result<()> {
+        fs::create_dir_all(&self.path).map_err(ClientError::io("creating", &self.path))?;
+        restrict_permissions(&self.path);
+        Ok(())
+    }
+
+    /// The manifest, or `None` when there is none yet.
+    pub fn read_manifest(&self) -> Result<Option<Manifest>> {
+        self.read_json(files::MANIFEST)
+    }
+
+    /// Replace the manifest atomically.
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<u64> {
+        self.write_json(files::MANIFEST, manifest)
+    }
+
+    /// Read a JSON file of the session; `None` when absent.
+    pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        let path = self.path.join(name);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| ClientError::Json { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ClientError::io("reading", path)(e)),
+        }
+    }
+
+    /// Replace a JSON file atomically (pretty-printed); returns its size.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<u64> {
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| ClientError::Json {
+            path: self.path.join(name),
+            source,
+        })?;
+        bytes.push(b'\n');
+        write_atomic(&self.path.join(name), &bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Append messages to `messages.jsonl`, first cutting it back to `committed_len` bytes. Returns the
+    /// new length.
+    pub fn append_messages(&self, committed_len: u64, messages: &[Message]) -> Result<u64> {
+        let path = self.path.join(files::MESSAGES);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)
+            .map_err(ClientError::io("opening", &path))?;
+        let len = file
+            .metadata()
+            .map_err(ClientError::io("reading", &path))?
+            .len();
+        if len != committed_len {
+            // Bytes past the committed length come from a pass that did not finish; it will be redone.
+            file.set_len(committed_len.min(len))
+                .map_err(ClientError::io("truncating", &path))?;
+        }
+        let buf = encode(messages);
+        file.write_all(&buf)
+            .map_err(ClientError::io("appending to", &path))?;
+        Ok(committed_len.min(len) + buf.len() as u64)
+    }
+
+    /// Replace `messages.jsonl` atomically; returns its length.
+    pub fn rewrite_messages(&self, messages: &[Message]) -> Result<u64> {
+        let buf = encode(messages);
+        write_atomic(&self.path.join(files::MESSAGES), &buf)?;
+        Ok(buf.len() as u64)
+    }
+
+    /// Read every message, leniently: unreadable lines are reported, not fatal.
+    pub fn read_messages(&self) -> Result<MessagesRead> {
+        let path = self.path.join(files::MESSAGES);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(MessagesRead::default());
+            }
+            Err(e) => return Err(ClientError::io("opening", path)(e)),
+        };
+        let mut out = MessagesRead::default();
+        let mut reader = BufReader::new(file);
+        let mut line = Vec::new();
+        let mut line_no = 0u64;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(ClientError::io("reading", &path))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match Message::from_json_line(line.trim_ascii_end()) {
+                Ok(m) => out.messages.push(m),
+                Err(e) => out.skipped.push((line_no, e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Total size of the files in the directory.
+    pub fn size_bytes(&self) -> u64 {
+        dir_size(&self.path)
+    }
+}
+
+fn encode(messages: &[Message]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(messages.len() * 256);
+    for m in messages {
+        buf.extend_from_slice(m.to_json_line().as_bytes());
+        buf.push(b'\n');
+    }
+    buf
+}
+
+/// Write `bytes` to a temporary file beside `path`, then rename it over `path`: readers see the old file
+/// or the new one, never a torn one.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let mut f = File::create(&tmp).map_err(ClientError::io("creating", &tmp))?;
+    f.write_all(bytes)
+        .map_err(ClientError::io("writing", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(ClientError::io("replacing", path))
+}
+
+pub(crate) fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(unix)]
+pub(crate) fn restrict_permissions(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // Sessions hold private conversations: owner-only. Failing to chmod is not worth failing a capture.
+    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(not(unix))]
+pub(crate) fn restrict_permissions(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sessionfs_shared::sfs::{Block, Role};
+
+    fn msg(i: u32) -> Message {
+        Message::new(
+            format!("m{i}"),
+            Role::User,
+            vec![Block::text(format!("hello {i}"))],
+        )
+    }
+
+    #[test]
+    fn append_cuts_back_an_uncommitted_tail() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SessionDir::new(tmp.path().join("s"));
+        dir.create().unwrap();
+        let len = dir.append_messages(0, &[msg(1), msg(2)]).unwrap();
+        // A pass that crashed after writing half a line:
+        let path = dir.path().join(files::MESSAGES);
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"msg_id\":\"m3\",\"ro")
+            .unwrap();
+        let len2 = dir.append_messages(len, &[msg(3)]).unwrap();
+        let read = dir.read_messages().unwrap();
+        assert!(read.skipped.is_empty(), "{:?}", read.skipped);
+        assert_eq!(
+            read.messages
+                .iter()
+                .map(|m| m.msg_id.as_str())
+                .collect::<Vec<_>>(),
+            ["m1", "m2", "m3"]
+        );
+        assert_eq!(len2, fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn unreadable_lines_are_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SessionDir::new(tmp.path());
+        fs::write(
+            tmp.path().join(files::MESSAGES),
+            "{\"msg_id\":\"a\",\"role\":\"user\",\"content\":[]}\nnot json\n\n",
+        )
+        .unwrap();
+        let read = dir.read_messages().unwrap();
+        assert_eq!(read.messages.len(), 1);
+        assert_eq!(read.skipped.len(), 1);
+        assert_eq!(read.skipped[0].0, 2);
+    }
+}

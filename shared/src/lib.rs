@@ -1,0 +1,20 @@
+//! The vocabulary every SessionFS surface shares: session and handoff IDs, the agent names, the `.sfs`
+//! session model (format 0.1.0, read leniently and written strictly), and the catalogue of user-visible
+//! errors with their fixes.
+//!
+//! This crate does no I/O and uses no async runtime, so the dashboard can compile it to wasm32. Anything
+//! that touches files, sockets or SQLite belongs in `sessionfs-client` or `sessionfs-server`.
+//!
+//! Entry points: [`SessionId`], [`AgentKind`], [`sfs::Manifest`], [`sfs::Message`], [`ErrorCode`].
+#![warn(missing_docs)]
+
+mod agent_kind;
+pub mod error;
+mod id;
+pub mod sfs;
+mod time;
+
+pub use agent_kind::{AgentKind, UnknownAgent};
+pub use error::ErrorCode;
+pub use id::{HandoffId, InvalidHandoffId, InvalidSessionId, SessionId};
+pub use time::Timestamp;
