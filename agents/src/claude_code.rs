@@ -14,8 +14,7 @@ use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome,
-    SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
 };
 
 /// The Claude Code adapter.
@@ -56,35 +55,20 @@ impl Agent for ClaudeCode {
         if parent.parent()?.file_name()? != "projects" {
             return None;
         }
-        Some(NativeFile {
-            agent: AgentKind::ClaudeCode,
-            path: path.to_owned(),
-            native_id: Some(stem),
-            subagent: None,
-        })
+        Some(NativeFile { agent: AgentKind::ClaudeCode, path: path.to_owned(), native_id: Some(stem), subagent: None })
     }
 
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
-        let mut state = State {
-            subagent: file.subagent.clone(),
-            ..State::default()
-        };
+        let mut state = State { subagent: file.subagent.clone(), ..State::default() };
         state.meta.native_id.clone_from(&file.native_id);
         state.meta.interface = Some("cli".into());
         state.meta.provider = Some("anthropic".into());
         Box::new(state)
     }
 
-    fn restore_parser(
-        &self,
-        _file: &NativeFile,
-        saved: Value,
-    ) -> Result<Box<dyn NativeParser>, AgentError> {
-        let state: State =
-            serde_json::from_value(saved).map_err(|source| AgentError::BadState {
-                agent: AgentKind::ClaudeCode,
-                source,
-            })?;
+    fn restore_parser(&self, _file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
+        let state: State = serde_json::from_value(saved)
+            .map_err(|source| AgentError::BadState { agent: AgentKind::ClaudeCode, source })?;
         Ok(Box::new(state))
     }
 }
@@ -116,15 +100,9 @@ impl NativeParser for State {
                 Ok(record) => match self.record(record) {
                     Ok(Some(msg)) => out.messages.push(msg),
                     Ok(None) => {}
-                    Err(error) => out.skipped.push(SkippedRecord {
-                        line: line_no,
-                        error,
-                    }),
+                    Err(error) => out.skipped.push(SkippedRecord { line: line_no, error }),
                 },
-                Err(e) => out.skipped.push(SkippedRecord {
-                    line: line_no,
-                    error: format!("invalid JSON: {e}"),
-                }),
+                Err(e) => out.skipped.push(SkippedRecord { line: line_no, error: format!("invalid JSON: {e}") }),
             }
         }
         self.lines_read = lines.line_no();
@@ -218,9 +196,7 @@ impl State {
     }
 
     fn message(&mut self, r: Record) -> Result<Message, String> {
-        let api = r
-            .message
-            .ok_or_else(|| format!("{} record without a message", r.kind))?;
+        let api = r.message.ok_or_else(|| format!("{} record without a message", r.kind))?;
         let meta = &mut self.meta;
         if meta.native_id.is_none() {
             meta.native_id = r.session_id.clone();
@@ -240,9 +216,7 @@ impl State {
 
         let mut content = blocks(api.content);
         let is_assistant = r.kind == "assistant" || api.role == "assistant";
-        let has_tool_result = content
-            .iter()
-            .any(|b| matches!(b, Block::ToolResult { .. }));
+        let has_tool_result = content.iter().any(|b| matches!(b, Block::ToolResult { .. }));
         let role = if is_assistant {
             Role::Assistant
         } else if has_tool_result {
@@ -252,10 +226,7 @@ impl State {
             content = content
                 .into_iter()
                 .map(|b| match b {
-                    Block::Text { text } => Block::Summary {
-                        text,
-                        summarized_through_msg_id: r.parent_uuid.clone(),
-                    },
+                    Block::Text { text } => Block::Summary { text, summarized_through_msg_id: r.parent_uuid.clone() },
                     other => other,
                 })
                 .collect();
@@ -266,11 +237,7 @@ impl State {
 
         let main_thread = !r.is_sidechain && self.subagent.is_none();
         if role == Role::User && !r.is_meta && main_thread {
-            let text: String = content
-                .iter()
-                .filter_map(Block::searchable_text)
-                .collect::<Vec<_>>()
-                .join("\n");
+            let text: String = content.iter().filter_map(Block::searchable_text).collect::<Vec<_>>().join("\n");
             meta.saw_prompt(&text);
             if !self.last_was_user {
                 meta.turn_count += 1;
@@ -280,12 +247,7 @@ impl State {
             self.last_was_user = role == Role::User;
         }
 
-        let mut msg = Message::new(
-            r.uuid
-                .unwrap_or_else(|| format!("line-{}", self.lines_read + 1)),
-            role,
-            content,
-        );
+        let mut msg = Message::new(r.uuid.unwrap_or_else(|| format!("line-{}", self.lines_read + 1)), role, content);
         msg.parent_msg_id = r.parent_uuid;
         msg.timestamp = r.timestamp;
         msg.is_sidechain = r.is_sidechain || self.subagent.is_some();
@@ -310,8 +272,7 @@ impl State {
                 });
                 // One API answer may span several records; count its usage once.
                 if api.id.is_none() || api.id != self.last_usage_message {
-                    meta.input_tokens +=
-                        u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+                    meta.input_tokens += u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
                     meta.output_tokens += u.output_tokens;
                     self.last_usage_message = api.id;
                 }
@@ -325,11 +286,7 @@ impl State {
 }
 
 fn provider_of(model: &str) -> &'static str {
-    if model.starts_with("gpt")
-        || model.starts_with("o1")
-        || model.starts_with("o3")
-        || model.starts_with("o4")
-    {
+    if model.starts_with("gpt") || model.starts_with("o1") || model.starts_with("o3") || model.starts_with("o4") {
         "openai"
     } else if model.starts_with("gemini") {
         "google"
@@ -347,23 +304,15 @@ fn blocks(content: Content) -> Vec<Block> {
 }
 
 fn text_of(map: &Map<String, Value>, key: &str) -> String {
-    map.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    map.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
 fn block(map: Map<String, Value>) -> Block {
     match map.get("type").and_then(Value::as_str).unwrap_or_default() {
-        "text" => Block::Text {
-            text: text_of(&map, "text"),
-        },
+        "text" => Block::Text { text: text_of(&map, "text") },
         "thinking" => Block::Thinking {
             text: text_of(&map, "thinking"),
-            signature: map
-                .get("signature")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            signature: map.get("signature").and_then(Value::as_str).map(str::to_owned),
             redacted: false,
             summary: None,
         },
@@ -376,10 +325,7 @@ fn block(map: Map<String, Value>) -> Block {
         "tool_use" | "server_tool_use" => Block::ToolUse {
             tool_use_id: text_of(&map, "id"),
             name: text_of(&map, "name"),
-            input: map
-                .get("input")
-                .cloned()
-                .unwrap_or_else(|| Value::Object(Map::new())),
+            input: map.get("input").cloned().unwrap_or_else(|| Value::Object(Map::new())),
         },
         "tool_result" => {
             let (content, images) = tool_result_content(map.get("content"));
@@ -387,10 +333,7 @@ fn block(map: Map<String, Value>) -> Block {
             Block::ToolResult {
                 tool_use_id: text_of(&map, "tool_use_id"),
                 content,
-                is_error: map
-                    .get("is_error")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
+                is_error: map.get("is_error").and_then(Value::as_bool).unwrap_or(false),
                 exit_code: None,
                 duration_ms: None,
             }
@@ -398,20 +341,9 @@ fn block(map: Map<String, Value>) -> Block {
         "image" => match map.get("source").and_then(Value::as_object) {
             Some(src) => Block::Image {
                 source: ImageSource {
-                    kind: src
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("base64")
-                        .to_owned(),
-                    data: src
-                        .get("data")
-                        .or_else(|| src.get("url"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    media_type: src
-                        .get("media_type")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
+                    kind: src.get("type").and_then(Value::as_str).unwrap_or("base64").to_owned(),
+                    data: src.get("data").or_else(|| src.get("url")).and_then(Value::as_str).map(str::to_owned),
+                    media_type: src.get("media_type").and_then(Value::as_str).map(str::to_owned),
                     extra: Map::new(),
                 },
             },
@@ -431,11 +363,7 @@ fn tool_result_content(v: Option<&Value>) -> (String, usize) {
             let parts: Vec<String> = items
                 .iter()
                 .map(|item| match item.get("type").and_then(Value::as_str) {
-                    Some("text") => item
-                        .get("text")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
+                    Some("text") => item.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
                     Some("image") => {
                         images += 1;
                         "[image]".to_owned()
@@ -478,16 +406,10 @@ mod tests {
         assert!(skipped.is_empty(), "{skipped:?}");
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[0].role, Role::User);
-        assert!(
-            matches!(&msgs[1].content[0], Block::Thinking { signature: Some(s), .. } if s == "sig123")
-        );
-        assert!(
-            matches!(&msgs[1].content[2], Block::ToolUse { tool_use_id, .. } if tool_use_id == "tu-001")
-        );
+        assert!(matches!(&msgs[1].content[0], Block::Thinking { signature: Some(s), .. } if s == "sig123"));
+        assert!(matches!(&msgs[1].content[2], Block::ToolUse { tool_use_id, .. } if tool_use_id == "tu-001"));
         assert_eq!(msgs[2].role, Role::Tool);
-        assert!(
-            matches!(&msgs[2].content[0], Block::ToolResult { content, .. } if content == "My Project")
-        );
+        assert!(matches!(&msgs[2].content[0], Block::ToolResult { content, .. } if content == "My Project"));
         assert_eq!(meta.title.as_deref(), Some("Reading the README"));
         assert_eq!(meta.model.as_deref(), Some("claude-sonnet-4-6"));
         assert_eq!(meta.cwd.as_deref(), Some("/Users/test/myproject"));
@@ -524,10 +446,7 @@ mod tests {
 
     #[test]
     fn bad_lines_are_counted_not_fatal() {
-        let input = format!(
-            "{}not json\n{{\"type\":\"user\",\"uuid\":\"u9\"}}\n",
-            FIXTURE
-        );
+        let input = format!("{}not json\n{{\"type\":\"user\",\"uuid\":\"u9\"}}\n", FIXTURE);
         let (msgs, skipped, _) = parse_all(&input);
         assert_eq!(msgs.len(), 3);
         assert_eq!(skipped.len(), 2);
@@ -538,31 +457,11 @@ mod tests {
 
     #[test]
     fn classifies_main_and_subagent_files() {
-        let main = ClaudeCode
-            .classify(Path::new("/h/.claude/projects/-tmp-p/1234.jsonl"))
-            .unwrap();
-        assert_eq!(
-            (main.native_id.as_deref(), main.subagent.as_deref()),
-            (Some("1234"), None)
-        );
-        let sub = ClaudeCode
-            .classify(Path::new(
-                "/h/.claude/projects/-tmp-p/1234/subagents/agent-a1.jsonl",
-            ))
-            .unwrap();
-        assert_eq!(
-            (sub.native_id.as_deref(), sub.subagent.as_deref()),
-            (Some("1234"), Some("agent-a1"))
-        );
-        assert!(
-            ClaudeCode
-                .classify(Path::new("/h/.claude/projects/-tmp-p/notes.txt"))
-                .is_none()
-        );
-        assert!(
-            ClaudeCode
-                .classify(Path::new("/h/.claude/todos/x.jsonl"))
-                .is_none()
-        );
+        let main = ClaudeCode.classify(Path::new("/h/.claude/projects/-tmp-p/1234.jsonl")).unwrap();
+        assert_eq!((main.native_id.as_deref(), main.subagent.as_deref()), (Some("1234"), None));
+        let sub = ClaudeCode.classify(Path::new("/h/.claude/projects/-tmp-p/1234/subagents/agent-a1.jsonl")).unwrap();
+        assert_eq!((sub.native_id.as_deref(), sub.subagent.as_deref()), (Some("1234"), Some("agent-a1")));
+        assert!(ClaudeCode.classify(Path::new("/h/.claude/projects/-tmp-p/notes.txt")).is_none());
+        assert!(ClaudeCode.classify(Path::new("/h/.claude/todos/x.jsonl")).is_none());
     }
 }

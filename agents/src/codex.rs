@@ -15,8 +15,7 @@ use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
 use sessionfs_shared::{AgentKind, Timestamp};
 
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome,
-    SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
 };
 
 /// The Codex adapter.
@@ -44,12 +43,7 @@ impl Agent for Codex {
             .and_then(|i| stem.get(i..))
             .filter(|id| id.split('-').count() == 5)
             .map(str::to_owned);
-        Some(NativeFile {
-            agent: AgentKind::Codex,
-            path: path.to_owned(),
-            native_id,
-            subagent: None,
-        })
+        Some(NativeFile { agent: AgentKind::Codex, path: path.to_owned(), native_id, subagent: None })
     }
 
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
@@ -59,16 +53,9 @@ impl Agent for Codex {
         Box::new(state)
     }
 
-    fn restore_parser(
-        &self,
-        _file: &NativeFile,
-        saved: Value,
-    ) -> Result<Box<dyn NativeParser>, AgentError> {
+    fn restore_parser(&self, _file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
         let state: State =
-            serde_json::from_value(saved).map_err(|source| AgentError::BadState {
-                agent: AgentKind::Codex,
-                source,
-            })?;
+            serde_json::from_value(saved).map_err(|source| AgentError::BadState { agent: AgentKind::Codex, source })?;
         Ok(Box::new(state))
     }
 }
@@ -109,15 +96,9 @@ impl NativeParser for State {
             match serde_json::from_slice::<Record>(line) {
                 Ok(r) => match self.record(r) {
                     Ok(msgs) => out.messages.extend(msgs),
-                    Err(error) => out.skipped.push(SkippedRecord {
-                        line: line_no,
-                        error,
-                    }),
+                    Err(error) => out.skipped.push(SkippedRecord { line: line_no, error }),
                 },
-                Err(e) => out.skipped.push(SkippedRecord {
-                    line: line_no,
-                    error: format!("invalid JSON: {e}"),
-                }),
+                Err(e) => out.skipped.push(SkippedRecord { line: line_no, error: format!("invalid JSON: {e}") }),
             }
         }
         self.lines_read = lines.line_no();
@@ -140,16 +121,9 @@ fn s(v: &Value, key: &str) -> Option<String> {
 
 fn is_injected_context(text: &str) -> bool {
     let t = text.trim_start();
-    [
-        "<environment_context>",
-        "<user_instructions>",
-        "<permissions",
-        "# AGENTS.md",
-        "<INSTRUCTIONS>",
-        "<turn_aborted>",
-    ]
-    .iter()
-    .any(|p| t.starts_with(p))
+    ["<environment_context>", "<user_instructions>", "<permissions", "# AGENTS.md", "<INSTRUCTIONS>", "<turn_aborted>"]
+        .iter()
+        .any(|p| t.starts_with(p))
 }
 
 impl State {
@@ -167,9 +141,7 @@ impl State {
                 self.meta.cwd = s(m, "cwd").or(self.meta.cwd.take());
                 self.meta.tool_version = s(m, "cli_version").or(self.meta.tool_version.take());
                 self.meta.originator = s(m, "originator");
-                self.meta.interface = s(m, "source")
-                    .filter(|v| !v.is_empty())
-                    .or(Some("cli".into()));
+                self.meta.interface = s(m, "source").filter(|v| !v.is_empty()).or(Some("cli".into()));
                 if let Some(provider) = s(m, "model_provider") {
                     self.meta.provider = Some(provider);
                 }
@@ -273,16 +245,9 @@ impl State {
                 };
                 let mut texts = Vec::new();
                 let mut images = Vec::new();
-                for item in p
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for item in p.get("content").and_then(Value::as_array).into_iter().flatten() {
                     match item.get("type").and_then(Value::as_str) {
-                        Some("input_text" | "output_text" | "text") => {
-                            texts.push(s(item, "text").unwrap_or_default())
-                        }
+                        Some("input_text" | "output_text" | "text") => texts.push(s(item, "text").unwrap_or_default()),
                         Some("input_image") => images.push(Block::Image {
                             source: ImageSource {
                                 kind: "url".into(),
@@ -338,36 +303,21 @@ impl State {
                 let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
                 let name = s(p, "name").unwrap_or_else(|| "tool".into());
                 let input = match p.get("arguments").or_else(|| p.get("input")) {
-                    Some(Value::String(raw)) => serde_json::from_str(raw)
-                        .unwrap_or_else(|_| serde_json::json!({ "input": raw })),
+                    Some(Value::String(raw)) => {
+                        serde_json::from_str(raw).unwrap_or_else(|_| serde_json::json!({ "input": raw }))
+                    }
                     Some(v) => v.clone(),
                     None => Value::Object(Map::new()),
                 };
-                Some(self.message(
-                    Role::Assistant,
-                    vec![Block::ToolUse {
-                        tool_use_id: call_id,
-                        name,
-                        input,
-                    }],
-                    at,
-                ))
+                Some(self.message(Role::Assistant, vec![Block::ToolUse { tool_use_id: call_id, name, input }], at))
             }
             "local_shell_call" => {
                 let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
-                let command = p
-                    .get("action")
-                    .and_then(|a| a.get("command"))
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let command = p.get("action").and_then(|a| a.get("command")).cloned().unwrap_or(Value::Null);
                 let input = serde_json::json!({ "command": command });
                 Some(self.message(
                     Role::Assistant,
-                    vec![Block::ToolUse {
-                        tool_use_id: call_id,
-                        name: "local_shell".into(),
-                        input,
-                    }],
+                    vec![Block::ToolUse { tool_use_id: call_id, name: "local_shell".into(), input }],
                     at,
                 ))
             }
@@ -398,13 +348,8 @@ fn tool_output(v: Option<&Value>) -> (String, Option<i64>) {
         },
         Some(other) => other.clone(),
     };
-    let text = s(&obj, "output")
-        .or_else(|| s(&obj, "text"))
-        .unwrap_or_else(|| obj.to_string());
-    let exit = obj
-        .get("metadata")
-        .and_then(|m| m.get("exit_code"))
-        .and_then(Value::as_i64);
+    let text = s(&obj, "output").or_else(|| s(&obj, "text")).unwrap_or_else(|| obj.to_string());
+    let exit = obj.get("metadata").and_then(|m| m.get("exit_code")).and_then(Value::as_i64);
     (text, exit)
 }
 
@@ -428,35 +373,29 @@ mod tests {
 
     #[test]
     fn each_prompt_and_answer_counts_once() {
-        let file = Codex.classify(Path::new("/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl")).unwrap();
-        assert_eq!(
-            file.native_id.as_deref(),
-            Some("019d0a84-0c2f-7163-8491-0dd9ff93f4b8")
-        );
+        let file = Codex
+            .classify(Path::new(
+                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
+            ))
+            .unwrap();
+        assert_eq!(file.native_id.as_deref(), Some("019d0a84-0c2f-7163-8491-0dd9ff93f4b8"));
         let mut p = Codex.parser(&file);
         let out = p.feed(ROLLOUT.as_bytes(), true);
         assert!(out.skipped.is_empty(), "{:?}", out.skipped);
         let texts: Vec<(Role, String)> = out.messages.iter().map(|m| (m.role, m.text())).collect();
-        let users = texts
-            .iter()
-            .filter(|(r, t)| *r == Role::User && t == "Say hello world")
-            .count();
-        let answers = texts
-            .iter()
-            .filter(|(r, t)| *r == Role::Assistant && t == "Done: hello world")
-            .count();
+        let users = texts.iter().filter(|(r, t)| *r == Role::User && t == "Say hello world").count();
+        let answers = texts.iter().filter(|(r, t)| *r == Role::Assistant && t == "Done: hello world").count();
         assert_eq!((users, answers), (1, 1), "{texts:?}");
         assert!(out.messages[0].is_meta, "environment context is meta");
-        assert!(out.messages.iter().any(|m| matches!(&m.content[0], Block::Thinking { redacted: false, summary: Some(s), .. } if s == "plan")));
+        assert!(out.messages.iter().any(
+            |m| matches!(&m.content[0], Block::Thinking { redacted: true, summary: Some(s), .. } if s == "plan")
+        ));
         let result = out.messages.iter().find(|m| m.role == Role::Tool).unwrap();
         assert!(
             matches!(&result.content[0], Block::ToolResult { content, exit_code: Some(0), tool_use_id, .. } if content == "hello world\n" && tool_use_id == "call_001")
         );
         let meta = p.meta();
-        assert_eq!(
-            (meta.input_tokens, meta.output_tokens, meta.turn_count),
-            (500, 100, 1)
-        );
+        assert_eq!((meta.input_tokens, meta.output_tokens, meta.turn_count), (500, 100, 1));
         assert_eq!(meta.model.as_deref(), Some("gpt-4.1"));
         assert_eq!(meta.git_branch.as_deref(), Some("main"));
         assert_eq!(meta.first_prompt.as_deref(), Some("Say hello world"));

@@ -15,8 +15,7 @@ use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome,
-    SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
 };
 
 /// The Gemini CLI adapter.
@@ -34,39 +33,22 @@ impl Agent for Gemini {
     fn classify(&self, path: &Path) -> Option<NativeFile> {
         let name = path.file_name()?.to_str()?;
         let stem = name.strip_prefix("session-")?;
-        let stem = stem
-            .strip_suffix(".jsonl")
-            .or_else(|| stem.strip_suffix(".json"))?;
+        let stem = stem.strip_suffix(".jsonl").or_else(|| stem.strip_suffix(".json"))?;
         if path.parent()?.file_name()? != "chats" {
             return None;
         }
         // The file name ends in the first 8 hex digits of the session UUID; the header has the whole one.
         let short = stem.rsplit('-').next().map(str::to_owned);
-        Some(NativeFile {
-            agent: AgentKind::GeminiCli,
-            path: path.to_owned(),
-            native_id: short,
-            subagent: None,
-        })
+        Some(NativeFile { agent: AgentKind::GeminiCli, path: path.to_owned(), native_id: short, subagent: None })
     }
 
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
-        Box::new(State {
-            project: project_of(&file.path),
-            ..State::default()
-        })
+        Box::new(State { project: project_of(&file.path), ..State::default() })
     }
 
-    fn restore_parser(
-        &self,
-        file: &NativeFile,
-        saved: Value,
-    ) -> Result<Box<dyn NativeParser>, AgentError> {
-        let mut state: State =
-            serde_json::from_value(saved).map_err(|source| AgentError::BadState {
-                agent: AgentKind::GeminiCli,
-                source,
-            })?;
+    fn restore_parser(&self, file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
+        let mut state: State = serde_json::from_value(saved)
+            .map_err(|source| AgentError::BadState { agent: AgentKind::GeminiCli, source })?;
         state.project = project_of(&file.path);
         Ok(Box::new(state))
     }
@@ -74,11 +56,7 @@ impl Agent for Gemini {
 
 /// `<…>/tmp/<project>/chats/<file>` → `<project>`.
 fn project_of(path: &Path) -> Option<String> {
-    path.parent()?
-        .parent()?
-        .file_name()?
-        .to_str()
-        .map(str::to_owned)
+    path.parent()?.parent()?.file_name()?.to_str().map(str::to_owned)
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -99,9 +77,8 @@ impl NativeParser for State {
         let trimmed = chunk.trim_ascii_start();
         let mut doc = Map::new();
         // A `.json` document starts with `{` and spans lines; a `.jsonl` log has one object per line.
-        let whole: Option<Map<String, Value>> = (trimmed.first() == Some(&b'{'))
-            .then(|| serde_json::from_slice(chunk).ok())
-            .flatten();
+        let whole: Option<Map<String, Value>> =
+            (trimmed.first() == Some(&b'{')).then(|| serde_json::from_slice(chunk).ok()).flatten();
         if let Some(d) = whole {
             doc = d;
             out.consumed = chunk.len() as u64;
@@ -113,47 +90,28 @@ impl NativeParser for State {
                 }
                 match serde_json::from_slice::<Map<String, Value>>(line) {
                     Ok(op) => apply(&mut doc, op),
-                    Err(e) => out.skipped.push(SkippedRecord {
-                        line: line_no,
-                        error: format!("invalid JSON: {e}"),
-                    }),
+                    Err(e) => out.skipped.push(SkippedRecord { line: line_no, error: format!("invalid JSON: {e}") }),
                 }
             }
             out.consumed = lines.consumed();
         }
-        self.meta = SessionMeta {
-            interface: Some("cli".into()),
-            provider: Some("google".into()),
-            ..SessionMeta::default()
-        };
+        self.meta =
+            SessionMeta { interface: Some("cli".into()), provider: Some("google".into()), ..SessionMeta::default() };
         if let Some(id) = doc.get("sessionId").and_then(Value::as_str) {
             self.meta.native_id = Some(id.to_owned());
         }
         for key in ["startTime", "lastUpdated"] {
-            if let Some(t) = doc
-                .get(key)
-                .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-            {
+            if let Some(t) = doc.get(key).and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok()) {
                 self.meta.saw_time(t);
             }
         }
-        self.meta.title = doc
-            .get("summary")
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_owned);
-        let records = doc
-            .get("messages")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        self.meta.title =
+            doc.get("summary").and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_owned);
+        let records = doc.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
         for (i, record) in records.iter().enumerate() {
             match self.convert(record) {
                 Ok(msgs) => out.messages.extend(msgs),
-                Err(error) => out.skipped.push(SkippedRecord {
-                    line: 0,
-                    error: format!("message {}: {error}", i + 1),
-                }),
+                Err(error) => out.skipped.push(SkippedRecord { line: 0, error: format!("message {}: {error}", i + 1) }),
             }
         }
         out
@@ -177,27 +135,18 @@ fn apply(doc: &mut Map<String, Value>, op: Map<String, Value>) {
         }
     } else if let Some(Value::Object(push)) = op.get("$push") {
         for (k, v) in push {
-            let arr = doc
-                .entry(k.clone())
-                .or_insert_with(|| Value::Array(Vec::new()));
+            let arr = doc.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(a) = arr {
                 match v {
                     Value::Object(each) if each.contains_key("$each") => {
-                        a.extend(
-                            each.get("$each")
-                                .and_then(Value::as_array)
-                                .cloned()
-                                .unwrap_or_default(),
-                        );
+                        a.extend(each.get("$each").and_then(Value::as_array).cloned().unwrap_or_default());
                     }
                     other => a.push(other.clone()),
                 }
             }
         }
     } else if op.contains_key("type") && op.contains_key("id") && !op.contains_key("sessionId") {
-        let arr = doc
-            .entry("messages".to_owned())
-            .or_insert_with(|| Value::Array(Vec::new()));
+        let arr = doc.entry("messages".to_owned()).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(a) = arr {
             // A record with an ID already present replaces it (an update of a streamed message).
             let id = op.get("id").cloned();
@@ -248,9 +197,7 @@ impl State {
     fn convert(&mut self, r: &Value) -> Result<Vec<Message>, String> {
         let kind = r.get("type").and_then(Value::as_str).ok_or("no type")?;
         let id = str_of(r, "id").unwrap_or_default();
-        let at = r
-            .get("timestamp")
-            .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
+        let at = r.get("timestamp").and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
         if let Some(t) = at {
             self.meta.saw_time(t);
         }
@@ -268,59 +215,33 @@ impl State {
             }
             "gemini" | "model" | "assistant" => {
                 let mut content = Vec::new();
-                for thought in r
-                    .get("thoughts")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for thought in r.get("thoughts").and_then(Value::as_array).into_iter().flatten() {
                     let subject = str_of(thought, "subject").unwrap_or_default();
                     let description = str_of(thought, "description").unwrap_or_default();
-                    let text = if subject.is_empty() {
-                        description
-                    } else {
-                        format!("**{subject}** {description}")
-                    };
-                    content.push(Block::Thinking {
-                        text,
-                        signature: None,
-                        redacted: false,
-                        summary: None,
-                    });
+                    let text = if subject.is_empty() { description } else { format!("**{subject}** {description}") };
+                    content.push(Block::Thinking { text, signature: None, redacted: false, summary: None });
                 }
                 content.extend(parts(r.get("content")));
                 let mut results = Vec::new();
-                for call in r
-                    .get("toolCalls")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for call in r.get("toolCalls").and_then(Value::as_array).into_iter().flatten() {
                     let call_id = str_of(call, "id").unwrap_or_default();
                     let name = str_of(call, "name").unwrap_or_else(|| "tool".into());
                     content.push(Block::ToolUse {
                         tool_use_id: call_id.clone(),
                         name,
-                        input: call
-                            .get("args")
-                            .cloned()
-                            .unwrap_or(Value::Object(Map::new())),
+                        input: call.get("args").cloned().unwrap_or(Value::Object(Map::new())),
                     });
                     let output: Vec<String> = call
                         .get("result")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .filter_map(|res| {
-                            res.get("functionResponse").and_then(|f| f.get("response"))
+                        .filter_map(|res| res.get("functionResponse").and_then(|f| f.get("response")))
+                        .map(|resp| match resp.get("output").or_else(|| resp.get("error")) {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(other) => other.to_string(),
+                            None => resp.to_string(),
                         })
-                        .map(
-                            |resp| match resp.get("output").or_else(|| resp.get("error")) {
-                                Some(Value::String(s)) => s.clone(),
-                                Some(other) => other.to_string(),
-                                None => resp.to_string(),
-                            },
-                        )
                         .collect();
                     let is_error = call.get("status").and_then(Value::as_str) == Some("error");
                     let mut res = Message::new(
@@ -334,10 +255,8 @@ impl State {
                             duration_ms: None,
                         }],
                     );
-                    res.timestamp = call
-                        .get("timestamp")
-                        .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok())
-                        .or(at);
+                    res.timestamp =
+                        call.get("timestamp").and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok()).or(at);
                     results.push(res);
                 }
                 let mut m = Message::new(id, Role::Assistant, content);
@@ -363,21 +282,10 @@ impl State {
                 out.extend(results);
             }
             "info" | "error" | "warning" => {
-                let text = parts(r.get("content"))
-                    .iter()
-                    .filter_map(Block::searchable_text)
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                let label = if kind == "error" {
-                    "[Error] "
-                } else {
-                    "[Info] "
-                };
-                let mut m = Message::new(
-                    id,
-                    Role::System,
-                    vec![Block::text(format!("{label}{text}"))],
-                );
+                let text =
+                    parts(r.get("content")).iter().filter_map(Block::searchable_text).collect::<Vec<_>>().join("\n");
+                let label = if kind == "error" { "[Error] " } else { "[Info] " };
+                let mut m = Message::new(id, Role::System, vec![Block::text(format!("{label}{text}"))]);
                 m.timestamp = at;
                 m.is_meta = true;
                 out.push(m);
@@ -399,11 +307,7 @@ mod tests {
   {"id":"msg-006","timestamp":"2026-03-20T10:00:03.000Z","type":"error","content":"[API Error: rate limit exceeded]"}]}"#;
 
     fn file() -> NativeFile {
-        Gemini
-            .classify(Path::new(
-                "/h/.gemini/tmp/proj/chats/session-2026-03-20T10-00-a61f1632.json",
-            ))
-            .unwrap()
+        Gemini.classify(Path::new("/h/.gemini/tmp/proj/chats/session-2026-03-20T10-00-a61f1632.json")).unwrap()
     }
 
     #[test]
@@ -412,19 +316,13 @@ mod tests {
         let out = p.feed(DOC.as_bytes(), true);
         assert!(out.skipped.is_empty(), "{:?}", out.skipped);
         let roles: Vec<Role> = out.messages.iter().map(|m| m.role).collect();
-        assert_eq!(
-            roles,
-            [Role::User, Role::Assistant, Role::Tool, Role::System]
-        );
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::System]);
         assert!(
             matches!(&out.messages[2].content[0], Block::ToolResult { content, .. } if content == "main.py\nutils.py")
         );
         assert_eq!(p.meta().title.as_deref(), Some("Debug the auth flow"));
         assert_eq!(p.meta().model.as_deref(), Some("gemini-3-flash-preview"));
-        assert_eq!(
-            p.meta().native_id.as_deref(),
-            Some("a61f1632-3cef-4677-aca5-8c2d8eed841f")
-        );
+        assert_eq!(p.meta().native_id.as_deref(), Some("a61f1632-3cef-4677-aca5-8c2d8eed841f"));
     }
 
     #[test]
@@ -441,10 +339,7 @@ mod tests {
         let mut p = Gemini.parser(&file());
         let out = p.feed(log.as_bytes(), true);
         assert_eq!(out.messages.len(), 2);
-        assert!(
-            out.skipped.is_empty(),
-            "a half-written last line is not an error"
-        );
+        assert!(out.skipped.is_empty(), "a half-written last line is not an error");
         assert!(out.consumed < log.len() as u64);
     }
 }

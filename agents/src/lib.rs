@@ -102,11 +102,7 @@ pub trait Agent: Send + Sync {
     /// A parser for a file seen for the first time.
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser>;
     /// A parser restored from [`NativeParser::save`].
-    fn restore_parser(
-        &self,
-        file: &NativeFile,
-        state: serde_json::Value,
-    ) -> Result<Box<dyn NativeParser>, AgentError>;
+    fn restore_parser(&self, file: &NativeFile, state: serde_json::Value) -> Result<Box<dyn NativeParser>, AgentError>;
 
     /// Every session file under `home`, found by walking the watch roots.
     fn discover(&self, home: &Path) -> Vec<NativeFile> {
@@ -142,11 +138,7 @@ fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path)) {
 
 /// The adapters for every agent this build captures.
 pub fn all() -> Vec<Box<dyn Agent>> {
-    vec![
-        Box::new(claude_code::ClaudeCode),
-        Box::new(codex::Codex),
-        Box::new(gemini::Gemini),
-    ]
+    vec![Box::new(claude_code::ClaudeCode), Box::new(codex::Codex), Box::new(gemini::Gemini)]
 }
 
 /// The adapter for one agent, if this build captures it.

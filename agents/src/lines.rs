@@ -15,12 +15,7 @@ pub struct LineSplitter<'a> {
 impl<'a> LineSplitter<'a> {
     /// Split `chunk`, whose first line is line `first_line_no` (1-based) of the file.
     pub fn new(chunk: &'a [u8], at_eof: bool, first_line_no: u64) -> Self {
-        Self {
-            chunk,
-            pos: 0,
-            at_eof,
-            line_no: first_line_no.saturating_sub(1),
-        }
+        Self { chunk, pos: 0, at_eof, line_no: first_line_no.saturating_sub(1) }
     }
 
     /// Bytes consumed so far.
@@ -63,8 +58,7 @@ impl<'a> Iterator for LineSplitter<'a> {
 /// Whether `bytes` (trimmed) is exactly one complete JSON object.
 pub fn is_complete_json_object(bytes: &[u8]) -> bool {
     let trimmed = bytes.trim_ascii();
-    trimmed.first() == Some(&b'{')
-        && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
+    trimmed.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
 }
 
 #[cfg(test)]

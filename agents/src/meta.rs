@@ -65,9 +65,10 @@ impl SessionMeta {
 /// A title from a prompt: its first meaningful line, cut at a sentence end, at most 80 characters.
 /// `None` for text that is not something a person typed (system reminders, commands, caveats).
 pub fn title_from_prompt(prompt: &str) -> Option<String> {
-    let line = prompt.lines().map(str::trim).find(|l| {
-        !l.is_empty() && !l.starts_with('<') && !l.starts_with("```") && !l.starts_with("Caveat:")
-    })?;
+    let line = prompt
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('<') && !l.starts_with("```") && !l.starts_with("Caveat:"))?;
     if line.starts_with('/') && !line.contains(' ') {
         return None; // a bare slash command
     }
@@ -87,14 +88,8 @@ mod tests {
 
     #[test]
     fn titles() {
-        assert_eq!(
-            title_from_prompt("  \nFix the login bug\nmore").as_deref(),
-            Some("Fix the login bug")
-        );
-        assert_eq!(
-            title_from_prompt("<system-reminder>x</system-reminder>"),
-            None
-        );
+        assert_eq!(title_from_prompt("  \nFix the login bug\nmore").as_deref(), Some("Fix the login bug"));
+        assert_eq!(title_from_prompt("<system-reminder>x</system-reminder>"), None);
         assert_eq!(title_from_prompt("/clear"), None);
         let long = "word ".repeat(40);
         let t = title_from_prompt(&long).unwrap();

@@ -13,8 +13,7 @@ pub fn store_paths() -> Result<StorePaths> {
 /// Open the store.
 pub fn open_store() -> Result<Store> {
     let paths = store_paths()?;
-    Store::open(paths.clone())
-        .with_context(|| format!("opening the store at {}", paths.root().display()))
+    Store::open(paths.clone()).with_context(|| format!("opening the store at {}", paths.root().display()))
 }
 
 /// The folder whose agent folders (`.claude`, `.codex`, `.gemini`) are captured: `$HOME`.
@@ -34,9 +33,6 @@ pub fn capturer() -> Result<Capturer> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SFS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

@@ -14,13 +14,7 @@ use clap::Parser;
 
 /// SessionFS: every coding-agent session, captured, searchable, portable
 #[derive(Debug, Parser)]
-#[command(
-    name = "sfs",
-    version,
-    about,
-    propagate_version = true,
-    max_term_width = 110
-)]
+#[command(name = "sfs", version, about, propagate_version = true, max_term_width = 110)]
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,
@@ -37,18 +31,15 @@ fn main() -> ExitCode {
 
 /// Print `sfs: error: <chain>` and a hint; a closed stdout (`sfs list | head`) is not an error.
 fn report(err: &anyhow::Error) -> ExitCode {
-    if err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    }) {
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    {
         return ExitCode::SUCCESS;
     }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "sfs: error: {err:#}");
-    let hint = err
-        .chain()
-        .find_map(|c| c.downcast_ref::<sessionfs_client::ClientError>())
-        .and_then(|e| e.hint());
+    let hint = err.chain().find_map(|c| c.downcast_ref::<sessionfs_client::ClientError>()).and_then(|e| e.hint());
     if let Some(hint) = hint {
         let _ = writeln!(stderr, "  hint: {hint}");
     }

@@ -26,10 +26,7 @@ fn compact_json(v: &Value) -> String {
 fn label(m: &Message) -> String {
     let mut l = m.role.as_str().to_owned();
     if m.is_sidechain {
-        l.push_str(&format!(
-            " (sub-agent {})",
-            m.agent_id.as_deref().unwrap_or("?")
-        ));
+        l.push_str(&format!(" (sub-agent {})", m.agent_id.as_deref().unwrap_or("?")));
     }
     if m.is_meta {
         l.push_str(" (injected)");
@@ -52,10 +49,7 @@ pub fn header(m: &Manifest) -> String {
         out,
         "  id:       {}{}",
         m.session_id,
-        m.alias
-            .as_deref()
-            .map(|a| format!("  (alias {a})"))
-            .unwrap_or_default()
+        m.alias.as_deref().map(|a| format!("  (alias {a})")).unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -105,24 +99,10 @@ pub fn terminal(m: &Message) -> String {
                     }
                 }
             }
-            Block::ToolUse {
-                tool_use_id,
-                name,
-                input,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "▶ tool call {name} [{tool_use_id}] {}",
-                    compact_json(input)
-                );
+            Block::ToolUse { tool_use_id, name, input } => {
+                let _ = writeln!(out, "▶ tool call {name} [{tool_use_id}] {}", compact_json(input));
             }
-            Block::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-                exit_code,
-                ..
-            } => {
+            Block::ToolResult { tool_use_id, content, is_error, exit_code, .. } => {
                 let status = if *is_error { " ERROR" } else { "" };
                 let code = exit_code.map(|c| format!(" exit {c}")).unwrap_or_default();
                 let _ = writeln!(out, "◀ tool result [{tool_use_id}]{status}{code}");
@@ -131,10 +111,7 @@ pub fn terminal(m: &Message) -> String {
                     let _ = writeln!(out, "  │ {line}");
                 }
                 if rest > 0 {
-                    let _ = writeln!(
-                        out,
-                        "  │ … {rest} more bytes (sfs export for the whole output)"
-                    );
+                    let _ = writeln!(out, "  │ … {rest} more bytes (sfs export for the whole output)");
                 }
             }
             Block::Image { source } => {
@@ -149,11 +126,7 @@ pub fn terminal(m: &Message) -> String {
                 let _ = writeln!(out, "📝 summary of earlier turns: {text}");
             }
             Block::Unknown(map) => {
-                let _ = writeln!(
-                    out,
-                    "[{} block]",
-                    map.get("type").and_then(Value::as_str).unwrap_or("unknown")
-                );
+                let _ = writeln!(out, "[{} block]", map.get("type").and_then(Value::as_str).unwrap_or("unknown"));
             }
         }
     }
@@ -169,29 +142,17 @@ fn fence(s: &str) -> String {
 /// The whole session as Markdown.
 pub fn markdown(manifest: &Manifest, messages: &[Message]) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# {}\n",
-        manifest.title.as_deref().unwrap_or("Untitled session")
-    );
+    let _ = writeln!(out, "# {}\n", manifest.title.as_deref().unwrap_or("Untitled session"));
     let stats = manifest.stats.clone().unwrap_or_default();
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| Session | `{}` |", manifest.session_id);
-    let _ = writeln!(
-        out,
-        "| Agent | {} {} |",
-        manifest.source.tool,
-        manifest.source.tool_version.as_deref().unwrap_or("")
-    );
+    let _ =
+        writeln!(out, "| Agent | {} {} |", manifest.source.tool, manifest.source.tool_version.as_deref().unwrap_or(""));
     if let Some(model) = manifest.model.as_ref().and_then(|m| m.model_id.as_deref()) {
         let _ = writeln!(out, "| Model | {model} |");
     }
     let _ = writeln!(out, "| Created | {} |", manifest.created_at);
-    let _ = writeln!(
-        out,
-        "| Messages | {} ({} tool calls) |\n",
-        stats.message_count, stats.tool_use_count
-    );
+    let _ = writeln!(out, "| Messages | {} ({} tool calls) |\n", stats.message_count, stats.tool_use_count);
     for m in messages {
         let heading = match m.role {
             Role::User => "🧑 User",
@@ -202,10 +163,7 @@ pub fn markdown(manifest: &Manifest, messages: &[Message]) -> String {
         };
         let mut extra = String::new();
         if m.is_sidechain {
-            extra.push_str(&format!(
-                " · sub-agent {}",
-                m.agent_id.as_deref().unwrap_or("?")
-            ));
+            extra.push_str(&format!(" · sub-agent {}", m.agent_id.as_deref().unwrap_or("?")));
         }
         if let Some(t) = m.timestamp {
             extra.push_str(&format!(" · {t}"));
@@ -217,57 +175,28 @@ pub fn markdown(manifest: &Manifest, messages: &[Message]) -> String {
                     let _ = writeln!(out, "{text}\n");
                 }
                 Block::Thinking { text, redacted, .. } => {
-                    let body = if *redacted {
-                        "(withheld by the provider)"
-                    } else {
-                        text.as_str()
-                    };
-                    let _ = writeln!(
-                        out,
-                        "<details><summary>Thinking</summary>\n\n{body}\n\n</details>\n"
-                    );
+                    let body = if *redacted { "(withheld by the provider)" } else { text.as_str() };
+                    let _ = writeln!(out, "<details><summary>Thinking</summary>\n\n{body}\n\n</details>\n");
                 }
-                Block::ToolUse {
-                    tool_use_id,
-                    name,
-                    input,
-                } => {
+                Block::ToolUse { tool_use_id, name, input } => {
                     let json = serde_json::to_string_pretty(input).unwrap_or_default();
                     let f = fence(&json);
-                    let _ = writeln!(
-                        out,
-                        "**Tool call** `{name}` (`{tool_use_id}`)\n\n{f}json\n{json}\n{f}\n"
-                    );
+                    let _ = writeln!(out, "**Tool call** `{name}` (`{tool_use_id}`)\n\n{f}json\n{json}\n{f}\n");
                 }
-                Block::ToolResult {
-                    tool_use_id,
-                    content,
-                    is_error,
-                    ..
-                } => {
+                Block::ToolResult { tool_use_id, content, is_error, .. } => {
                     let f = fence(content);
                     let status = if *is_error { " — error" } else { "" };
-                    let _ = writeln!(
-                        out,
-                        "**Tool result** (`{tool_use_id}`){status}\n\n{f}\n{content}\n{f}\n"
-                    );
+                    let _ = writeln!(out, "**Tool result** (`{tool_use_id}`){status}\n\n{f}\n{content}\n{f}\n");
                 }
                 Block::Image { source } => {
-                    let _ = writeln!(
-                        out,
-                        "*[image: {}]*\n",
-                        source.media_type.as_deref().unwrap_or(&source.kind)
-                    );
+                    let _ = writeln!(out, "*[image: {}]*\n", source.media_type.as_deref().unwrap_or(&source.kind));
                 }
                 Block::Summary { text, .. } => {
                     let _ = writeln!(out, "> **Summary of earlier turns:** {text}\n");
                 }
                 Block::Unknown(map) => {
-                    let _ = writeln!(
-                        out,
-                        "*[{} block]*\n",
-                        map.get("type").and_then(Value::as_str).unwrap_or("unknown")
-                    );
+                    let _ =
+                        writeln!(out, "*[{} block]*\n", map.get("type").and_then(Value::as_str).unwrap_or("unknown"));
                 }
             }
         }
@@ -291,12 +220,7 @@ mod tests {
             "1",
             Role::Assistant,
             vec![
-                Block::Thinking {
-                    text: "plan it".into(),
-                    signature: None,
-                    redacted: false,
-                    summary: None,
-                },
+                Block::Thinking { text: "plan it".into(), signature: None, redacted: false, summary: None },
                 Block::ToolUse {
                     tool_use_id: "t1".into(),
                     name: "Bash".into(),
@@ -306,10 +230,7 @@ mod tests {
         );
         let text = terminal(&m);
         assert!(text.contains("💭 plan it"), "{text}");
-        assert!(
-            text.contains("▶ tool call Bash [t1] {\"command\":\"ls\"}"),
-            "{text}"
-        );
+        assert!(text.contains("▶ tool call Bash [t1] {\"command\":\"ls\"}"), "{text}");
         let r = Message::new(
             "2",
             Role::Tool,
@@ -322,9 +243,6 @@ mod tests {
             }],
         );
         let text = terminal(&r);
-        assert!(
-            text.contains("exit 0") && text.contains("1000 more bytes"),
-            "{text}"
-        );
+        assert!(text.contains("exit 0") && text.contains("1000 more bytes"), "{text}");
     }
 }

@@ -25,9 +25,9 @@ pub fn parse_since(s: &str) -> Result<String, String> {
             return Ok(Timestamp::from_datetime(t.and_utc()).to_rfc3339());
         }
     }
-    Timestamp::parse(s).map(|t| t.to_rfc3339()).ok_or_else(|| {
-        format!("invalid time {s:?}: use 7d, 12h, 30m, 2026-03-20 or an RFC 3339 time")
-    })
+    Timestamp::parse(s)
+        .map(|t| t.to_rfc3339())
+        .ok_or_else(|| format!("invalid time {s:?}: use 7d, 12h, 30m, 2026-03-20 or an RFC 3339 time"))
 }
 
 #[cfg(test)]
@@ -36,10 +36,7 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(
-            parse_since("2026-03-20").unwrap(),
-            "2026-03-20T00:00:00.000Z"
-        );
+        assert_eq!(parse_since("2026-03-20").unwrap(), "2026-03-20T00:00:00.000Z");
         assert!(parse_since("7d").unwrap() < Timestamp::now().to_rfc3339());
         assert!(parse_since("soon").unwrap_err().contains("7d"));
     }

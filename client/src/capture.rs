@@ -14,9 +14,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::Value;
-use sessionfs_agents::{
-    Agent, NativeFile, NativeParser, ParseMode, SessionMeta, SkippedRecord, title_from_prompt,
-};
+use sessionfs_agents::{Agent, NativeFile, NativeParser, ParseMode, SessionMeta, SkippedRecord, title_from_prompt};
 use sessionfs_shared::sfs::{
     Block, GitInfo, Manifest, Message, ModelInfo, SessionStats, SubAgent, Tools, Workspace, files,
 };
@@ -82,20 +80,15 @@ fn now() -> String {
 fn hash_head(path: &Path, len: u64) -> Result<String> {
     let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
     let mut buf = Vec::with_capacity(len as usize);
-    f.by_ref()
-        .take(len)
-        .read_to_end(&mut buf)
-        .map_err(ClientError::io("reading", path))?;
+    f.by_ref().take(len).read_to_end(&mut buf).map_err(ClientError::io("reading", path))?;
     Ok(format!("{}:{:x}", buf.len(), Sha256::digest(&buf)))
 }
 
 fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>> {
     let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
-    f.seek(SeekFrom::Start(offset))
-        .map_err(ClientError::io("seeking", path))?;
+    f.seek(SeekFrom::Start(offset)).map_err(ClientError::io("seeking", path))?;
     let mut buf = Vec::new();
-    f.read_to_end(&mut buf)
-        .map_err(ClientError::io("reading", path))?;
+    f.read_to_end(&mut buf).map_err(ClientError::io("reading", path))?;
     Ok(buf)
 }
 
@@ -122,16 +115,8 @@ impl Capturer {
     }
 
     /// Capture with a chosen set of agents.
-    pub fn with_agents(
-        store: Store,
-        home: impl Into<PathBuf>,
-        agents: Vec<Box<dyn Agent>>,
-    ) -> Self {
-        Self {
-            store,
-            home: home.into(),
-            agents,
-        }
+    pub fn with_agents(store: Store, home: impl Into<PathBuf>, agents: Vec<Box<dyn Agent>>) -> Self {
+        Self { store, home: home.into(), agents }
     }
 
     /// The store.
@@ -161,17 +146,11 @@ impl Capturer {
 
     /// Every native file under home, for every agent.
     pub fn discover(&self) -> Vec<NativeFile> {
-        self.agents
-            .iter()
-            .flat_map(|a| a.discover(&self.home))
-            .collect()
+        self.agents.iter().flat_map(|a| a.discover(&self.home)).collect()
     }
 
     fn classify(&self, path: &Path) -> Option<(usize, NativeFile)> {
-        self.agents
-            .iter()
-            .enumerate()
-            .find_map(|(i, a)| a.classify(path).map(|f| (i, f)))
+        self.agents.iter().enumerate().find_map(|(i, a)| a.classify(path).map(|f| (i, f)))
     }
 
     /// Capture every native file under home. Per-file failures are logged and counted, not fatal.
@@ -212,10 +191,7 @@ impl Capturer {
         let prev = self.store.index().native_file(&key)?;
         let agent = &self.agents[agent_idx];
 
-        if let Some(prev) = prev
-            .as_ref()
-            .filter(|p| p.session_id.as_str().starts_with("ses_"))
-        {
+        if let Some(prev) = prev.as_ref().filter(|p| p.session_id.as_str().starts_with("ses_")) {
             if self.store.index().session(&prev.session_id)?.is_none()
                 && !DeletedList::load(&self.store.paths().deleted_json()).contains(&prev.session_id)
             {
@@ -230,8 +206,8 @@ impl Capturer {
                 .and_then(|v| agent.restore_parser(&file, v).ok());
             if let Some(mut parser) = restored {
                 if parser.mode() == ParseMode::Incremental && size >= prev.offset {
-                    let same_head = prev.head_hash.as_deref()
-                        == Some(hash_head(path, prev.offset.min(HEAD_BYTES))?.as_str());
+                    let same_head =
+                        prev.head_hash.as_deref() == Some(hash_head(path, prev.offset.min(HEAD_BYTES))?.as_str());
                     if same_head {
                         if size == prev.offset {
                             return Ok(None);
@@ -242,14 +218,7 @@ impl Capturer {
                             return Ok(None); // only a half-written line so far
                         }
                         return self
-                            .append(
-                                prev.clone(),
-                                file,
-                                parser,
-                                out.messages,
-                                out.skipped,
-                                prev.offset + out.consumed,
-                            )
+                            .append(prev.clone(), file, parser, out.messages, out.skipped, prev.offset + out.consumed)
                             .map(Some);
                     }
                 } else if parser.mode() == ParseMode::Snapshot
@@ -264,11 +233,7 @@ impl Capturer {
         }
 
         // First sight of this file. A sub-agent thread of an already captured session joins it.
-        if let Some(native) = file
-            .native_id
-            .as_deref()
-            .filter(|_| file.subagent.is_some())
-        {
+        if let Some(native) = file.native_id.as_deref().filter(|_| file.subagent.is_some()) {
             let id = SessionId::derive(native);
             if self.store.index().session(&id)?.is_some() {
                 return self.recapture(&id, Some(file)).map(Some);
@@ -303,14 +268,7 @@ impl Capturer {
             ParseMode::Incremental => out.consumed,
             ParseMode::Snapshot => bytes.len() as u64,
         };
-        Ok(Parsed {
-            file,
-            parser,
-            messages: out.messages,
-            skipped: out.skipped,
-            offset,
-            head_hash,
-        })
+        Ok(Parsed { file, parser, messages: out.messages, skipped: out.skipped, offset, head_hash })
     }
 
     /// Rebuild a session from all its native files (plus `extra`, a newly seen one).
@@ -330,10 +288,7 @@ impl Capturer {
             }
         }
         files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
-        let parsed = files
-            .into_iter()
-            .map(|f| self.parse_whole(f))
-            .collect::<Result<Vec<_>>>()?;
+        let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
         self.write_full(id, parsed)
     }
 
@@ -346,10 +301,7 @@ impl Capturer {
         let agent = first.file.agent;
         let main_path = first.file.path.clone();
         let deleted = DeletedList::load(&self.store.paths().deleted_json());
-        let all: Vec<Message> = parsed
-            .iter()
-            .flat_map(|p| p.messages.iter().cloned())
-            .collect();
+        let all: Vec<Message> = parsed.iter().flat_map(|p| p.messages.iter().cloned()).collect();
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
         let row = self.store.index().session(id)?;
@@ -363,13 +315,8 @@ impl Capturer {
             tx_plan.kept_longer = true;
         } else {
             dir.create()?;
-            let stored = if row.is_some() {
-                dir.read_messages()?.messages
-            } else {
-                Vec::new()
-            };
-            let is_prefix = stored.len() <= all.len()
-                && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
+            let stored = if row.is_some() { dir.read_messages()?.messages } else { Vec::new() };
+            let is_prefix = stored.len() <= all.len() && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
             if is_prefix && row.is_some() {
                 let new = &all[stored.len()..];
                 let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), new)?;
@@ -398,10 +345,7 @@ impl Capturer {
                 parser_state: Some(p.parser.save().to_string()),
                 messages: p.messages.len() as u64,
                 records_skipped: p.skipped.len() as u64,
-                last_error: p
-                    .skipped
-                    .last()
-                    .map(|s| format!("line {}: {}", s.line, s.error)),
+                last_error: p.skipped.last().map(|s| format!("line {}: {}", s.line, s.error)),
                 last_error_at: p.skipped.last().map(|_| now.clone()),
                 last_captured_at: Some(now.clone()),
             })
@@ -411,10 +355,8 @@ impl Capturer {
                 warn!(agent = %p.file.agent, path = %p.file.path.display(), line = s.line, error = %s.error, "skipped an unparseable record");
             }
         }
-        let metas: Vec<(Option<String>, SessionMeta)> = parsed
-            .iter()
-            .map(|p| (p.file.subagent.clone(), p.parser.meta().clone()))
-            .collect();
+        let metas: Vec<(Option<String>, SessionMeta)> =
+            parsed.iter().map(|p| (p.file.subagent.clone(), p.parser.meta().clone())).collect();
         let report = CaptureReport {
             session_id: id.clone(),
             agent,
@@ -424,15 +366,7 @@ impl Capturer {
             kept_longer_copy: tx_plan.kept_longer,
         };
         let skip_session = deleted.contains(id) || tx_plan.kept_longer;
-        self.commit(
-            id,
-            agent,
-            &main_path,
-            &metas,
-            &native_rows,
-            tx_plan,
-            skip_session,
-        )?;
+        self.commit(id, agent, &main_path, &metas, &native_rows, tx_plan, skip_session)?;
         Ok(report)
     }
 
@@ -452,19 +386,13 @@ impl Capturer {
         let mut plan = WritePlan::default();
         let skip_session = deleted.contains(&id) || row.is_none();
         if !skip_session {
-            let row = row
-                .as_ref()
-                .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+            let row = row.as_ref().ok_or_else(|| ClientError::NotFound(id.to_string()))?;
             let dir = self.store.session_dir(&id);
             dir.create()?;
             let len = dir.append_messages(row.messages_bytes, &messages)?;
             plan.messages_bytes = Some(len);
             plan.total = row.message_count + messages.len() as u64;
-            plan.tool_uses = row.tool_use_count
-                + messages
-                    .iter()
-                    .map(|m| m.tool_use_count() as u64)
-                    .sum::<u64>();
+            plan.tool_uses = row.tool_use_count + messages.iter().map(|m| m.tool_use_count() as u64).sum::<u64>();
             plan.new_messages = messages;
         }
         let now = now();
@@ -477,14 +405,8 @@ impl Capturer {
             parser_state: Some(parser.save().to_string()),
             messages: prev.messages + plan.new_messages.len() as u64,
             records_skipped: prev.records_skipped + skipped.len() as u64,
-            last_error: skipped
-                .last()
-                .map(|s| format!("line {}: {}", s.line, s.error))
-                .or(prev.last_error.clone()),
-            last_error_at: skipped
-                .last()
-                .map(|_| now.clone())
-                .or(prev.last_error_at.clone()),
+            last_error: skipped.last().map(|s| format!("line {}: {}", s.line, s.error)).or(prev.last_error.clone()),
+            last_error_at: skipped.last().map(|_| now.clone()).or(prev.last_error_at.clone()),
             last_captured_at: Some(now.clone()),
             ..prev
         };
@@ -522,15 +444,7 @@ impl Capturer {
             recaptured: false,
             kept_longer_copy: false,
         };
-        self.commit(
-            &id,
-            file.agent,
-            &main_path,
-            &metas,
-            &rows,
-            plan,
-            skip_session,
-        )?;
+        self.commit(&id, file.agent, &main_path, &metas, &rows, plan, skip_session)?;
         Ok(report)
     }
 
@@ -550,57 +464,26 @@ impl Capturer {
         if !skip_session {
             let dir = self.store.session_dir(id);
             let previous = dir.read_manifest().ok().flatten();
-            let manifest = build_manifest(
-                id,
-                agent,
-                main_path,
-                metas,
-                native_rows,
-                &plan,
-                previous.as_ref(),
-            );
+            let manifest = build_manifest(id, agent, main_path, metas, native_rows, &plan, previous.as_ref());
             let manifest_len = dir.write_manifest(&manifest)?;
-            let main = metas
-                .iter()
-                .find(|(s, _)| s.is_none())
-                .map(|(_, m)| m)
-                .or(metas.first().map(|(_, m)| m));
+            let main = metas.iter().find(|(s, _)| s.is_none()).map(|(_, m)| m).or(metas.first().map(|(_, m)| m));
             if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
                 let m = main.cloned().unwrap_or_default();
                 let git =
-                    (m.git_branch.is_some() || m.git_commit.is_some() || m.git_remote.is_some())
-                        .then(|| GitInfo {
-                            remote_url: m.git_remote,
-                            branch: m.git_branch,
-                            commit_sha: m.git_commit,
-                            extra: Default::default(),
-                        });
-                let ws = Workspace {
-                    root_path: cwd,
-                    git,
-                    files: Vec::new(),
-                    extra: Default::default(),
-                };
-                if dir
-                    .read_json::<Workspace>(files::WORKSPACE)
-                    .ok()
-                    .flatten()
-                    .as_ref()
-                    != Some(&ws)
-                {
+                    (m.git_branch.is_some() || m.git_commit.is_some() || m.git_remote.is_some()).then(|| GitInfo {
+                        remote_url: m.git_remote,
+                        branch: m.git_branch,
+                        commit_sha: m.git_commit,
+                        extra: Default::default(),
+                    });
+                let ws = Workspace { root_path: cwd, git, files: Vec::new(), extra: Default::default() };
+                if dir.read_json::<Workspace>(files::WORKSPACE).ok().flatten().as_ref() != Some(&ws) {
                     dir.write_json(files::WORKSPACE, &ws)?;
                 }
             }
-            let mut tools: Tools = dir
-                .read_json(files::TOOLS)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let mut names: BTreeSet<String> = if plan.reindex_all {
-                BTreeSet::new()
-            } else {
-                tools.tools_used.iter().cloned().collect()
-            };
+            let mut tools: Tools = dir.read_json(files::TOOLS).ok().flatten().unwrap_or_default();
+            let mut names: BTreeSet<String> =
+                if plan.reindex_all { BTreeSet::new() } else { tools.tools_used.iter().cloned().collect() };
             for m in &plan.new_messages {
                 for b in &m.content {
                     if let Block::ToolUse { name, .. } = b {
@@ -619,12 +502,7 @@ impl Capturer {
                 .map(|m| m.len())
                 .sum();
             let messages_bytes = plan.messages_bytes.unwrap_or(0);
-            session_row = Some(session_row_of(
-                &manifest,
-                main,
-                messages_bytes,
-                messages_bytes + manifest_len + side,
-            ));
+            session_row = Some(session_row_of(&manifest, main, messages_bytes, messages_bytes + manifest_len + side));
         }
         let now = now();
         let index = self.store.index_mut();
@@ -658,15 +536,9 @@ fn session_id_of(p: &Parsed) -> Option<SessionId> {
     let native = if p.file.subagent.is_some() {
         p.file.native_id.clone()
     } else {
-        p.parser
-            .meta()
-            .native_id
-            .clone()
-            .or_else(|| p.file.native_id.clone())
+        p.parser.meta().native_id.clone().or_else(|| p.file.native_id.clone())
     };
-    native
-        .filter(|n| !n.is_empty())
-        .map(|n| SessionId::derive(&n))
+    native.filter(|n| !n.is_empty()).map(|n| SessionId::derive(&n))
 }
 
 fn build_manifest(
@@ -691,26 +563,16 @@ fn build_manifest(
         .or(previous.map(|p| p.created_at))
         .or_else(|| mtime(main_path))
         .unwrap_or_else(Timestamp::now);
-    let updated = metas
-        .iter()
-        .filter_map(|(_, m)| m.updated_at)
-        .max()
-        .or_else(|| mtime(main_path));
+    let updated = metas.iter().filter_map(|(_, m)| m.updated_at).max().or_else(|| mtime(main_path));
     let mut m = Manifest::new(id.clone(), agent, created);
     m.updated_at = updated;
-    m.title = main
-        .title
-        .clone()
-        .or_else(|| main.first_prompt.as_deref().and_then(title_from_prompt));
+    m.title = main.title.clone().or_else(|| main.first_prompt.as_deref().and_then(title_from_prompt));
     m.source.tool_version.clone_from(&main.tool_version);
     m.source.original_session_id.clone_from(&main.native_id);
     m.source.original_path = Some(main_path.to_string_lossy().into_owned());
     m.source.interface.clone_from(&main.interface);
     m.model = main.model.as_ref().map(|model| ModelInfo {
-        provider: main
-            .provider
-            .clone()
-            .or_else(|| Some(agent.default_provider().to_owned())),
+        provider: main.provider.clone().or_else(|| Some(agent.default_provider().to_owned())),
         model_id: Some(model.clone()),
         reasoning_effort: None,
         extra: Default::default(),
@@ -732,15 +594,9 @@ fn build_manifest(
         .iter()
         .filter_map(|(sub, meta)| {
             let agent_id = sub.clone()?;
-            let count = native_rows
-                .iter()
-                .find(|r| r.subagent.as_deref() == Some(agent_id.as_str()))
-                .map_or(0, |r| r.messages);
-            Some(SubAgent {
-                agent_id,
-                model: meta.model.clone(),
-                message_count: count,
-            })
+            let count =
+                native_rows.iter().find(|r| r.subagent.as_deref() == Some(agent_id.as_str())).map_or(0, |r| r.messages);
+            Some(SubAgent { agent_id, model: meta.model.clone(), message_count: count })
         })
         .collect();
     if let Some(prev) = previous {
@@ -752,12 +608,7 @@ fn build_manifest(
     m
 }
 
-fn session_row_of(
-    m: &Manifest,
-    main: Option<&SessionMeta>,
-    messages_bytes: u64,
-    size: u64,
-) -> SessionRow {
+fn session_row_of(m: &Manifest, main: Option<&SessionMeta>, messages_bytes: u64, size: u64) -> SessionRow {
     let stats = m.stats.clone().unwrap_or_default();
     SessionRow {
         id: m.session_id.clone(),

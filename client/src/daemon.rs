@@ -54,38 +54,23 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
         // The receiver only goes away when the daemon stops.
         let _ = tx.send(ev);
     })
-    .map_err(|source| ClientError::Watch {
-        path: config.home.clone(),
-        source,
-    })?;
+    .map_err(|source| ClientError::Watch { path: config.home.clone(), source })?;
 
     let roots: Vec<(String, PathBuf)> = capturer
         .agents()
         .iter()
-        .flat_map(|a| {
-            a.watch_roots(&config.home)
-                .into_iter()
-                .map(move |r| (a.kind().to_string(), r))
-        })
+        .flat_map(|a| a.watch_roots(&config.home).into_iter().map(move |r| (a.kind().to_string(), r)))
         .collect();
     status.roots = roots
         .iter()
-        .map(|(agent, root)| WatchedRoot {
-            agent: agent.clone(),
-            path: root.clone(),
-            watching: false,
-        })
+        .map(|(agent, root)| WatchedRoot { agent: agent.clone(), path: root.clone(), watching: false })
         .collect();
     watch_new_roots(&mut watcher, &mut status);
 
     let started = Instant::now();
     let reports = capturer.import_all(&mut ())?;
     status.captures += reports.len() as u64;
-    info!(
-        captured = reports.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "initial scan done"
-    );
+    info!(captured = reports.len(), ms = started.elapsed().as_millis() as u64, "initial scan done");
     status.write(&config.paths)?;
 
     let mut pending: BTreeSet<PathBuf> = BTreeSet::new();
@@ -182,7 +167,5 @@ pub fn install_signal_handlers(stop: &Arc<AtomicBool>) -> std::io::Result<()> {
 
 /// Whether `path` is under one of the roots (for tests and status).
 pub fn is_watched(path: &Path, roots: &[WatchedRoot]) -> bool {
-    roots
-        .iter()
-        .any(|r| r.watching && path.starts_with(&r.path))
+    roots.iter().any(|r| r.watching && path.starts_with(&r.path))
 }

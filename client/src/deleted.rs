@@ -20,9 +20,7 @@ impl DeletedList {
             return Self::default();
         };
         match serde_json::from_slice::<BTreeMap<String, Value>>(&bytes) {
-            Ok(entries) => Self {
-                entries: entries.into_iter().filter(|(_, v)| v.is_object()).collect(),
-            },
+            Ok(entries) => Self { entries: entries.into_iter().filter(|(_, v)| v.is_object()).collect() },
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "deleted.json is malformed; treating it as empty");
                 Self::default()

@@ -158,9 +158,8 @@ fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     let tags: String = r.get("tags")?;
     Ok(SessionRow {
         // Rows are only written from valid IDs; a hand-edited bad row surfaces as a conversion error.
-        id: SessionId::parse(&id).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        id: SessionId::parse(&id)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
         source_tool: r.get("source_tool")?,
         native_id: r.get("native_id")?,
         title: r.get("title")?,
@@ -185,9 +184,8 @@ fn row_to_native(r: &rusqlite::Row<'_>) -> rusqlite::Result<NativeFileRow> {
     Ok(NativeFileRow {
         path: r.get("path")?,
         agent: r.get("agent")?,
-        session_id: SessionId::parse(&id).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        session_id: SessionId::parse(&id)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
         subagent: r.get("subagent")?,
         offset: r.get::<_, i64>("offset")? as u64,
         head_hash: r.get("head_hash")?,
@@ -236,9 +234,7 @@ impl Index {
     /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so
     /// two writers queue on the busy timeout instead of failing half-way).
     pub fn write(&mut self) -> Result<Transaction<'_>> {
-        Ok(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     /// The connection, for read queries.
@@ -250,11 +246,7 @@ impl Index {
     pub fn session(&self, id: &SessionId) -> Result<Option<SessionRow>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT * FROM sessions WHERE session_id = ?1",
-                [id.as_str()],
-                row_to_session,
-            )
+            .query_row("SELECT * FROM sessions WHERE session_id = ?1", [id.as_str()], row_to_session)
             .optional()?)
     }
 
@@ -291,46 +283,30 @@ impl Index {
         }
         let by_alias: Option<String> = self
             .conn
-            .query_row(
-                "SELECT session_id FROM sessions WHERE alias = ?1",
-                [reference],
-                |r| r.get(0),
-            )
+            .query_row("SELECT session_id FROM sessions WHERE alias = ?1", [reference], |r| r.get(0))
             .optional()?;
         if let Some(id) = by_alias {
             return Ok(SessionId::parse(&id)?);
         }
         let hex = reference.strip_prefix("ses_").unwrap_or(reference);
-        let prefix_ok = !hex.is_empty()
-            && hex.len() <= 40
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let prefix_ok =
+            !hex.is_empty() && hex.len() <= 40 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         if prefix_ok {
             let mut stmt = self.conn.prepare("SELECT session_id FROM sessions WHERE session_id >= ?1 AND session_id < ?2 ORDER BY session_id LIMIT 6")?;
             let lo = format!("ses_{hex}");
             let hi = format!("ses_{hex}\u{7f}");
-            let matches: Vec<String> = stmt
-                .query_map([&lo, &hi], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let matches: Vec<String> = stmt.query_map([&lo, &hi], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             match matches.len() {
                 0 => {}
                 1 => return Ok(SessionId::parse(&matches[0])?),
                 _ => {
-                    return Err(ClientError::Ambiguous {
-                        given: reference.to_owned(),
-                        candidates: matches,
-                    });
+                    return Err(ClientError::Ambiguous { given: reference.to_owned(), candidates: matches });
                 }
             }
         }
         let by_native: Option<String> = self
             .conn
-            .query_row(
-                "SELECT session_id FROM sessions WHERE native_id = ?1",
-                [reference],
-                |r| r.get(0),
-            )
+            .query_row("SELECT session_id FROM sessions WHERE native_id = ?1", [reference], |r| r.get(0))
             .optional()?;
         if let Some(id) = by_native {
             return Ok(SessionId::parse(&id)?);
@@ -342,12 +318,7 @@ impl Index {
     }
 
     /// Full-text search; at most `limit` sessions, each with its best-matching message.
-    pub fn search(
-        &self,
-        query: &str,
-        tool: Option<AgentKind>,
-        limit: usize,
-    ) -> Result<Vec<SearchHit>> {
+    pub fn search(&self, query: &str, tool: Option<AgentKind>, limit: usize) -> Result<Vec<SearchHit>> {
         let Some(q) = fts_query(query) else {
             return Ok(Vec::new());
         };
@@ -363,32 +334,13 @@ impl Index {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
         let fetch = (limit.max(1) * 8) as i64;
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(
-            String,
-            String,
-            String,
-            String,
-            f64,
-            String,
-            Option<String>,
-        )> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        };
+        let map =
+            |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, String, String, f64, String, Option<String>)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            };
         let rows: Vec<_> = match tool {
-            Some(t) => stmt
-                .query_map(params![q, fetch, t.as_str()], map)?
-                .collect::<rusqlite::Result<_>>()?,
-            None => stmt
-                .query_map(params![q, fetch], map)?
-                .collect::<rusqlite::Result<_>>()?,
+            Some(t) => stmt.query_map(params![q, fetch, t.as_str()], map)?.collect::<rusqlite::Result<_>>()?,
+            None => stmt.query_map(params![q, fetch], map)?.collect::<rusqlite::Result<_>>()?,
         };
         let mut hits: Vec<SearchHit> = Vec::new();
         for (sid, msg_id, role, snippet, score, source_tool, title) in rows {
@@ -413,24 +365,15 @@ impl Index {
 
     /// The tracked state of a native file.
     pub fn native_file(&self, path: &str) -> Result<Option<NativeFileRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT * FROM native_files WHERE path = ?1",
-                [path],
-                row_to_native,
-            )
-            .optional()?)
+        Ok(self.conn.query_row("SELECT * FROM native_files WHERE path = ?1", [path], row_to_native).optional()?)
     }
 
     /// The native files feeding a session.
     pub fn native_files_of(&self, id: &SessionId) -> Result<Vec<NativeFileRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT * FROM native_files WHERE session_id = ?1 ORDER BY subagent IS NOT NULL, path",
-        )?;
-        let rows = stmt
-            .query_map([id.as_str()], row_to_native)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT * FROM native_files WHERE session_id = ?1 ORDER BY subagent IS NOT NULL, path")?;
+        let rows = stmt.query_map([id.as_str()], row_to_native)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -460,11 +403,7 @@ impl Index {
 
     /// Number of indexed messages (FTS rows).
     pub fn message_rows(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM message_rows", [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64)
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM message_rows", [], |r| r.get::<_, i64>(0))? as u64)
     }
 }
 
@@ -506,14 +445,10 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn index_messages(
-        tx: &Transaction<'_>,
-        id: &SessionId,
-        messages: &[Message],
-    ) -> Result<()> {
-        let mut row = tx.prepare_cached("INSERT INTO message_rows (session_id, msg_id, role, timestamp) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut fts =
-            tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
+    pub(crate) fn index_messages(tx: &Transaction<'_>, id: &SessionId, messages: &[Message]) -> Result<()> {
+        let mut row = tx
+            .prepare_cached("INSERT INTO message_rows (session_id, msg_id, role, timestamp) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut fts = tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
         for m in messages {
             let mut text = m.text();
             if text.trim().is_empty() {
@@ -526,23 +461,18 @@ pub(crate) mod write {
                 }
                 text.truncate(cut);
             }
-            row.execute(params![
-                id.as_str(),
-                m.msg_id,
-                m.role.as_str(),
-                m.timestamp.map(|t| t.to_rfc3339())
-            ])?;
+            row.execute(params![id.as_str(), m.msg_id, m.role.as_str(), m.timestamp.map(|t| t.to_rfc3339())])?;
             fts.execute(params![tx.last_insert_rowid(), text])?;
         }
         Ok(())
     }
 
     pub(crate) fn clear_messages(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
-        tx.execute("DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM message_rows WHERE session_id = ?1)", [id.as_str()])?;
         tx.execute(
-            "DELETE FROM message_rows WHERE session_id = ?1",
+            "DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM message_rows WHERE session_id = ?1)",
             [id.as_str()],
         )?;
+        tx.execute("DELETE FROM message_rows WHERE session_id = ?1", [id.as_str()])?;
         Ok(())
     }
 
@@ -573,10 +503,7 @@ pub(crate) mod write {
 
     pub(crate) fn delete_session(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
         clear_messages(tx, id)?;
-        tx.execute(
-            "DELETE FROM native_files WHERE session_id = ?1",
-            [id.as_str()],
-        )?;
+        tx.execute("DELETE FROM native_files WHERE session_id = ?1", [id.as_str()])?;
         tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id.as_str()])?;
         Ok(())
     }
@@ -584,23 +511,13 @@ pub(crate) mod write {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)",
-        [],
-    )?;
-    let current: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?;
+    tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", [])?;
+    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let version = i as i64 + 1;
         if version > current {
             tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES (?1)",
-                [version],
-            )?;
+            tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [version])?;
         }
     }
     tx.commit()?;
@@ -613,14 +530,8 @@ mod tests {
 
     #[test]
     fn fts_query_neutralises_syntax() {
-        assert_eq!(
-            fts_query("hello world").as_deref(),
-            Some("\"hello\" \"world\"")
-        );
-        assert_eq!(
-            fts_query("NEAR(a b) \"x").as_deref(),
-            Some("\"NEAR(a\" \"b)\" \"x\"")
-        );
+        assert_eq!(fts_query("hello world").as_deref(), Some("\"hello\" \"world\""));
+        assert_eq!(fts_query("NEAR(a b) \"x").as_deref(), Some("\"NEAR(a\" \"b)\" \"x\""));
         assert_eq!(fts_query("pref*").as_deref(), Some("\"pref\"*"));
         assert_eq!(fts_query("   "), None);
         assert_eq!(fts_query("\"\""), None);

@@ -64,9 +64,7 @@ impl SessionDir {
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
         let path = self.path.join(name);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| ClientError::Json { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| ClientError::Json { path, source }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ClientError::io("reading", path)(e)),
         }
@@ -74,10 +72,8 @@ impl SessionDir {
 
     /// Replace a JSON file atomically (pretty-printed); returns its size.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<u64> {
-        let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| ClientError::Json {
-            path: self.path.join(name),
-            source,
-        })?;
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|source| ClientError::Json { path: self.path.join(name), source })?;
         bytes.push(b'\n');
         write_atomic(&self.path.join(name), &bytes)?;
         Ok(bytes.len() as u64)
@@ -93,18 +89,13 @@ impl SessionDir {
             .read(true)
             .open(&path)
             .map_err(ClientError::io("opening", &path))?;
-        let len = file
-            .metadata()
-            .map_err(ClientError::io("reading", &path))?
-            .len();
+        let len = file.metadata().map_err(ClientError::io("reading", &path))?.len();
         if len != committed_len {
             // Bytes past the committed length come from a pass that did not finish; it will be redone.
-            file.set_len(committed_len.min(len))
-                .map_err(ClientError::io("truncating", &path))?;
+            file.set_len(committed_len.min(len)).map_err(ClientError::io("truncating", &path))?;
         }
         let buf = encode(messages);
-        file.write_all(&buf)
-            .map_err(ClientError::io("appending to", &path))?;
+        file.write_all(&buf).map_err(ClientError::io("appending to", &path))?;
         Ok(committed_len.min(len) + buf.len() as u64)
     }
 
@@ -131,9 +122,7 @@ impl SessionDir {
         let mut line_no = 0u64;
         loop {
             line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .map_err(ClientError::io("reading", &path))?;
+            let n = reader.read_until(b'\n', &mut line).map_err(ClientError::io("reading", &path))?;
             if n == 0 {
                 break;
             }
@@ -170,8 +159,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let mut f = File::create(&tmp).map_err(ClientError::io("creating", &tmp))?;
-    f.write_all(bytes)
-        .map_err(ClientError::io("writing", &tmp))?;
+    f.write_all(bytes).map_err(ClientError::io("writing", &tmp))?;
     drop(f);
     fs::rename(&tmp, path).map_err(ClientError::io("replacing", path))
 }
@@ -206,11 +194,7 @@ mod tests {
     use sessionfs_shared::sfs::{Block, Role};
 
     fn msg(i: u32) -> Message {
-        Message::new(
-            format!("m{i}"),
-            Role::User,
-            vec![Block::text(format!("hello {i}"))],
-        )
+        Message::new(format!("m{i}"), Role::User, vec![Block::text(format!("hello {i}"))])
     }
 
     #[test]
@@ -221,22 +205,11 @@ mod tests {
         let len = dir.append_messages(0, &[msg(1), msg(2)]).unwrap();
         // A pass that crashed after writing half a line:
         let path = dir.path().join(files::MESSAGES);
-        OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"{\"msg_id\":\"m3\",\"ro")
-            .unwrap();
+        OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"msg_id\":\"m3\",\"ro").unwrap();
         let len2 = dir.append_messages(len, &[msg(3)]).unwrap();
         let read = dir.read_messages().unwrap();
         assert!(read.skipped.is_empty(), "{:?}", read.skipped);
-        assert_eq!(
-            read.messages
-                .iter()
-                .map(|m| m.msg_id.as_str())
-                .collect::<Vec<_>>(),
-            ["m1", "m2", "m3"]
-        );
+        assert_eq!(read.messages.iter().map(|m| m.msg_id.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m3"]);
         assert_eq!(len2, fs::metadata(&path).unwrap().len());
     }
 

@@ -49,9 +49,7 @@ impl Store {
     /// A session's manifest and messages.
     pub fn load(&self, id: &SessionId) -> Result<(Manifest, MessagesRead)> {
         let dir = self.session_dir(id);
-        let manifest = dir
-            .read_manifest()?
-            .ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let manifest = dir.read_manifest()?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
         let messages = dir.read_messages()?;
         Ok((manifest, messages))
     }

@@ -95,9 +95,7 @@ impl FromStr for AgentKind {
             "roo-code" | "roo" => Self::RooCode,
             "kilo-code" | "kilo" | "kilocode" => Self::KiloCode,
             _ => {
-                return Err(UnknownAgent {
-                    given: s.to_owned(),
-                });
+                return Err(UnknownAgent { given: s.to_owned() });
             }
         };
         Ok(kind)
@@ -134,10 +132,7 @@ mod tests {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(serde_json::from_str::<AgentKind>(&json).unwrap(), kind);
         }
-        assert_eq!(
-            "claude".parse::<AgentKind>().unwrap(),
-            AgentKind::ClaudeCode
-        );
+        assert_eq!("claude".parse::<AgentKind>().unwrap(), AgentKind::ClaudeCode);
         assert_eq!("Gemini".parse::<AgentKind>().unwrap(), AgentKind::GeminiCli);
         let err = "vim".parse::<AgentKind>().unwrap_err();
         assert!(err.to_string().contains("claude-code"));

@@ -123,12 +123,8 @@ impl ErrorCode {
     /// The seed's "Error" column: what went wrong, in a few words.
     pub const fn message(self) -> &'static str {
         match self {
-            Self::InvalidSessionId => {
-                "Invalid session ID format: must be ses_ + 8-40 lowercase hex chars"
-            }
-            Self::InvalidHandoffId => {
-                "Invalid handoff ID format: must be hnd_ + 16 lowercase hex chars"
-            }
+            Self::InvalidSessionId => "Invalid session ID format: must be ses_ + 8-40 lowercase hex chars",
+            Self::InvalidHandoffId => "Invalid handoff ID format: must be hnd_ + 16 lowercase hex chars",
             Self::PayloadTooLarge => "Payload too large",
             Self::BadRequest => "Bad request",
             Self::InvalidArchive => "Invalid session archive",
@@ -161,9 +157,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => {
                 "compact the session first (/compact in your agent), or raise SFS_MAX_UPLOAD_SIZE on the server"
             }
-            Self::BadRequest => {
-                "check the request against the API reference at /api/v1/openapi.json"
-            }
+            Self::BadRequest => "check the request against the API reference at /api/v1/openapi.json",
             Self::InvalidArchive => {
                 "archives must be tar.gz of a .sfs directory with relative paths, no links, within the size limits"
             }
@@ -172,9 +166,7 @@ impl ErrorCode {
                 "check your email for the verification link, or set SFS_REQUIRE_EMAIL_VERIFICATION=false on the server"
             }
             Self::AdminRequired => "ask an administrator (SFS_ADMIN_EMAILS lists them) to do this",
-            Self::SessionNotFound => {
-                "check the ID with `sfs list` (or `sfs list-remote` for the server)"
-            }
+            Self::SessionNotFound => "check the ID with `sfs list` (or `sfs list-remote` for the server)",
             Self::HandoffNotFound => "check the handoff ID in your inbox (`sfs handoff list`)",
             Self::EtagMismatch => "pull the latest with `sfs pull <id>`, then push again",
             Self::Conflict => "refresh and retry; the details say what is in the way",
@@ -211,10 +203,7 @@ mod tests {
     /// Golden: every code's status and wire name. Changing a line here changes the protocol.
     #[test]
     fn catalogue_is_stable() {
-        let table: Vec<String> = ErrorCode::ALL
-            .iter()
-            .map(|c| format!("{} {}", c.status(), c.code()))
-            .collect();
+        let table: Vec<String> = ErrorCode::ALL.iter().map(|c| format!("{} {}", c.status(), c.code())).collect();
         assert_eq!(
             table,
             [
@@ -245,21 +234,9 @@ mod tests {
     fn seed_fixes_are_present() {
         assert!(ErrorCode::Unauthorized.fix().contains("sfs auth login"));
         assert!(ErrorCode::EtagMismatch.fix().contains("sfs pull"));
-        assert!(
-            ErrorCode::RateLimited
-                .fix()
-                .contains("SFS_RATE_LIMIT_PER_MINUTE")
-        );
-        assert!(
-            ErrorCode::RequestEntityTooLarge
-                .fix()
-                .contains("MAX_UPLOAD_SIZE")
-        );
-        assert!(
-            ErrorCode::EmailNotVerified
-                .fix()
-                .contains("SFS_REQUIRE_EMAIL_VERIFICATION=false")
-        );
+        assert!(ErrorCode::RateLimited.fix().contains("SFS_RATE_LIMIT_PER_MINUTE"));
+        assert!(ErrorCode::RequestEntityTooLarge.fix().contains("MAX_UPLOAD_SIZE"));
+        assert!(ErrorCode::EmailNotVerified.fix().contains("SFS_REQUIRE_EMAIL_VERIFICATION=false"));
         for c in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
             assert!(!c.fix().is_empty() && !c.message().is_empty());

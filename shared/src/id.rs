@@ -33,9 +33,7 @@ impl SessionId {
         if (8..=40).contains(&hex.len()) && is_lower_hex(hex) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidSessionId {
-                given: s.to_owned(),
-            })
+            Err(InvalidSessionId { given: s.to_owned() })
         }
     }
 
@@ -46,11 +44,7 @@ impl SessionId {
     /// normalisation (Amp's `T-…`, `thr_…`) or is shorter than 8 digits is hashed with SHA-256 instead, so
     /// every derived ID is valid (the original produced IDs its own server rejected).
     pub fn derive(native_id: &str) -> Self {
-        let normalised: String = native_id
-            .chars()
-            .filter(|c| *c != '-')
-            .flat_map(char::to_lowercase)
-            .collect();
+        let normalised: String = native_id.chars().filter(|c| *c != '-').flat_map(char::to_lowercase).collect();
         if normalised.len() >= 8 && is_lower_hex(&normalised) {
             let take = normalised.len().min(Self::DERIVED_HEX_LEN);
             return Self(format!("ses_{}", &normalised[..take]));
@@ -61,11 +55,7 @@ impl SessionId {
     /// `ses_` + the first 16 hex digits of SHA-256 over `seed`: for IDs minted from arbitrary text.
     pub fn hashed(seed: &str) -> Self {
         let digest = Sha256::digest(seed.as_bytes());
-        let hex: String = digest
-            .iter()
-            .take(Self::DERIVED_HEX_LEN / 2)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = digest.iter().take(Self::DERIVED_HEX_LEN / 2).map(|b| format!("{b:02x}")).collect();
         Self(format!("ses_{hex}"))
     }
 
@@ -132,18 +122,13 @@ impl HandoffId {
         if hex.len() == 16 && is_lower_hex(hex) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(InvalidHandoffId {
-                given: s.to_owned(),
-            })
+            Err(InvalidHandoffId { given: s.to_owned() })
         }
     }
 
     /// Build one from 8 random bytes (the caller supplies the randomness; this crate has none).
     pub fn from_random(bytes: [u8; 8]) -> Self {
-        Self(format!(
-            "hnd_{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ))
+        Self(format!("hnd_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
     }
 
     /// The ID as text.
@@ -209,11 +194,7 @@ mod tests {
     #[case("ses_ae7652a4 ")]
     fn bad_ids_are_refused_with_the_seed_message(#[case] s: &str) {
         let err = SessionId::parse(s).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("must be ses_ + 8-40 lowercase hex chars"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("must be ses_ + 8-40 lowercase hex chars"), "{err}");
         assert_eq!(err.given, s);
     }
 

@@ -32,12 +32,7 @@ impl Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Some(Self(t.with_timezone(&Utc)));
         }
-        for fmt in [
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d %H:%M:%S",
-        ] {
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
             if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Some(Self(t.and_utc()));
             }
@@ -50,11 +45,7 @@ impl Timestamp {
 
     /// Epoch seconds or milliseconds (values past year 33658 in seconds are taken as millis).
     pub fn from_number(n: i64) -> Option<Self> {
-        if n.abs() >= 1_000_000_000_000 {
-            Self::from_millis(n)
-        } else {
-            Utc.timestamp_opt(n, 0).single().map(Self)
-        }
+        if n.abs() >= 1_000_000_000_000 { Self::from_millis(n) } else { Utc.timestamp_opt(n, 0).single().map(Self) }
     }
 
     /// The chrono value.
@@ -106,11 +97,8 @@ impl<'de> Deserialize<'de> for Timestamp {
             // Epoch seconds with a fraction; the cast keeps millisecond precision.
             Raw::Float(f) => Self::from_millis((f * 1000.0) as i64),
         };
-        parsed.ok_or_else(|| {
-            serde::de::Error::custom(
-                "not a timestamp: expected RFC 3339 text or epoch seconds/millis",
-            )
-        })
+        parsed
+            .ok_or_else(|| serde::de::Error::custom("not a timestamp: expected RFC 3339 text or epoch seconds/millis"))
     }
 }
 
@@ -121,12 +109,8 @@ mod tests {
     #[test]
     fn lenient_forms() {
         let canonical = "2026-03-20T14:00:00.000Z";
-        for s in [
-            "2026-03-20T14:00:00Z",
-            "2026-03-20T16:00:00+02:00",
-            "2026-03-20T14:00:00",
-            "2026-03-20 14:00:00.000",
-        ] {
+        for s in ["2026-03-20T14:00:00Z", "2026-03-20T16:00:00+02:00", "2026-03-20T14:00:00", "2026-03-20 14:00:00.000"]
+        {
             assert_eq!(Timestamp::parse(s).unwrap().to_rfc3339(), canonical, "{s}");
         }
         let from_ms: Timestamp = serde_json::from_str("1774015200000").unwrap();

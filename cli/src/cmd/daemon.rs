@@ -62,17 +62,13 @@ fn sfsd_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate the sfs binary")?;
     let sfsd = exe.with_file_name(format!("sfsd{}", std::env::consts::EXE_SUFFIX));
     if !sfsd.is_file() {
-        bail!(
-            "sfsd not found next to sfs (looked for {}); install both binaries together",
-            sfsd.display()
-        );
+        bail!("sfsd not found next to sfs (looked for {}); install both binaries together", sfsd.display());
     }
     Ok(sfsd)
 }
 
 fn start(paths: &StorePaths) -> Result<ExitCode> {
-    std::fs::create_dir_all(paths.root())
-        .with_context(|| format!("creating {}", paths.root().display()))?;
+    std::fs::create_dir_all(paths.root()).with_context(|| format!("creating {}", paths.root().display()))?;
     if let LockState::Held { pid } = probe(&paths.daemon_lock())? {
         eprintln!(
             "sfsd is already running (pid {pid}, lock {}); see `sfs daemon status`",
@@ -86,10 +82,7 @@ fn start(paths: &StorePaths) -> Result<ExitCode> {
         .open(paths.daemon_log())
         .with_context(|| format!("opening {}", paths.daemon_log().display()))?;
     let mut cmd = Command::new(sfsd_binary()?);
-    cmd.env("SFS_HOME", paths.root())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
+    cmd.env("SFS_HOME", paths.root()).stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -99,10 +92,7 @@ fn start(paths: &StorePaths) -> Result<ExitCode> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let LockState::Held { pid } = probe(&paths.daemon_lock())? {
-            println!(
-                "sfsd started (pid {pid}); logs: {}",
-                paths.daemon_log().display()
-            );
+            println!("sfsd started (pid {pid}); logs: {}", paths.daemon_log().display());
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(status) = child.try_wait()? {
@@ -113,10 +103,7 @@ fn start(paths: &StorePaths) -> Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    bail!(
-        "sfsd did not take its lock within 10 s; see {}",
-        paths.daemon_log().display()
-    )
+    bail!("sfsd did not take its lock within 10 s; see {}", paths.daemon_log().display())
 }
 
 fn stop(paths: &StorePaths) -> Result<()> {
@@ -124,9 +111,8 @@ fn stop(paths: &StorePaths) -> Result<()> {
         eprintln!("sfsd is not running");
         return Ok(());
     };
-    let pid_num: i32 = pid
-        .parse()
-        .with_context(|| format!("the lock file holds no pid ({pid:?}); stop sfsd by hand"))?;
+    let pid_num: i32 =
+        pid.parse().with_context(|| format!("the lock file holds no pid ({pid:?}); stop sfsd by hand"))?;
     signal_term(pid_num)?;
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
@@ -143,15 +129,12 @@ fn stop(paths: &StorePaths) -> Result<()> {
 fn signal_term(pid: i32) -> Result<()> {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    kill(Pid::from_raw(pid), Signal::SIGTERM)
-        .with_context(|| format!("signalling sfsd (pid {pid})"))
+    kill(Pid::from_raw(pid), Signal::SIGTERM).with_context(|| format!("signalling sfsd (pid {pid})"))
 }
 
 #[cfg(not(unix))]
 fn signal_term(pid: i32) -> Result<()> {
-    let status = Command::new("taskkill")
-        .args(["/PID", &pid.to_string()])
-        .status()?;
+    let status = Command::new("taskkill").args(["/PID", &pid.to_string()]).status()?;
     if !status.success() {
         bail!("taskkill failed for pid {pid}");
     }
@@ -180,11 +163,7 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
         pid,
         lock: paths.daemon_lock(),
         log: paths.daemon_log(),
-        daemon: if running {
-            DaemonStatus::read(paths)
-        } else {
-            None
-        },
+        daemon: if running { DaemonStatus::read(paths) } else { None },
         agents,
     };
     if json {
@@ -198,11 +177,7 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
                 d.started_at, d.captures, d.events, d.errors
             );
             for r in &d.roots {
-                let state = if r.watching {
-                    "watching"
-                } else {
-                    "waiting for the folder to appear"
-                };
+                let state = if r.watching { "watching" } else { "waiting for the folder to appear" };
                 println!("  {:<12} {} ({state})", r.agent, r.path.display());
             }
         }
@@ -229,16 +204,13 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
 }
 
 fn tail(path: &Path, lines: usize) -> Result<String> {
-    let mut f = std::fs::File::open(path)
-        .with_context(|| format!("no daemon log at {} yet", path.display()))?;
+    let mut f = std::fs::File::open(path).with_context(|| format!("no daemon log at {} yet", path.display()))?;
     let len = f.metadata()?.len();
     // Read enough of the end for `lines` lines of typical length, not the whole log.
     let want = (lines as u64 * 400).max(64 * 1024).min(len);
     f.seek(SeekFrom::Start(len - want))?;
     let mut buf = String::new();
-    f.take(want)
-        .read_to_string(&mut buf)
-        .or_else(|_| Ok::<_, std::io::Error>(0))?;
+    f.take(want).read_to_string(&mut buf).or_else(|_| Ok::<_, std::io::Error>(0))?;
     let all: Vec<&str> = buf.lines().collect();
     Ok(all[all.len().saturating_sub(lines)..].join("\n"))
 }

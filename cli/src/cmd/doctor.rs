@@ -33,17 +33,8 @@ struct Check {
     detail: String,
 }
 
-fn check(
-    checks: &mut Vec<Check>,
-    name: impl Into<String>,
-    level: Level,
-    detail: impl Into<String>,
-) {
-    checks.push(Check {
-        check: name.into(),
-        level,
-        detail: detail.into(),
-    });
+fn check(checks: &mut Vec<Check>, name: impl Into<String>, level: Level, detail: impl Into<String>) {
+    checks.push(Check { check: name.into(), level, detail: detail.into() });
 }
 
 impl Doctor {
@@ -53,31 +44,17 @@ impl Doctor {
         let store = match sessionfs_client::Store::open(paths.clone()) {
             Ok(s) => s,
             Err(e) => {
-                check(
-                    &mut checks,
-                    "index",
-                    Level::Error,
-                    format!("cannot open {}: {e}", paths.index_db().display()),
-                );
+                check(&mut checks, "index", Level::Error, format!("cannot open {}: {e}", paths.index_db().display()));
                 return finish(checks, self.json);
             }
         };
-        check(
-            &mut checks,
-            "store",
-            Level::Ok,
-            paths.root().display().to_string(),
-        );
+        check(&mut checks, "store", Level::Ok, paths.root().display().to_string());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             if let Ok(m) = std::fs::metadata(paths.root()) {
                 let mode = m.permissions().mode() & 0o777;
-                let level = if mode & 0o077 == 0 {
-                    Level::Ok
-                } else {
-                    Level::Warn
-                };
+                let level = if mode & 0o077 == 0 { Level::Ok } else { Level::Warn };
                 check(
                     &mut checks,
                     "store permissions",
@@ -86,20 +63,8 @@ impl Doctor {
                 );
             }
         }
-        let integrity: String = store
-            .index()
-            .conn()
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        check(
-            &mut checks,
-            "index integrity",
-            if integrity == "ok" {
-                Level::Ok
-            } else {
-                Level::Error
-            },
-            integrity,
-        );
+        let integrity: String = store.index().conn().query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        check(&mut checks, "index integrity", if integrity == "ok" { Level::Ok } else { Level::Error }, integrity);
 
         let rows = store.index().list(&ListFilter::default())?;
         let indexed: BTreeSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
@@ -113,11 +78,7 @@ impl Doctor {
             .unwrap_or_default();
         let missing: Vec<&String> = indexed.difference(&on_disk).collect();
         let unindexed: Vec<&String> = on_disk.difference(&indexed).collect();
-        let level = if missing.is_empty() && unindexed.is_empty() {
-            Level::Ok
-        } else {
-            Level::Warn
-        };
+        let level = if missing.is_empty() && unindexed.is_empty() { Level::Ok } else { Level::Warn };
         check(
             &mut checks,
             "sessions",
@@ -130,20 +91,12 @@ impl Doctor {
                 unindexed.len()
             ),
         );
-        let fts: i64 =
-            store
-                .index()
-                .conn()
-                .query_row("SELECT COUNT(*) FROM messages_fts", [], |r| r.get(0))?;
+        let fts: i64 = store.index().conn().query_row("SELECT COUNT(*) FROM messages_fts", [], |r| r.get(0))?;
         let msg_rows = store.index().message_rows()? as i64;
         check(
             &mut checks,
             "search index",
-            if fts == msg_rows {
-                Level::Ok
-            } else {
-                Level::Error
-            },
+            if fts == msg_rows { Level::Ok } else { Level::Error },
             format!("{msg_rows} messages indexed, {fts} full-text rows"),
         );
 
@@ -151,11 +104,7 @@ impl Doctor {
         let health = store.index().agent_health()?;
         for agent in sessionfs_agents::all() {
             let kind = agent.kind().to_string();
-            let roots: Vec<String> = agent
-                .watch_roots(&home)
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect();
+            let roots: Vec<String> = agent.watch_roots(&home).iter().map(|r| r.display().to_string()).collect();
             let exists = agent.watch_roots(&home).iter().any(|r| r.is_dir());
             let h = health.iter().find(|h| h.agent == kind);
             let (level, detail) = match h {
@@ -177,27 +126,15 @@ impl Doctor {
                         h.last_captured_at.as_deref().unwrap_or("never")
                     ),
                 ),
-                None if exists => (
-                    Level::Warn,
-                    format!(
-                        "{} exists but nothing was captured yet: run `sfs import`",
-                        roots.join(", ")
-                    ),
-                ),
-                None => (
-                    Level::Ok,
-                    format!("not installed here ({} absent)", roots.join(", ")),
-                ),
+                None if exists => {
+                    (Level::Warn, format!("{} exists but nothing was captured yet: run `sfs import`", roots.join(", ")))
+                }
+                None => (Level::Ok, format!("not installed here ({} absent)", roots.join(", "))),
             };
             check(&mut checks, format!("agent {kind}"), level, detail);
         }
         match probe(&paths.daemon_lock())? {
-            LockState::Held { pid } => check(
-                &mut checks,
-                "daemon",
-                Level::Ok,
-                format!("running (pid {pid})"),
-            ),
+            LockState::Held { pid } => check(&mut checks, "daemon", Level::Ok, format!("running (pid {pid})")),
             LockState::Free => check(
                 &mut checks,
                 "daemon",
@@ -223,9 +160,5 @@ fn finish(checks: Vec<Check>, json: bool) -> Result<ExitCode> {
             println!("[{mark}] {:<22} {}", c.check, c.detail);
         }
     }
-    Ok(if worst == Level::Error {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if worst == Level::Error { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -44,8 +44,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<u64> {
         if ty.is_dir() {
             n += copy_dir(&entry.path(), &target)?;
         } else if ty.is_file() && !entry.file_name().to_string_lossy().starts_with('.') {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("writing {}", target.display()))?;
+            std::fs::copy(entry.path(), &target).with_context(|| format!("writing {}", target.display()))?;
             n += 1;
         }
     }
@@ -58,14 +57,9 @@ impl Export {
         let id = store.index().resolve(&self.session)?;
         match self.format {
             Format::Sfs => {
-                let out = self
-                    .output
-                    .unwrap_or_else(|| PathBuf::from(format!("{id}.sfs")));
+                let out = self.output.unwrap_or_else(|| PathBuf::from(format!("{id}.sfs")));
                 if out.exists() && !self.force {
-                    bail!(
-                        "{} already exists (use --force to replace it)",
-                        out.display()
-                    );
+                    bail!("{} already exists (use --force to replace it)", out.display());
                 }
                 let n = copy_dir(store.session_dir(&id).path(), &out)?;
                 eprintln!("Wrote {n} file(s) to {}", out.display());
@@ -74,23 +68,14 @@ impl Export {
                 let (manifest, read) = store.load(&id)?;
                 let text = match self.format {
                     Format::Markdown => render::markdown(&manifest, &read.messages),
-                    _ => {
-                        serde_json::to_string_pretty(&super::show::session_json(
-                            &manifest,
-                            &read.messages,
-                        )?)? + "\n"
-                    }
+                    _ => serde_json::to_string_pretty(&super::show::session_json(&manifest, &read.messages)?)? + "\n",
                 };
                 match self.output {
                     Some(path) => {
                         if path.exists() && !self.force {
-                            bail!(
-                                "{} already exists (use --force to replace it)",
-                                path.display()
-                            );
+                            bail!("{} already exists (use --force to replace it)", path.display());
                         }
-                        std::fs::write(&path, text)
-                            .with_context(|| format!("writing {}", path.display()))?;
+                        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
                         eprintln!("Wrote {}", path.display());
                     }
                     None => {

@@ -24,11 +24,7 @@ impl ImportProgress for Bar {
         self.0.set_length(total);
     }
     fn advance(&mut self, path: &Path, _: Option<&CaptureReport>) {
-        self.0.set_message(
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
+        self.0.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         self.0.inc(1);
     }
 }
@@ -36,11 +32,7 @@ impl ImportProgress for Bar {
 impl Import {
     pub fn run(self) -> Result<ExitCode> {
         let mut capturer = context::capturer()?;
-        let bar = if self.json {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(0)
-        };
+        let bar = if self.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
         bar.set_style(
             ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -58,15 +50,10 @@ impl Import {
         } else {
             println!("Captured {sessions} session(s), {messages} new message(s).");
             for h in &health {
-                println!(
-                    "  {:<12} {} session(s) from {} file(s)",
-                    h.agent, h.sessions, h.files
-                );
+                println!("  {:<12} {} session(s) from {} file(s)", h.agent, h.sessions, h.files);
             }
             if skipped > 0 {
-                println!(
-                    "{skipped} record(s) could not be parsed and were skipped; see `sfs doctor`."
-                );
+                println!("{skipped} record(s) could not be parsed and were skipped; see `sfs doctor`.");
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -29,36 +29,19 @@ pub struct List {
 impl List {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
-        let rows = store.index().list(&ListFilter {
-            tool: self.tool,
-            since: self.since,
-            limit: Some(self.limit),
-        })?;
+        let rows = store.index().list(&ListFilter { tool: self.tool, since: self.since, limit: Some(self.limit) })?;
         if self.json {
             super::print_json(&rows)?;
             return Ok(ExitCode::SUCCESS);
         }
         if rows.is_empty() {
-            eprintln!(
-                "No sessions yet. Run `sfs import`, or `sfs daemon start` to capture as you work."
-            );
+            eprintln!("No sessions yet. Run `sfs import`, or `sfs daemon start` to capture as you work.");
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
-            "{:<21} {:<11} {:>5}  {:<16}  TITLE",
-            "ID", "AGENT", "MSGS", "UPDATED"
-        );
+        println!("{:<21} {:<11} {:>5}  {:<16}  TITLE", "ID", "AGENT", "MSGS", "UPDATED");
         for r in rows {
-            let updated = r
-                .updated_at
-                .get(..16)
-                .unwrap_or(&r.updated_at)
-                .replace('T', " ");
-            let title = r
-                .alias
-                .as_ref()
-                .map(|a| format!("[{a}] "))
-                .unwrap_or_default()
+            let updated = r.updated_at.get(..16).unwrap_or(&r.updated_at).replace('T', " ");
+            let title = r.alias.as_ref().map(|a| format!("[{a}] ")).unwrap_or_default()
                 + r.title.as_deref().unwrap_or("(untitled)");
             println!(
                 "{:<21} {:<11} {:>5}  {:<16}  {}",

@@ -36,12 +36,7 @@ impl Search {
             return Ok(ExitCode::SUCCESS);
         }
         for h in hits {
-            println!(
-                "{}  {}  {}",
-                h.session_id,
-                h.source_tool,
-                h.title.as_deref().unwrap_or("(untitled)")
-            );
+            println!("{}  {}  {}", h.session_id, h.source_tool, h.title.as_deref().unwrap_or("(untitled)"));
             println!("    {}: {}", h.role, h.snippet.replace('\n', " "));
         }
         Ok(ExitCode::SUCCESS)

@@ -37,9 +37,7 @@ impl Show {
         let store = context::open_store()?;
         let id = store.index().resolve(&self.session)?;
         let (manifest, read) = store.load(&id)?;
-        let start = self
-            .tail
-            .map_or(0, |n| read.messages.len().saturating_sub(n));
+        let start = self.tail.map_or(0, |n| read.messages.len().saturating_sub(n));
         let messages = &read.messages[start..];
         if self.json {
             super::print_json(&session_json(&manifest, messages)?)?;

@@ -65,33 +65,12 @@ impl Storage {
             return Ok(ExitCode::SUCCESS);
         }
         println!("Local storage at {}", report.store);
-        println!(
-            "{:<12} {:>9} {:>10} {:>10}",
-            "AGENT", "SESSIONS", "MESSAGES", "SIZE"
-        );
+        println!("{:<12} {:>9} {:>10} {:>10}", "AGENT", "SESSIONS", "MESSAGES", "SIZE");
         for (name, a) in &report.agents {
-            println!(
-                "{:<12} {:>9} {:>10} {:>10}",
-                name,
-                a.sessions,
-                a.messages,
-                super::human_bytes(a.bytes)
-            );
+            println!("{:<12} {:>9} {:>10} {:>10}", name, a.sessions, a.messages, super::human_bytes(a.bytes));
         }
-        println!(
-            "{:<12} {:>9} {:>10} {:>10}",
-            "index",
-            "",
-            "",
-            super::human_bytes(report.index_bytes)
-        );
-        println!(
-            "{:<12} {:>9} {:>10} {:>10}",
-            "total",
-            report.sessions,
-            "",
-            super::human_bytes(report.total_bytes)
-        );
+        println!("{:<12} {:>9} {:>10} {:>10}", "index", "", "", super::human_bytes(report.index_bytes));
+        println!("{:<12} {:>9} {:>10} {:>10}", "total", report.sessions, "", super::human_bytes(report.total_bytes));
         Ok(ExitCode::SUCCESS)
     }
 }

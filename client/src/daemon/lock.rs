@@ -40,15 +40,9 @@ fn open(path: &Path) -> Result<File> {
 
 fn read_pid(file: &mut File) -> String {
     let mut s = String::new();
-    let _ = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_string(&mut s));
+    let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_string(&mut s));
     let pid = s.trim().to_owned();
-    if pid.is_empty() {
-        "unknown".into()
-    } else {
-        pid
-    }
+    if pid.is_empty() { "unknown".into() } else { pid }
 }
 
 impl DaemonLock {
@@ -59,15 +53,11 @@ impl DaemonLock {
             Ok(()) => {
                 file.set_len(0).map_err(ClientError::io("writing", path))?;
                 write!(file, "{}", std::process::id()).map_err(ClientError::io("writing", path))?;
-                Ok(Self {
-                    _file: file,
-                    path: path.to_owned(),
-                })
+                Ok(Self { _file: file, path: path.to_owned() })
             }
-            Err(TryLockError::WouldBlock) => Err(ClientError::AlreadyRunning {
-                pid: read_pid(&mut file),
-                lock: path.to_owned(),
-            }),
+            Err(TryLockError::WouldBlock) => {
+                Err(ClientError::AlreadyRunning { pid: read_pid(&mut file), lock: path.to_owned() })
+            }
             Err(TryLockError::Error(e)) => Err(ClientError::io("locking", path)(e)),
         }
     }
@@ -89,9 +79,7 @@ pub fn probe(path: &Path) -> Result<LockState> {
             let _ = file.unlock();
             Ok(LockState::Free)
         }
-        Err(TryLockError::WouldBlock) => Ok(LockState::Held {
-            pid: read_pid(&mut file),
-        }),
+        Err(TryLockError::WouldBlock) => Ok(LockState::Held { pid: read_pid(&mut file) }),
         Err(TryLockError::Error(e)) => Err(ClientError::io("locking", path)(e)),
     }
 }
@@ -107,16 +95,8 @@ mod tests {
         let first = DaemonLock::acquire(&path).unwrap();
         let err = DaemonLock::acquire(&path).unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("already running") && text.contains(&std::process::id().to_string()),
-            "{text}"
-        );
-        assert_eq!(
-            probe(&path).unwrap(),
-            LockState::Held {
-                pid: std::process::id().to_string()
-            }
-        );
+        assert!(text.contains("already running") && text.contains(&std::process::id().to_string()), "{text}");
+        assert_eq!(probe(&path).unwrap(), LockState::Held { pid: std::process::id().to_string() });
         drop(first);
         assert_eq!(probe(&path).unwrap(), LockState::Free);
         DaemonLock::acquire(&path).unwrap();

@@ -63,10 +63,8 @@ impl DaemonStatus {
 
     pub(super) fn write(&self, paths: &StorePaths) -> Result<()> {
         let path = paths.daemon_status();
-        let bytes = serde_json::to_vec_pretty(self).map_err(|source| ClientError::Json {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes =
+            serde_json::to_vec_pretty(self).map_err(|source| ClientError::Json { path: path.clone(), source })?;
         write_atomic(&path, &bytes)
     }
 

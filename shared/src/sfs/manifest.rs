@@ -200,8 +200,7 @@ impl Manifest {
             self.sync = Some(sync);
         }
         if self.parent_session_id.is_none() {
-            self.parent_session_id
-                .clone_from(&previous.parent_session_id);
+            self.parent_session_id.clone_from(&previous.parent_session_id);
         }
         for (k, v) in &previous.metadata {
             if !self.metadata.contains_key(k) {
@@ -252,11 +251,7 @@ mod tests {
         let previous: Manifest = serde_json::from_str(SPEC_EXAMPLE).unwrap();
         let mut previous = previous;
         previous.alias = Some("signup-fix".into());
-        let mut fresh = Manifest::new(
-            previous.session_id.clone(),
-            AgentKind::ClaudeCode,
-            previous.created_at,
-        );
+        let mut fresh = Manifest::new(previous.session_id.clone(), AgentKind::ClaudeCode, previous.created_at);
         fresh.tags = vec!["auth".into()];
         fresh.keep_user_fields(&previous);
         assert_eq!(fresh.alias.as_deref(), Some("signup-fix"));

@@ -195,11 +195,7 @@ pub(crate) fn flatten_content(v: &Value) -> String {
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        Value::Object(o) => match o
-            .get("text")
-            .or_else(|| o.get("output"))
-            .and_then(Value::as_str)
-        {
+        Value::Object(o) => match o.get("text").or_else(|| o.get("output")).and_then(Value::as_str) {
             Some(t) => t.to_owned(),
             None => v.to_string(),
         },
@@ -217,14 +213,9 @@ impl<'de> Deserialize<'de> for Block {
                 None => Self::Unknown(map),
             },
             "thinking" => Self::Thinking {
-                text: str_field(&map, "text")
-                    .or_else(|| str_field(&map, "thinking"))
-                    .unwrap_or_default(),
+                text: str_field(&map, "text").or_else(|| str_field(&map, "thinking")).unwrap_or_default(),
                 signature: str_field(&map, "signature"),
-                redacted: map
-                    .get("redacted")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
+                redacted: map.get("redacted").and_then(Value::as_bool).unwrap_or(false),
                 summary: str_field(&map, "summary"),
             },
             "tool_use" => {
@@ -234,41 +225,29 @@ impl<'de> Deserialize<'de> for Block {
                     (Some(tool_use_id), Some(name)) => Self::ToolUse {
                         tool_use_id,
                         name,
-                        input: map
-                            .get("input")
-                            .cloned()
-                            .unwrap_or(Value::Object(Map::new())),
+                        input: map.get("input").cloned().unwrap_or(Value::Object(Map::new())),
                     },
                     _ => Self::Unknown(map),
                 }
             }
-            "tool_result" => match str_field(&map, "tool_use_id").or_else(|| str_field(&map, "id"))
-            {
+            "tool_result" => match str_field(&map, "tool_use_id").or_else(|| str_field(&map, "id")) {
                 Some(tool_use_id) => Self::ToolResult {
                     tool_use_id,
                     content: map.get("content").map(flatten_content).unwrap_or_default(),
-                    is_error: map
-                        .get("is_error")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
+                    is_error: map.get("is_error").and_then(Value::as_bool).unwrap_or(false),
                     exit_code: map.get("exit_code").and_then(Value::as_i64),
                     duration_ms: map.get("duration_ms").and_then(Value::as_u64),
                 },
                 None => Self::Unknown(map),
             },
-            "image" => match map
-                .get("source")
-                .cloned()
-                .map(serde_json::from_value::<ImageSource>)
-            {
+            "image" => match map.get("source").cloned().map(serde_json::from_value::<ImageSource>) {
                 Some(Ok(source)) => Self::Image { source },
                 _ => Self::Unknown(map),
             },
             "summary" => match str_field(&map, "text").or_else(|| str_field(&map, "summary")) {
-                Some(text) => Self::Summary {
-                    text,
-                    summarized_through_msg_id: str_field(&map, "summarized_through_msg_id"),
-                },
+                Some(text) => {
+                    Self::Summary { text, summarized_through_msg_id: str_field(&map, "summarized_through_msg_id") }
+                }
                 None => Self::Unknown(map),
             },
             _ => Self::Unknown(map),
@@ -288,12 +267,7 @@ impl Serialize for Block {
                 put("type", "text".into());
                 put("text", text.clone().into());
             }
-            Self::Thinking {
-                text,
-                signature,
-                redacted,
-                summary,
-            } => {
+            Self::Thinking { text, signature, redacted, summary } => {
                 put("type", "thinking".into());
                 put("text", text.clone().into());
                 if let Some(sig) = signature {
@@ -306,23 +280,13 @@ impl Serialize for Block {
                     put("summary", sum.clone().into());
                 }
             }
-            Self::ToolUse {
-                tool_use_id,
-                name,
-                input,
-            } => {
+            Self::ToolUse { tool_use_id, name, input } => {
                 put("type", "tool_use".into());
                 put("tool_use_id", tool_use_id.clone().into());
                 put("name", name.clone().into());
                 put("input", input.clone());
             }
-            Self::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-                exit_code,
-                duration_ms,
-            } => {
+            Self::ToolResult { tool_use_id, content, is_error, exit_code, duration_ms } => {
                 put("type", "tool_result".into());
                 put("tool_use_id", tool_use_id.clone().into());
                 put("content", content.clone().into());
@@ -338,15 +302,9 @@ impl Serialize for Block {
             }
             Self::Image { source } => {
                 put("type", "image".into());
-                put(
-                    "source",
-                    serde_json::to_value(source).map_err(serde::ser::Error::custom)?,
-                );
+                put("source", serde_json::to_value(source).map_err(serde::ser::Error::custom)?);
             }
-            Self::Summary {
-                text,
-                summarized_through_msg_id,
-            } => {
+            Self::Summary { text, summarized_through_msg_id } => {
                 put("type", "summary".into());
                 put("text", text.clone().into());
                 if let Some(id) = summarized_through_msg_id {
@@ -443,10 +401,7 @@ impl Message {
 
     /// Number of tool calls in the message.
     pub fn tool_use_count(&self) -> usize {
-        self.content
-            .iter()
-            .filter(|b| matches!(b, Block::ToolUse { .. }))
-            .count()
+        self.content.iter().filter(|b| matches!(b, Block::ToolUse { .. })).count()
     }
 
     /// Parse one line of `messages.jsonl`.
@@ -457,8 +412,7 @@ impl Message {
     /// One canonical line of `messages.jsonl`, without the newline.
     pub fn to_json_line(&self) -> String {
         // Serialising this model cannot fail: every map key is a string and every value is JSON.
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"serialize_error\":{:?}}}", e.to_string()))
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"serialize_error\":{:?}}}", e.to_string()))
     }
 }
 
@@ -475,14 +429,9 @@ mod tests {
             r#"{"msg_id":"msg-003","parent_msg_id":"msg-002","role":"tool","content":[{"type":"tool_result","tool_use_id":"toolu_001","content":"from fastapi import APIRouter\n..."}],"timestamp":"2026-03-20T14:00:04.000Z"}"#,
             r#"{"msg_id":"leaf-uuid","parent_msg_id":null,"role":"system","content":[{"type":"summary","text":"User asked about auth; we added JWT."}],"timestamp":"2026-03-20T14:10:00+00:00"}"#,
         ];
-        let msgs: Vec<Message> = lines
-            .iter()
-            .map(|l| Message::from_json_line(l.as_bytes()).unwrap())
-            .collect();
+        let msgs: Vec<Message> = lines.iter().map(|l| Message::from_json_line(l.as_bytes()).unwrap()).collect();
         assert_eq!(msgs[1].tool_use_count(), 1);
-        assert!(
-            matches!(&msgs[1].content[0], Block::Thinking { signature: Some(s), .. } if s == "abc123sig")
-        );
+        assert!(matches!(&msgs[1].content[0], Block::Thinking { signature: Some(s), .. } if s == "abc123sig"));
         assert_eq!(msgs[2].role, Role::Tool);
         assert_eq!(msgs[3].text(), "User asked about auth; we added JWT.");
         assert_eq!(msgs[1].usage.as_ref().unwrap().cache_read_tokens, 1500);
@@ -497,45 +446,25 @@ mod tests {
         assert!(matches!(&m.content[1], Block::ToolResult { content, .. } if content == "a\nb"));
         assert_eq!(m.content[2].type_name(), "hologram");
         let again = m.to_json_line();
-        assert!(
-            again.contains(r#""tool_use_id":"t1""#),
-            "written strictly: {again}"
-        );
-        assert!(
-            again.contains(r#""depth":3"#) && again.contains(r#""future_field":1"#),
-            "unknowns kept: {again}"
-        );
+        assert!(again.contains(r#""tool_use_id":"t1""#), "written strictly: {again}");
+        assert!(again.contains(r#""depth":3"#) && again.contains(r#""future_field":1"#), "unknowns kept: {again}");
         assert_eq!(Message::from_json_line(again.as_bytes()).unwrap(), m);
     }
 
     #[test]
     fn unknown_role_is_an_error_not_a_guess() {
-        let err =
-            Message::from_json_line(br#"{"msg_id":"1","role":"robot","content":[]}"#).unwrap_err();
+        let err = Message::from_json_line(br#"{"msg_id":"1","role":"robot","content":[]}"#).unwrap_err();
         assert!(err.to_string().contains("robot"));
     }
 
     fn arb_block() -> impl Strategy<Value = Block> {
         prop_oneof![
             ".*".prop_map(|text| Block::Text { text }),
-            (
-                ".*",
-                proptest::option::of("[a-zA-Z0-9+/=]{0,20}"),
-                any::<bool>(),
-                proptest::option::of(".*")
-            )
-                .prop_map(|(text, signature, redacted, summary)| Block::Thinking {
-                    text,
-                    signature,
-                    redacted,
-                    summary
-                }),
+            (".*", proptest::option::of("[a-zA-Z0-9+/=]{0,20}"), any::<bool>(), proptest::option::of(".*")).prop_map(
+                |(text, signature, redacted, summary)| Block::Thinking { text, signature, redacted, summary }
+            ),
             ("[a-z0-9_]{1,12}", "[A-Za-z_]{1,12}", ".*").prop_map(|(tool_use_id, name, arg)| {
-                Block::ToolUse {
-                    tool_use_id,
-                    name,
-                    input: serde_json::json!({ "command": arg }),
-                }
+                Block::ToolUse { tool_use_id, name, input: serde_json::json!({ "command": arg }) }
             }),
             (
                 "[a-z0-9_]{1,12}",
@@ -544,33 +473,20 @@ mod tests {
                 proptest::option::of(-5i64..300),
                 proptest::option::of(0u64..100_000)
             )
-                .prop_map(
-                    |(tool_use_id, content, is_error, exit_code, duration_ms)| Block::ToolResult {
-                        tool_use_id,
-                        content,
-                        is_error,
-                        exit_code,
-                        duration_ms
-                    }
-                ),
-            (
-                "[A-Za-z0-9+/]{0,40}",
-                proptest::option::of("image/(png|jpeg)")
-            )
-                .prop_map(|(data, media_type)| Block::Image {
-                    source: ImageSource {
-                        kind: "base64".into(),
-                        data: Some(data),
-                        media_type,
-                        extra: Map::new()
-                    }
+                .prop_map(|(tool_use_id, content, is_error, exit_code, duration_ms)| Block::ToolResult {
+                    tool_use_id,
+                    content,
+                    is_error,
+                    exit_code,
+                    duration_ms
                 }),
-            (".*", proptest::option::of("[a-z0-9-]{1,10}")).prop_map(
-                |(text, summarized_through_msg_id)| Block::Summary {
-                    text,
-                    summarized_through_msg_id
+            ("[A-Za-z0-9+/]{0,40}", proptest::option::of("image/(png|jpeg)")).prop_map(|(data, media_type)| {
+                Block::Image {
+                    source: ImageSource { kind: "base64".into(), data: Some(data), media_type, extra: Map::new() },
                 }
-            ),
+            }),
+            (".*", proptest::option::of("[a-z0-9-]{1,10}"))
+                .prop_map(|(text, summarized_through_msg_id)| Block::Summary { text, summarized_through_msg_id }),
         ]
     }
 
