@@ -502,7 +502,9 @@ impl Capturer {
                 .map(|m| m.len())
                 .sum();
             let messages_bytes = plan.messages_bytes.unwrap_or(0);
-            session_row = Some(session_row_of(&manifest, main, messages_bytes, messages_bytes + manifest_len + side));
+            let mut row = SessionRow::from_manifest(&manifest, messages_bytes, messages_bytes + manifest_len + side);
+            row.project_path = main.and_then(|x| x.cwd.clone());
+            session_row = Some(row);
         }
         let now = now();
         let index = self.store.index_mut();
@@ -606,27 +608,4 @@ fn build_manifest(
         }
     }
     m
-}
-
-fn session_row_of(m: &Manifest, main: Option<&SessionMeta>, messages_bytes: u64, size: u64) -> SessionRow {
-    let stats = m.stats.clone().unwrap_or_default();
-    SessionRow {
-        id: m.session_id.clone(),
-        source_tool: m.source.tool.as_str().to_owned(),
-        native_id: m.source.original_session_id.clone(),
-        title: m.title.clone(),
-        alias: m.alias.clone(),
-        tags: m.tags.clone(),
-        project_path: main.and_then(|x| x.cwd.clone()),
-        model_id: m.model.as_ref().and_then(|x| x.model_id.clone()),
-        message_count: stats.message_count,
-        turn_count: stats.turn_count,
-        tool_use_count: stats.tool_use_count,
-        total_input_tokens: stats.total_input_tokens,
-        total_output_tokens: stats.total_output_tokens,
-        created_at: m.created_at.to_rfc3339(),
-        updated_at: m.updated_at.unwrap_or(m.created_at).to_rfc3339(),
-        size_bytes: size,
-        messages_bytes,
-    }
 }

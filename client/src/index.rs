@@ -70,6 +70,32 @@ pub struct SessionRow {
     pub(crate) messages_bytes: u64,
 }
 
+impl SessionRow {
+    /// The row for a manifest (project path unset: it comes from the workspace).
+    pub fn from_manifest(m: &sessionfs_shared::sfs::Manifest, messages_bytes: u64, size_bytes: u64) -> Self {
+        let stats = m.stats.clone().unwrap_or_default();
+        Self {
+            id: m.session_id.clone(),
+            source_tool: m.source.tool.as_str().to_owned(),
+            native_id: m.source.original_session_id.clone(),
+            title: m.title.clone(),
+            alias: m.alias.clone(),
+            tags: m.tags.clone(),
+            project_path: None,
+            model_id: m.model.as_ref().and_then(|x| x.model_id.clone()),
+            message_count: stats.message_count,
+            turn_count: stats.turn_count,
+            tool_use_count: stats.tool_use_count,
+            total_input_tokens: stats.total_input_tokens,
+            total_output_tokens: stats.total_output_tokens,
+            created_at: m.created_at.to_rfc3339(),
+            updated_at: m.updated_at.unwrap_or(m.created_at).to_rfc3339(),
+            size_bytes,
+            messages_bytes,
+        }
+    }
+}
+
 /// Filters for [`Index::list`].
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

@@ -25,4 +25,4 @@ pub use error::{ClientError, Result};
 pub use index::{AgentHealth, Index, ListFilter, SearchHit, SessionRow};
 pub use paths::StorePaths;
 pub use session_dir::{MessagesRead, SessionDir};
-pub use store::Store;
+pub use store::{RebuildReport, Store};

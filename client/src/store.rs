@@ -3,10 +3,10 @@
 use std::fs;
 
 use sessionfs_shared::SessionId;
-use sessionfs_shared::sfs::Manifest;
+use sessionfs_shared::sfs::{Manifest, Workspace, files};
 
 use crate::error::{ClientError, Result};
-use crate::index::{Index, write};
+use crate::index::{Index, SessionRow, write};
 use crate::paths::StorePaths;
 use crate::session_dir::{MessagesRead, SessionDir, restrict_permissions};
 
@@ -54,6 +54,45 @@ impl Store {
         Ok((manifest, messages))
     }
 
+    /// Rebuild the index's session rows and full-text rows from the `.sfs` directories (capture positions
+    /// are kept). Sessions whose manifest cannot be read are skipped and returned with the reason.
+    pub fn rebuild_index(&mut self) -> Result<RebuildReport> {
+        let mut report = RebuildReport::default();
+        let mut dirs: Vec<_> = fs::read_dir(self.paths.sessions())
+            .map_err(ClientError::io("reading", self.paths.sessions()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        let now = sessionfs_shared::Timestamp::now().to_rfc3339();
+        let tx = self.index.write()?;
+        tx.execute_batch("DELETE FROM messages_fts; DELETE FROM message_rows; DELETE FROM sessions;")?;
+        for path in dirs {
+            let dir = SessionDir::new(&path);
+            let manifest = match dir.read_manifest() {
+                Ok(Some(m)) => m,
+                Ok(None) => continue,
+                Err(e) => {
+                    report.failed.push((path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
+            let read = dir.read_messages()?;
+            let messages_bytes = fs::metadata(path.join(files::MESSAGES)).map(|m| m.len()).unwrap_or(0);
+            let workspace: Option<Workspace> = dir.read_json(files::WORKSPACE).ok().flatten();
+            let mut row = SessionRow::from_manifest(&manifest, messages_bytes, dir.size_bytes());
+            row.project_path = workspace.map(|w| w.root_path).filter(|p| !p.is_empty());
+            row.message_count = read.messages.len() as u64;
+            write::upsert_session(&tx, &row, &now)?;
+            write::index_messages(&tx, &manifest.session_id, &read.messages)?;
+            report.sessions += 1;
+            report.messages += read.messages.len() as u64;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
     /// Remove a session from disk and index.
     pub fn remove(&mut self, id: &SessionId) -> Result<()> {
         let dir = self.paths.session(id);
@@ -65,4 +104,15 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// What [`Store::rebuild_index`] did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RebuildReport {
+    /// Sessions indexed.
+    pub sessions: u64,
+    /// Messages indexed.
+    pub messages: u64,
+    /// Directories that could not be read, with the reason.
+    pub failed: Vec<(String, String)>,
 }

@@ -16,6 +16,9 @@ pub struct Doctor {
     /// Print JSON
     #[arg(long)]
     json: bool,
+    /// Rebuild the index from the .sfs directories first
+    #[arg(long)]
+    rebuild_index: bool,
 }
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,6 +51,23 @@ impl Doctor {
                 return finish(checks, self.json);
             }
         };
+        let mut store = store;
+        if self.rebuild_index {
+            let r = store.rebuild_index()?;
+            let level = if r.failed.is_empty() { Level::Ok } else { Level::Warn };
+            let failed: Vec<String> = r.failed.iter().map(|(p, e)| format!("{p}: {e}")).collect();
+            check(
+                &mut checks,
+                "index rebuild",
+                level,
+                format!(
+                    "{} sessions, {} messages re-indexed; {}",
+                    r.sessions,
+                    r.messages,
+                    if failed.is_empty() { "no failures".into() } else { failed.join("; ") }
+                ),
+            );
+        }
         check(&mut checks, "store", Level::Ok, paths.root().display().to_string());
         #[cfg(unix)]
         {
