@@ -1,0 +1,322 @@
+//! Capture behaviour end to end, on a temporary home and store: incremental appends, half-written lines,
+//! unparseable records, shrinking native files, user fields, sub-agents, deletes, and concurrent writers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+use sessionfs_client::{Capturer, ListFilter, Store, StorePaths};
+use sessionfs_shared::SessionId;
+use sessionfs_shared::sfs::Manifest;
+
+const NATIVE_ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    store: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let store = tmp.path().join("store");
+        fs::create_dir_all(home.join(".claude/projects/-tmp-p")).unwrap();
+        Self { _tmp: tmp, home, store }
+    }
+
+    fn capturer(&self) -> Capturer {
+        Capturer::new(Store::open(StorePaths::new(&self.store)).unwrap(), &self.home)
+    }
+
+    fn session_file(&self) -> PathBuf {
+        self.home.join(format!(".claude/projects/-tmp-p/{NATIVE_ID}.jsonl"))
+    }
+
+    fn append(&self, text: &str) {
+        let mut f = OpenOptions::new().create(true).append(true).open(self.session_file()).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+}
+
+fn user(uuid: &str, parent: Option<&str>, text: &str) -> String {
+    let parent = parent.map_or("null".to_string(), |p| format!("\"{p}\""));
+    format!(
+        r#"{{"parentUuid":{parent},"isSidechain":false,"cwd":"/tmp/p","sessionId":"{NATIVE_ID}","version":"2.1.197","gitBranch":"main","type":"user","message":{{"role":"user","content":{}}},"uuid":"{uuid}","timestamp":"2026-03-20T10:00:00.000Z"}}"#,
+        serde_json::to_string(text).unwrap()
+    ) + "\n"
+}
+
+fn assistant(uuid: &str, parent: &str, text: &str) -> String {
+    format!(
+        r#"{{"parentUuid":"{parent}","isSidechain":false,"type":"assistant","message":{{"id":"m-{uuid}","role":"assistant","model":"claude-sonnet-4-6","content":[{{"type":"text","text":{}}}],"usage":{{"input_tokens":10,"output_tokens":5}}}},"uuid":"{uuid}","timestamp":"2026-03-20T10:00:01.000Z"}}"#,
+        serde_json::to_string(text).unwrap()
+    ) + "\n"
+}
+
+fn id() -> SessionId {
+    SessionId::derive(NATIVE_ID)
+}
+
+fn messages(c: &Capturer) -> Vec<String> {
+    c.store().load(&id()).unwrap().1.messages.iter().map(|m| m.msg_id.clone()).collect()
+}
+
+#[test]
+fn appended_lines_are_appended_and_searchable() {
+    let env = Env::new();
+    env.append(&user("u1", None, "first prompt about otters"));
+    let mut c = env.capturer();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.recaptured), (1, true));
+
+    env.append(&assistant("a1", "u1", "otters hold hands while sleeping"));
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.recaptured), (1, false), "an append takes the incremental path");
+    assert_eq!(messages(&c), ["u1", "a1"]);
+    let hits = c.store().index().search("sleeping otters", None, 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].msg_id, "a1");
+    // Nothing new: no work, no report.
+    assert!(c.capture_path(&env.session_file()).unwrap().is_none());
+    let row = c.store().index().session(&id()).unwrap().unwrap();
+    assert_eq!((row.message_count, row.total_input_tokens), (2, 10));
+}
+
+#[test]
+fn a_half_written_last_line_waits_for_the_next_pass() {
+    let env = Env::new();
+    env.append(&user("u1", None, "hello"));
+    let line = assistant("a1", "u1", "complete later");
+    let (head, tail) = line.split_at(40);
+    env.append(head);
+    let mut c = env.capturer();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.skipped), (1, 0), "half a line is neither a message nor an error");
+    env.append(tail);
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.skipped), (1, 0));
+    assert_eq!(messages(&c), ["u1", "a1"]);
+}
+
+#[test]
+fn unparseable_records_are_counted_and_reported() {
+    let env = Env::new();
+    env.append(&user("u1", None, "hello"));
+    env.append("{this is not json\n");
+    env.append(&assistant("a1", "u1", "fine"));
+    let mut c = env.capturer();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.skipped), (2, 1));
+    let health = c.store().index().agent_health().unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].records_skipped, 1);
+    assert!(health[0].last_error.as_deref().unwrap().contains("line 2"), "{:?}", health[0].last_error);
+    // A later bad line adds to the count.
+    env.append("[1,2,3]\n");
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(c.store().index().agent_health().unwrap()[0].records_skipped, 2);
+}
+
+#[test]
+fn a_shrunk_native_file_never_overwrites_a_longer_stored_copy() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    env.append(&user("u2", Some("a1"), "three"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    // The agent compacts its file to a single line.
+    fs::write(env.session_file(), user("s1", None, "summary of everything")).unwrap();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert!(r.kept_longer_copy);
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    // The conversation goes on in the compacted file: appends are kept too.
+    env.append(&assistant("a9", "s1", "continuing"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert!(messages(&c).contains(&"a9".to_string()), "{:?}", messages(&c));
+}
+
+#[test]
+fn a_rewritten_file_of_equal_or_greater_length_replaces_the_copy() {
+    let env = Env::new();
+    env.append(&user("u1", None, "alpha"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    fs::write(env.session_file(), user("x1", None, "beta") + &assistant("x2", "x1", "gamma")).unwrap();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert!(r.recaptured && !r.kept_longer_copy);
+    assert_eq!(messages(&c), ["x1", "x2"]);
+    assert!(c.store().index().search("alpha", None, 5).unwrap().is_empty(), "old text left the index");
+    assert_eq!(c.store().index().search("gamma", None, 5).unwrap().len(), 1);
+}
+
+#[test]
+fn user_fields_survive_recapture() {
+    let env = Env::new();
+    env.append(&user("u1", None, "hello"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    let dir = c.store().session_dir(&id());
+    let mut m: Manifest = dir.read_manifest().unwrap().unwrap();
+    m.alias = Some("my-alias".into());
+    m.tags = vec!["keep".into()];
+    m.sync = Some(serde_json::from_value(serde_json::json!({"etag": "abc", "dirty": false})).unwrap());
+    dir.write_manifest(&m).unwrap();
+    env.append(&assistant("a1", "u1", "more"));
+    c.capture_path(&env.session_file()).unwrap();
+    let m = dir.read_manifest().unwrap().unwrap();
+    assert_eq!(m.alias.as_deref(), Some("my-alias"));
+    assert_eq!(m.tags, ["keep"]);
+    let sync = m.sync.unwrap();
+    assert_eq!((sync.etag.as_deref(), sync.dirty), (Some("abc"), true));
+    assert_eq!(m.stats.unwrap().message_count, 2);
+}
+
+#[test]
+fn sub_agent_threads_join_their_session() {
+    let env = Env::new();
+    env.append(&user("u1", None, "main thread"));
+    let sub_dir = env.home.join(format!(".claude/projects/-tmp-p/{NATIVE_ID}/subagents"));
+    fs::create_dir_all(&sub_dir).unwrap();
+    let sub_line = r#"{"parentUuid":null,"isSidechain":true,"agentId":"a1","sessionId":"SID","type":"user","message":{"role":"user","content":"explore the repo"},"uuid":"s1","timestamp":"2026-03-20T10:00:05.000Z"}"#
+        .replace("SID", NATIVE_ID);
+    fs::write(sub_dir.join("agent-a1.jsonl"), sub_line + "\n").unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let (m, read) = c.store().load(&id()).unwrap();
+    assert_eq!(read.messages.len(), 2);
+    let side = read.messages.iter().find(|m| m.msg_id == "s1").unwrap();
+    assert!(side.is_sidechain);
+    assert_eq!(side.agent_id.as_deref(), Some("agent-a1"));
+    assert_eq!(m.sub_agents.len(), 1);
+    assert_eq!(c.store().index().list(&ListFilter::default()).unwrap().len(), 1, "one session, not two");
+}
+
+#[test]
+fn deleted_sessions_are_not_captured_again() {
+    let env = Env::new();
+    fs::create_dir_all(&env.store).unwrap();
+    fs::write(
+        env.store.join("deleted.json"),
+        serde_json::json!({ id().as_str(): {"deleted_at": "2026-05-01T12:00:00Z", "scope": "everywhere"} }).to_string(),
+    )
+    .unwrap();
+    env.append(&user("u1", None, "secret"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert!(c.store().index().session(&id()).unwrap().is_none());
+    assert!(!c.store().session_dir(&id()).exists());
+}
+
+#[test]
+fn a_session_removed_from_the_store_is_captured_again_whole() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    c.store_mut().remove(&id()).unwrap();
+    env.append(&assistant("a1", "u1", "two"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1"]);
+}
+
+#[test]
+fn an_interrupted_append_is_cut_back_not_duplicated() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    // A crash after writing messages.jsonl but before the index committed leaves a tail the index does not
+    // know of; the next pass must cut it away, then append.
+    let log = c.store().session_dir(&id()).path().join("messages.jsonl");
+    OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"{\"msg_id\":\"ghost\",\"role\":\"user\",\"content\":[]}\n")
+        .unwrap();
+    env.append(&assistant("a1", "u1", "two"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1"]);
+}
+
+#[test]
+fn restarting_the_capturer_resumes_from_the_saved_position() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.capturer().capture_path(&env.session_file()).unwrap();
+    env.append(&assistant("a1", "u1", "two"));
+    // A new process: parser state comes back from the index.
+    let mut c = env.capturer();
+    let r = c.capture_path(&env.session_file()).unwrap().unwrap();
+    assert!(!r.recaptured);
+    assert_eq!(r.new_messages, 1);
+}
+
+#[test]
+fn concurrent_writers_share_the_index_without_errors() {
+    let env = Env::new();
+    env.append(&user("u1", None, "start"));
+    let store_dir = env.store.clone();
+    let home = env.home.clone();
+    Capturer::new(Store::open(StorePaths::new(&store_dir)).unwrap(), &home).import_all(&mut ()).unwrap();
+    // Other sessions written by a second capturer while this one appends.
+    let other_home = env._tmp.path().join("home2");
+    for i in 0..20 {
+        let dir = other_home.join(".claude/projects/-x");
+        fs::create_dir_all(&dir).unwrap();
+        let native = format!("{i:08x}-0000-0000-0000-000000000000");
+        fs::write(
+            dir.join(format!("{native}.jsonl")),
+            user(&format!("o{i}"), None, "other").replace(NATIVE_ID, &native),
+        )
+        .unwrap();
+    }
+    let writer = {
+        let store_dir = store_dir.clone();
+        std::thread::spawn(move || {
+            let mut c = Capturer::new(Store::open(StorePaths::new(&store_dir)).unwrap(), &other_home);
+            c.import_all(&mut ()).unwrap()
+        })
+    };
+    let mut c = env.capturer();
+    for i in 0..20 {
+        env.append(&assistant(&format!("a{i}"), "u1", "more"));
+        c.capture_path(&env.session_file()).unwrap();
+    }
+    let reports = writer.join().unwrap();
+    assert_eq!(reports.len(), 20);
+    assert_eq!(c.store().index().list(&ListFilter::default()).unwrap().len(), 21);
+    assert_eq!(messages(&c).len(), 21);
+}
+
+#[test]
+fn symlinked_session_files_are_not_followed() {
+    let env = Env::new();
+    let outside = env._tmp.path().join("outside.jsonl");
+    fs::write(&outside, user("u1", None, "private")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, env.session_file()).unwrap();
+    let mut c = env.capturer();
+    assert!(c.capture_path(&env.session_file()).unwrap().is_none());
+    assert!(c.store().index().list(&ListFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn the_index_can_be_rebuilt_from_the_directories() {
+    let env = Env::new();
+    env.append(&user("u1", None, "rebuild me please"));
+    env.append(&assistant("a1", "u1", "sure"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let before = c.store().index().session(&id()).unwrap().unwrap();
+    let report = c.store_mut().rebuild_index().unwrap();
+    assert_eq!((report.sessions, report.messages), (1, 2));
+    let after = c.store().index().session(&id()).unwrap().unwrap();
+    assert_eq!(after.message_count, before.message_count);
+    assert_eq!(after.project_path.as_deref(), Some("/tmp/p"));
+    assert_eq!(c.store().index().search("rebuild", None, 5).unwrap().len(), 1);
+}
