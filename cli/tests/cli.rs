@@ -1,0 +1,257 @@
+//! The `sfs` and `sfsd` binaries, run for real in a temporary `HOME` and `SFS_HOME`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const NATIVE_ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let env = Self { tmp: tempfile::tempdir().unwrap() };
+        fs::create_dir_all(env.home().join(".claude/projects/-tmp-p")).unwrap();
+        env
+    }
+    fn home(&self) -> PathBuf {
+        self.tmp.path().join("home")
+    }
+    fn store(&self) -> PathBuf {
+        self.tmp.path().join("store")
+    }
+    fn session_file(&self) -> PathBuf {
+        self.home().join(format!(".claude/projects/-tmp-p/{NATIVE_ID}.jsonl"))
+    }
+    fn append(&self, line: &str) {
+        let mut f = OpenOptions::new().create(true).append(true).open(self.session_file()).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+    fn sfs(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sfs"))
+            .args(args)
+            .env("HOME", self.home())
+            .env("SFS_HOME", self.store())
+            .env("SFS_SFSD_BIN", env!("CARGO_BIN_EXE_sfsd"))
+            .env_remove("SFS_LOG")
+            .output()
+            .unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.sfs(args);
+        assert!(out.status.success(), "sfs {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+}
+
+fn user_line(uuid: &str, text: &str) -> String {
+    serde_json::json!({"parentUuid": null, "isSidechain": false, "cwd": "/tmp/p", "sessionId": NATIVE_ID, "version": "2.1.197",
+        "gitBranch": "main", "type": "user", "message": {"role": "user", "content": text}, "uuid": uuid,
+        "timestamp": "2026-03-20T10:00:00.000Z"})
+    .to_string()
+}
+
+fn tool_lines() -> [String; 2] {
+    [
+        serde_json::json!({"parentUuid": "u1", "type": "assistant", "uuid": "a1", "timestamp": "2026-03-20T10:00:01.000Z",
+            "message": {"id": "m1", "role": "assistant", "model": "claude-sonnet-4-6", "stop_reason": "tool_use",
+                "content": [{"type": "thinking", "thinking": "Let me look", "signature": "sig"},
+                            {"type": "tool_use", "id": "tu1", "name": "Bash", "input": {"command": "ls"}}]}})
+        .to_string(),
+        serde_json::json!({"parentUuid": "a1", "type": "user", "uuid": "u2", "timestamp": "2026-03-20T10:00:02.000Z",
+            "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu1", "content": "README.md"}]}})
+        .to_string(),
+    ]
+}
+
+fn seeded() -> Env {
+    let env = Env::new();
+    env.append(&user_line("u1", "Refactor the quasar module"));
+    for l in tool_lines() {
+        env.append(&l);
+    }
+    env.ok(&["import"]);
+    env
+}
+
+#[test]
+fn list_json_has_the_documented_fields() {
+    let env = seeded();
+    let list = env.json(&["list", "--json"]);
+    let s = &list.as_array().unwrap()[0];
+    for key in ["id", "source_tool", "native_id", "title", "project_path", "message_count", "created_at", "updated_at"]
+    {
+        assert!(s.get(key).is_some(), "missing {key} in {s}");
+    }
+    assert_eq!(s["source_tool"], "claude-code");
+    assert_eq!(s["native_id"], NATIVE_ID);
+    assert_eq!(s["message_count"], 3);
+    assert_eq!(s["project_path"], "/tmp/p");
+    assert_eq!(s["title"], "Refactor the quasar module");
+    // The short agent names work as filters; others are refused with the list of names.
+    assert_eq!(env.json(&["list", "--json", "--tool", "claude"]).as_array().unwrap().len(), 1);
+    assert_eq!(env.json(&["list", "--json", "--tool", "gemini"]).as_array().unwrap().len(), 0);
+    let bad = env.sfs(&["list", "--tool", "vim"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("claude-code"));
+    assert_eq!(env.json(&["list", "--json", "--since", "2099-01-01"]).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn search_json_has_session_id_and_snippet() {
+    let env = seeded();
+    let hits = env.json(&["search", "quasar", "--json"]);
+    let h = &hits.as_array().unwrap()[0];
+    assert_eq!(h["session_id"], "ses_0a1b2c3d11112222");
+    assert!(h["snippet"].as_str().unwrap().contains("«quasar»"), "{h}");
+    assert!(env.json(&["search", "nonexistentword", "--json"]).as_array().unwrap().is_empty());
+    // FTS syntax in a query is text, not an error.
+    env.ok(&["search", "NEAR( \"quasar", "--json"]);
+}
+
+#[test]
+fn show_prints_tools_and_thinking_and_json_has_messages() {
+    let env = seeded();
+    let text = env.ok(&["show", "ses_0a1b"]);
+    assert!(text.contains("▶ tool call Bash [tu1]"), "{text}");
+    assert!(text.contains("◀ tool result [tu1]"), "{text}");
+    assert!(text.contains("💭 Let me look"), "{text}");
+    let json = env.json(&["show", "ses_0a1b2c3d11112222", "--json"]);
+    assert_eq!(json["session_id"], "ses_0a1b2c3d11112222");
+    assert_eq!(json["sfs_version"], "0.1.0");
+    assert_eq!(json["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(json["messages"][1]["content"][1]["type"], "tool_use");
+}
+
+#[test]
+fn bad_ids_give_the_catalogue_message_and_fix() {
+    let env = seeded();
+    let out = env.sfs(&["show", "ses_XYZ"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("must be ses_ + 8-40 lowercase hex chars"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    let out = env.sfs(&["show", "ses_ffffffffffffffff"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no session matches") && err.contains("sfs list"), "{err}");
+}
+
+#[test]
+fn export_writes_sfs_markdown_and_json() {
+    let env = seeded();
+    let out_dir = env.tmp.path().join("export.sfs");
+    env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", out_dir.to_str().unwrap()]);
+    for f in ["manifest.json", "messages.jsonl", "workspace.json", "tools.json"] {
+        assert!(out_dir.join(f).is_file(), "{f}");
+    }
+    let again = env.sfs(&["export", "ses_0a1b", "--format", "sfs", "-o", out_dir.to_str().unwrap()]);
+    assert!(!again.status.success(), "existing output is not replaced without --force");
+    let md = env.ok(&["export", "ses_0a1b", "--format", "markdown"]);
+    assert!(md.starts_with("# Refactor the quasar module"), "{md}");
+    assert!(md.contains("**Tool call** `Bash`") && md.contains("<summary>Thinking</summary>"), "{md}");
+    let json: Value = serde_json::from_str(&env.ok(&["export", "ses_0a1b", "--format", "json"])).unwrap();
+    assert_eq!(json["messages"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn storage_and_doctor_report_per_agent() {
+    let env = seeded();
+    let storage = env.json(&["storage", "--json"]);
+    assert_eq!(storage["agents"]["claude-code"]["sessions"], 1);
+    assert!(storage["agents"]["claude-code"]["bytes"].as_u64().unwrap() > 500);
+    env.append("{broken json");
+    env.append(&user_line("u9", "after the broken line"));
+    env.ok(&["import"]);
+    let doctor = env.json(&["doctor", "--json"]);
+    assert_eq!(doctor["ok"], true);
+    let agent =
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "agent claude-code").unwrap().clone();
+    assert_eq!(agent["level"], "warn");
+    assert!(agent["detail"].as_str().unwrap().contains("1 record(s) skipped"), "{agent}");
+    let rebuilt = env.json(&["doctor", "--json", "--rebuild-index"]);
+    assert_eq!(rebuilt["checks"][0]["check"], "index rebuild");
+}
+
+struct DaemonGuard<'a>(&'a Env);
+
+impl Drop for DaemonGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.sfs(&["daemon", "stop"]);
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn the_daemon_captures_appends_while_watching() {
+    let env = Env::new();
+    env.append(&user_line("u1", "daemon test begins"));
+    let started = env.ok(&["daemon", "start"]);
+    let _guard = DaemonGuard(&env);
+    assert!(started.contains("sfsd started"), "{started}");
+    // One instance only: a second start says so and where.
+    let again = env.sfs(&["daemon", "start"]);
+    let msg = String::from_utf8_lossy(&again.stderr);
+    assert!(msg.contains("already running") && msg.contains("sfsd.lock"), "{msg}");
+    let direct =
+        Command::new(env!("CARGO_BIN_EXE_sfsd")).env("HOME", env.home()).env("SFS_HOME", env.store()).output().unwrap();
+    assert!(!direct.status.success());
+    assert!(String::from_utf8_lossy(&direct.stderr).contains("already running"));
+
+    wait_for("the initial scan", Duration::from_secs(10), || {
+        env.json(&["search", "begins", "--json"]).as_array().is_some_and(|a| !a.is_empty())
+    });
+    let appended_at = Instant::now();
+    env.append(&user_line("u2", "a platypus appears"));
+    wait_for("the appended message in search", Duration::from_secs(5), || {
+        env.json(&["search", "platypus", "--json"]).as_array().is_some_and(|a| !a.is_empty())
+    });
+    eprintln!("append searchable after {:?}", appended_at.elapsed());
+
+    let status = env.json(&["daemon", "status", "--json"]);
+    assert_eq!(status["running"], true);
+    let agent = &status["agents"][0];
+    assert_eq!(agent["agent"], "claude-code");
+    assert_eq!(agent["sessions"], 1);
+    assert_eq!(agent["records_skipped"], 0);
+    assert!(agent["last_captured_at"].is_string());
+    let logs = env.ok(&["daemon", "logs", "-n", "20"]);
+    assert!(logs.contains("captured"), "{logs}");
+
+    env.ok(&["daemon", "stop"]);
+    assert_eq!(env.json(&["daemon", "status", "--json"])["running"], false);
+    // Restart picks up what changed while stopped.
+    env.append(&user_line("u3", "while stopped a narwhal"));
+    env.ok(&["daemon", "restart"]);
+    wait_for("the change made while stopped", Duration::from_secs(10), || {
+        env.json(&["search", "narwhal", "--json"]).as_array().is_some_and(|a| !a.is_empty())
+    });
+}
+
+#[test]
+fn an_empty_store_lists_nothing_helpfully() {
+    let env = Env::new();
+    let out = env.sfs(&["list"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sfs import"));
+    assert_eq!(env.json(&["list", "--json"]), serde_json::json!([]));
+}
