@@ -81,10 +81,7 @@ impl FakeModel {
             tokio::net::TcpListener::from_std(listener)?
         };
         let shared = Arc::new(Shared::default());
-        let app = Router::new()
-            .fallback(handle)
-            .layer(DefaultBodyLimit::disable())
-            .with_state(Arc::clone(&shared));
+        let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(Arc::clone(&shared));
         let (shutdown, stop) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("fake-model-{port}"))
@@ -218,7 +215,8 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, bod
 
 fn not_found(method: &Method, uri: &Uri) -> Response {
     eprintln!("fake-model: no handler for {method} {uri}");
-    let body = json!({"error": {"type": "not_found", "message": format!("fake model has no handler for {method} {uri}")}});
+    let body =
+        json!({"error": {"type": "not_found", "message": format!("fake model has no handler for {method} {uri}")}});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
@@ -274,6 +272,9 @@ fn decide(turn: &Turn, can_call_tool: bool) -> Reply {
     }
     let mut text = format!("ACK: {}", first_chars(user_text, 80));
     if let Some(output) = &turn.tool_output {
+        // Codex and Gemini CLI wrap the command's output in a report ("…Output:\n<output>…");
+        // quote the output itself.
+        let output = output.split_once("Output:").map_or(output.as_str(), |(_, rest)| rest);
         text.push_str(" | tool said: ");
         text.push_str(&first_chars(output.trim(), 80));
     }
@@ -350,6 +351,9 @@ mod tests {
         assert!(matches!(decide(&turn, false), Reply::Text(t) if t.starts_with("ACK: List.")));
         let done = Turn { tool_output: Some("hi\n".into()), ..turn };
         assert_eq!(decide(&done, true), Reply::Text("ACK: List. TOOL:echo hi\nmore | tool said: hi".into()));
+        let wrapped =
+            Turn { tool_output: Some("Chunk ID: 1\nProcess exited with code 0\nOutput:\nhi\n".into()), ..done };
+        assert_eq!(decide(&wrapped, true), Reply::Text("ACK: List. TOOL:echo hi\nmore | tool said: hi".into()));
     }
 
     #[test]

@@ -4,15 +4,16 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Reply, Shared, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of};
+use super::{
+    Reply, Shared, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of,
+};
 
 /// The shell tool Claude Code offers.
 const SHELL_TOOL: &str = "Bash";
 
 pub(super) fn messages(shared: &Shared, body: &Value) -> Response {
-    let can_call_tool = body["tools"]
-        .as_array()
-        .is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(SHELL_TOOL)));
+    let can_call_tool =
+        body["tools"].as_array().is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(SHELL_TOOL)));
     let reply = decide(&turn(body), can_call_tool);
     let model = body["model"].as_str().unwrap_or("claude-fake");
     let id = shared.id("msg_");
@@ -81,7 +82,7 @@ pub(super) fn turn(body: &Value) -> Turn {
         return Turn::default();
     };
     let user_text = pick_user_text(&texts(&messages[at]["content"]));
-    let tool_output = messages[at + 1..].iter().flat_map(|m| results_of(m)).next_back();
+    let tool_output = messages[at + 1..].iter().flat_map(results_of).next_back();
     Turn { user_text, tool_output }
 }
 

@@ -4,7 +4,9 @@
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::{Reply, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of};
+use super::{
+    Reply, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of,
+};
 
 /// The shell tool Gemini CLI offers.
 const SHELL_TOOL: &str = "run_shell_command";
@@ -85,7 +87,11 @@ fn from_schema(schema: &Value, depth: usize) -> Value {
         }
         "array" => {
             let min = schema["minItems"].as_u64().unwrap_or(0);
-            if min == 0 { json!([]) } else { Value::Array(vec![from_schema(&schema["items"], depth + 1); min as usize]) }
+            if min == 0 {
+                json!([])
+            } else {
+                Value::Array(vec![from_schema(&schema["items"], depth + 1); min as usize])
+            }
         }
         "integer" | "number" => json!(1),
         "boolean" => json!(false),

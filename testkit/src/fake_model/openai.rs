@@ -3,7 +3,9 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Reply, Shared, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of};
+use super::{
+    Reply, Shared, Turn, decide, estimate_tokens, json_response, output_tokens, pick_user_text, sse_response, text_of,
+};
 
 /// How the request lets the model run a shell command, newest tool name first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +68,19 @@ pub(super) fn responses(shared: &Shared, body: &Value) -> Response {
         }
         (Reply::Tool(text) | Reply::Text(text), _) => {
             let id = shared.id("msg_");
-            let added = json!({"type": "message", "id": id, "status": "in_progress", "role": "assistant", "content": []});
+            let added =
+                json!({"type": "message", "id": id, "status": "in_progress", "role": "assistant", "content": []});
             let item = json!({
                 "type": "message", "id": id, "status": "completed", "role": "assistant",
                 "content": [{"type": "output_text", "text": text, "annotations": []}],
             });
-            (added, item, Some(json!({
-                "type": "response.output_text.delta", "item_id": id, "output_index": 0, "content_index": 0, "delta": text,
-            })))
+            (
+                added,
+                item,
+                Some(json!({
+                    "type": "response.output_text.delta", "item_id": id, "output_index": 0, "content_index": 0, "delta": text,
+                })),
+            )
         }
     };
     let created = json!({
@@ -89,12 +96,18 @@ pub(super) fn responses(shared: &Shared, body: &Value) -> Response {
     }
     let mut events = vec![
         (Some("response.created"), json!({"type": "response.created", "response": created})),
-        (Some("response.output_item.added"), json!({"type": "response.output_item.added", "output_index": 0, "item": added})),
+        (
+            Some("response.output_item.added"),
+            json!({"type": "response.output_item.added", "output_index": 0, "item": added}),
+        ),
     ];
     if let Some(delta) = delta {
         events.push((Some("response.output_text.delta"), delta));
     }
-    events.push((Some("response.output_item.done"), json!({"type": "response.output_item.done", "output_index": 0, "item": item})));
+    events.push((
+        Some("response.output_item.done"),
+        json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
+    ));
     events.push((Some("response.completed"), json!({"type": "response.completed", "response": completed})));
     for (seq, (_, event)) in events.iter_mut().enumerate() {
         event["sequence_number"] = json!(seq);
