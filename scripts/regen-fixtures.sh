@@ -11,10 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 if [[ -z "${SFS_AGENT_CLIS_BIN:-}" ]]; then
-  if [[ ! -x .agent-clis/node_modules/.bin/claude ]]; then
-    npm install --no-fund --no-audit --prefix .agent-clis \
-      @anthropic-ai/claude-code@2.1.197 @openai/codex@0.169.0 @google/gemini-cli@0.61.0
-  fi
+  scripts/install-agent-clis.sh
   export SFS_AGENT_CLIS_BIN="$root/.agent-clis/node_modules/.bin"
 fi
 

@@ -344,13 +344,20 @@ fn tool_output(v: Option<&Value>) -> (String, Option<i64>) {
         None | Some(Value::Null) => return (String::new(), None),
         Some(Value::String(raw)) => match serde_json::from_str::<Value>(raw) {
             Ok(parsed @ Value::Object(_)) => parsed,
-            _ => return (raw.clone(), None),
+            _ => return (raw.clone(), exit_code_in_report(raw)),
         },
         Some(other) => other.clone(),
     };
     let text = s(&obj, "output").or_else(|| s(&obj, "text")).unwrap_or_else(|| obj.to_string());
     let exit = obj.get("metadata").and_then(|m| m.get("exit_code")).and_then(Value::as_i64);
     (text, exit)
+}
+
+/// Codex 0.169 reports a command's outcome as text: "…Process exited with code 0…Output:\n…".
+fn exit_code_in_report(report: &str) -> Option<i64> {
+    let rest = &report[report.find("exited with code ")? + "exited with code ".len()..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -372,6 +379,12 @@ mod tests {
 "#;
 
     #[test]
+    fn exit_codes_from_text_reports() {
+        assert_eq!(exit_code_in_report("Chunk ID: 1\nProcess exited with code 2\nOutput:\nboom"), Some(2));
+        assert_eq!(exit_code_in_report("no code here"), None);
+    }
+
+    #[test]
     fn each_prompt_and_answer_counts_once() {
         let file = Codex
             .classify(Path::new(
@@ -387,9 +400,11 @@ mod tests {
         let answers = texts.iter().filter(|(r, t)| *r == Role::Assistant && t == "Done: hello world").count();
         assert_eq!((users, answers), (1, 1), "{texts:?}");
         assert!(out.messages[0].is_meta, "environment context is meta");
-        assert!(out.messages.iter().any(
-            |m| matches!(&m.content[0], Block::Thinking { redacted: true, summary: Some(s), .. } if s == "plan")
-        ));
+        assert!(
+            out.messages.iter().any(
+                |m| matches!(&m.content[0], Block::Thinking { redacted: true, summary: Some(s), .. } if s == "plan")
+            )
+        );
         let result = out.messages.iter().find(|m| m.role == Role::Tool).unwrap();
         assert!(
             matches!(&result.content[0], Block::ToolResult { content, exit_code: Some(0), tool_use_id, .. } if content == "hello world\n" && tool_use_id == "call_001")

@@ -43,20 +43,36 @@ impl Agent for Gemini {
     }
 
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
-        Box::new(State { project: project_of(&file.path), ..State::default() })
+        Box::new(State { project_root: project_root_of(&file.path), ..State::default() })
     }
 
     fn restore_parser(&self, file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
         let mut state: State = serde_json::from_value(saved)
             .map_err(|source| AgentError::BadState { agent: AgentKind::GeminiCli, source })?;
-        state.project = project_of(&file.path);
+        state.project_root = project_root_of(&file.path);
         Ok(Box::new(state))
     }
 }
 
-/// `<…>/tmp/<project>/chats/<file>` → `<project>`.
-fn project_of(path: &Path) -> Option<String> {
-    path.parent()?.parent()?.file_name()?.to_str().map(str::to_owned)
+/// The session's working directory: the session file does not record it, but Gemini keeps it in
+/// `<…>/tmp/<project>/.project_root` (and maps it in `~/.gemini/projects.json`).
+fn project_root_of(path: &Path) -> Option<String> {
+    let project_dir = path.parent()?.parent()?;
+    if let Ok(text) = std::fs::read_to_string(project_dir.join(".project_root")) {
+        let root = text.trim();
+        if !root.is_empty() {
+            return Some(root.to_owned());
+        }
+    }
+    let slug = project_dir.file_name()?.to_str()?;
+    let projects: Value =
+        serde_json::from_slice(&std::fs::read(project_dir.parent()?.parent()?.join("projects.json")).ok()?).ok()?;
+    projects.get("projects")?.as_object()?.iter().find(|(_, v)| v.as_str() == Some(slug)).map(|(k, _)| k.clone())
+}
+
+/// Context Gemini CLI injects as a user message; it is not something the person typed.
+fn is_injected_context(text: &str) -> bool {
+    text.trim_start().starts_with("<session_context>")
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -64,7 +80,7 @@ fn project_of(path: &Path) -> Option<String> {
 struct State {
     meta: SessionMeta,
     #[serde(skip)]
-    project: Option<String>,
+    project_root: Option<String>,
 }
 
 impl NativeParser for State {
@@ -95,8 +111,12 @@ impl NativeParser for State {
             }
             out.consumed = lines.consumed();
         }
-        self.meta =
-            SessionMeta { interface: Some("cli".into()), provider: Some("google".into()), ..SessionMeta::default() };
+        self.meta = SessionMeta {
+            interface: Some("cli".into()),
+            provider: Some("google".into()),
+            cwd: self.project_root.clone(),
+            ..SessionMeta::default()
+        };
         if let Some(id) = doc.get("sessionId").and_then(Value::as_str) {
             self.meta.native_id = Some(id.to_owned());
         }
@@ -204,13 +224,24 @@ impl State {
         let mut out = Vec::new();
         match kind {
             "user" => {
+                let only_tool_responses = r.get("content").and_then(Value::as_array).is_some_and(|items| {
+                    !items.is_empty() && items.iter().all(|p| p.get("functionResponse").is_some())
+                });
+                if only_tool_responses {
+                    // The same results are in the answer's `toolCalls`, where they are captured.
+                    return Ok(out);
+                }
                 let content = parts(r.get("content"));
                 let text: Vec<&str> = content.iter().filter_map(Block::searchable_text).collect();
                 let text = text.join("\n");
-                self.meta.turn_count += 1;
-                self.meta.saw_prompt(&text);
+                let injected = is_injected_context(&text);
+                if !injected {
+                    self.meta.turn_count += 1;
+                    self.meta.saw_prompt(&text);
+                }
                 let mut m = Message::new(id, Role::User, content);
                 m.timestamp = at;
+                m.is_meta = injected;
                 out.push(m);
             }
             "gemini" | "model" | "assistant" => {

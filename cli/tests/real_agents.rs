@@ -1,0 +1,122 @@
+//! The real agent CLIs from npm, driven against the fake model endpoint, captured by the real `sfs` and
+//! `sfsd`. Runs when the CLIs are installed (`scripts/install-agent-clis.sh`); `.ci/run` sets
+//! `SFS_REAL_AGENTS=1`, which makes their absence a failure instead of a skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sessionfs_shared::AgentKind;
+use sessionfs_testkit::{FakeModel, agent_cli};
+
+fn clis_available() -> bool {
+    let required = std::env::var("SFS_REAL_AGENTS").is_ok_and(|v| v == "1");
+    let present = agent_cli::SUPPORTED.iter().all(|a| agent_cli::executable(*a).is_some());
+    assert!(
+        present || !required,
+        "SFS_REAL_AGENTS=1 but the agent CLIs are not installed: run scripts/install-agent-clis.sh"
+    );
+    if !present {
+        eprintln!("skipping: agent CLIs not installed (scripts/install-agent-clis.sh installs them)");
+    }
+    present
+}
+
+fn sfs(home: &Path, store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sfs"))
+        .args(args)
+        .env("HOME", home)
+        .env("SFS_HOME", store)
+        .env("SFS_SFSD_BIN", env!("CARGO_BIN_EXE_sfsd"))
+        .output()
+        .unwrap()
+}
+
+fn json(home: &Path, store: &Path, args: &[&str]) -> Value {
+    let out = sfs(home, store, args);
+    assert!(out.status.success(), "sfs {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn run_agent(agent: AgentKind, home: &Path, cwd: &Path, model: &FakeModel, prompt: &str, resume: Option<&str>) {
+    let out = agent_cli::run(agent, home, cwd, model, prompt, resume).unwrap();
+    assert!(
+        out.status.success(),
+        "{agent} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sessions_of_the_real_clis_are_captured_with_their_tool_calls() {
+    if !clis_available() {
+        return;
+    }
+    let model = FakeModel::start().unwrap();
+    for agent in agent_cli::SUPPORTED {
+        let tmp = tempfile::tempdir().unwrap();
+        let (home, store, cwd) = (tmp.path().join("home"), tmp.path().join("store"), tmp.path().join("work"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&cwd).unwrap();
+        let marker = format!("MARKER-REAL-{}", agent.as_str().replace('-', ""));
+        run_agent(agent, &home, &cwd, &model, &format!("Run it. TOOL:echo {marker}"), None);
+        let out = sfs(&home, &store, &["import"]);
+        assert!(out.status.success(), "{agent}: {}", String::from_utf8_lossy(&out.stderr));
+
+        let hits = json(&home, &store, &["search", &marker, "--json"]);
+        let hit = hits.as_array().unwrap().first().unwrap_or_else(|| panic!("{agent}: {marker} not found"));
+        let id = hit["session_id"].as_str().unwrap().to_owned();
+        let session = json(&home, &store, &["show", &id, "--json"]);
+        assert_eq!(session["source"]["tool"], agent.as_str());
+        let blocks: Vec<&Value> =
+            session["messages"].as_array().unwrap().iter().flat_map(|m| m["content"].as_array().unwrap()).collect();
+        let call = blocks.iter().find(|b| b["type"] == "tool_use").unwrap_or_else(|| panic!("{agent}: no tool call"));
+        let result = blocks
+            .iter()
+            .find(|b| b["type"] == "tool_result" && b["tool_use_id"] == call["tool_use_id"])
+            .unwrap_or_else(|| panic!("{agent}: the tool call has no result"));
+        assert!(result["content"].as_str().unwrap().contains(&marker), "{agent}: {result}");
+        let status = json(&home, &store, &["daemon", "status", "--json"]);
+        assert_eq!(status["agents"][0]["records_skipped"], 0, "{agent}: {status}");
+    }
+}
+
+#[test]
+fn the_daemon_captures_a_real_cli_turn_as_it_happens() {
+    if !clis_available() {
+        return;
+    }
+    let model = FakeModel::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, store, cwd) = (tmp.path().join("home"), tmp.path().join("store"), tmp.path().join("work"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let started = sfs(&home, &store, &["daemon", "start"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    struct Stop<'a>(&'a Path, &'a Path);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = sfs(self.0, self.1, &["daemon", "stop"]);
+        }
+    }
+    let _stop = Stop(&home, &store);
+    run_agent(AgentKind::ClaudeCode, &home, &cwd, &model, "First turn MARKER-LIVE-ONE", None);
+    let file = agent_cli::session_files(AgentKind::ClaudeCode, &home).pop().unwrap();
+    let native = agent_cli::native_session_id(AgentKind::ClaudeCode, &file).unwrap();
+    run_agent(AgentKind::ClaudeCode, &home, &cwd, &model, "Second turn MARKER-LIVE-TWO", Some(&native));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = json(&home, &store, &["search", "MARKER-LIVE-TWO", "--json"]);
+        if !hits.as_array().unwrap().is_empty() {
+            let both = json(&home, &store, &["list", "--json"]);
+            assert_eq!(both.as_array().unwrap().len(), 1, "both turns are one session: {both}");
+            assert_eq!(both[0]["turn_count"], 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not capture the second turn within 10 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
