@@ -224,22 +224,7 @@ fn row_to_native(r: &rusqlite::Row<'_>) -> rusqlite::Result<NativeFileRow> {
     })
 }
 
-/// Turn what a person typed into an FTS5 query: every word quoted (so `-`, `:`, `*` and quotes are text,
-/// not syntax), all required. A trailing `*` on a word keeps its prefix meaning.
-pub fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
-        .split_whitespace()
-        .filter_map(|w| {
-            let (word, prefix) = match w.strip_suffix('*') {
-                Some(stem) if !stem.is_empty() => (stem, true),
-                _ => (w, false),
-            };
-            let cleaned: String = word.chars().filter(|c| *c != '"').collect();
-            (!cleaned.is_empty()).then(|| format!("\"{cleaned}\"{}", if prefix { "*" } else { "" }))
-        })
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
-}
+pub use sessionfs_shared::search::fts_query;
 
 impl Index {
     /// Open (creating and migrating as needed) the index at `path`.
@@ -548,18 +533,4 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fts_query_neutralises_syntax() {
-        assert_eq!(fts_query("hello world").as_deref(), Some("\"hello\" \"world\""));
-        assert_eq!(fts_query("NEAR(a b) \"x").as_deref(), Some("\"NEAR(a\" \"b)\" \"x\""));
-        assert_eq!(fts_query("pref*").as_deref(), Some("\"pref\"*"));
-        assert_eq!(fts_query("   "), None);
-        assert_eq!(fts_query("\"\""), None);
-    }
 }

@@ -9,8 +9,10 @@
 #![warn(missing_docs)]
 
 mod agent_kind;
+pub mod api;
 pub mod error;
 mod id;
+pub mod search;
 pub mod sfs;
 mod time;
 
