@@ -31,6 +31,10 @@ pub enum ErrorCode {
     SessionNotFound,
     /// 404: no such handoff (or the caller is not a party to it).
     HandoffNotFound,
+    /// 404: no such API key among the caller's.
+    ApiKeyNotFound,
+    /// 404: no such API route.
+    RouteNotFound,
     /// 409: the session changed since the caller's ETag.
     EtagMismatch,
     /// 409: the request conflicts with the current state (already claimed, not deleted, alias taken).
@@ -53,7 +57,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for golden tests and documentation.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::InvalidSessionId,
         Self::InvalidHandoffId,
         Self::PayloadTooLarge,
@@ -64,6 +68,8 @@ impl ErrorCode {
         Self::AdminRequired,
         Self::SessionNotFound,
         Self::HandoffNotFound,
+        Self::ApiKeyNotFound,
+        Self::RouteNotFound,
         Self::EtagMismatch,
         Self::Conflict,
         Self::SessionDeleted,
@@ -85,7 +91,7 @@ impl ErrorCode {
             | Self::InvalidArchive => 400,
             Self::Unauthorized => 401,
             Self::EmailNotVerified | Self::AdminRequired => 403,
-            Self::SessionNotFound | Self::HandoffNotFound => 404,
+            Self::SessionNotFound | Self::HandoffNotFound | Self::ApiKeyNotFound | Self::RouteNotFound => 404,
             Self::EtagMismatch | Self::Conflict => 409,
             Self::SessionDeleted | Self::HandoffExpired => 410,
             Self::RequestEntityTooLarge | Self::QuotaExceeded => 413,
@@ -108,6 +114,8 @@ impl ErrorCode {
             Self::AdminRequired => "admin_required",
             Self::SessionNotFound => "session_not_found",
             Self::HandoffNotFound => "handoff_not_found",
+            Self::ApiKeyNotFound => "api_key_not_found",
+            Self::RouteNotFound => "route_not_found",
             Self::EtagMismatch => "etag_mismatch",
             Self::Conflict => "conflict",
             Self::SessionDeleted => "session_deleted",
@@ -133,6 +141,8 @@ impl ErrorCode {
             Self::AdminRequired => "Admin access required",
             Self::SessionNotFound => "Session not found",
             Self::HandoffNotFound => "Handoff not found",
+            Self::ApiKeyNotFound => "API key not found",
+            Self::RouteNotFound => "No such API route",
             Self::EtagMismatch => "ETag mismatch: the session was modified concurrently",
             Self::Conflict => "Conflict with the current state",
             Self::SessionDeleted => "Session is deleted",
@@ -168,6 +178,8 @@ impl ErrorCode {
             Self::AdminRequired => "ask an administrator (SFS_ADMIN_EMAILS lists them) to do this",
             Self::SessionNotFound => "check the ID with `sfs list` (or `sfs list-remote` for the server)",
             Self::HandoffNotFound => "check the handoff ID in your inbox (`sfs handoff list`)",
+            Self::ApiKeyNotFound => "list your keys (GET /api/v1/auth/me/api-keys, or the dashboard's API keys page)",
+            Self::RouteNotFound => "see the API reference at /api/v1/openapi.json",
             Self::EtagMismatch => "pull the latest with `sfs pull <id>`, then push again",
             Self::Conflict => "refresh and retry; the details say what is in the way",
             Self::SessionDeleted => "restore it with `sfs restore <id>`, or push with --undelete",
@@ -217,6 +229,8 @@ mod tests {
                 "403 admin_required",
                 "404 session_not_found",
                 "404 handoff_not_found",
+                "404 api_key_not_found",
+                "404 route_not_found",
                 "409 etag_mismatch",
                 "409 conflict",
                 "410 session_deleted",

@@ -1,0 +1,56 @@
+//! The HTTP surface: `/api/v1/...` resources, each module exporting `routes()`, plus the operational
+//! endpoints (`/healthz`, `/readyz`, `/metrics`). [`router`] assembles them for `main` and for tests.
+
+mod admin;
+mod auth;
+mod handoffs;
+mod ops;
+mod sessions;
+mod sync;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use sessionfs_shared::ErrorCode;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::routes())
+        .merge(sessions::routes())
+        .merge(sync::routes())
+        .merge(handoffs::routes())
+        .merge(admin::routes())
+        .merge(ops::api_routes())
+        .fallback(not_found);
+    let limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_oversized))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(ops::record_metrics))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound)
+}
+
+/// Refuse a body larger than `SFS_MAX_UPLOAD_SIZE` as soon as its declared length is known, before any of
+/// it is read. (Chunked bodies without a length are cut off at the same size by `DefaultBodyLimit`.)
+async fn refuse_oversized(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = declared.filter(|len| *len > app.config.max_upload_size) {
+        return ApiError::new(ErrorCode::RequestEntityTooLarge)
+            .detail(format!("the request is {len} bytes; this server accepts at most {}", app.config.max_upload_size))
+            .with("limit_bytes", app.config.max_upload_size)
+            .into_response();
+    }
+    next.run(req).await
+}

@@ -1,0 +1,401 @@
+//! Sessions: upload, list, search, detail, download, edit, messages, workspace, tools, delete, restore,
+//! and the sync pair `PUT`/`GET /sessions/{id}/sync` with ETag semantics (protocol §3).
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sessionfs_shared::api::{
+    MessagesPage, RestoreResponse, SearchMatch, SearchResponse, SearchResult, SessionDetail, SessionListResponse,
+    SessionPatch,
+};
+use sessionfs_shared::sfs::Message;
+use sessionfs_shared::{ErrorCode, SessionId};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, SessionPath, Uploader};
+use crate::sessions::{self, PushOptions, is_alias, resolve, unquote_etag};
+use crate::state::{AppState, in_days, now};
+use crate::store::{SessionFilter, StoreError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sessions", post(upload).get(list))
+        .route("/sessions/search", get(search))
+        .route("/sessions/{id}", get(detail).patch(patch).delete(soft_delete))
+        .route("/sessions/{id}/download", get(download))
+        .route("/sessions/{id}/sync", put(push).get(pull))
+        .route("/sessions/{id}/messages", get(messages))
+        .route("/sessions/{id}/workspace", get(workspace))
+        .route("/sessions/{id}/tools", get(tools))
+        .route("/sessions/{id}/restore", post(restore))
+}
+
+/// The archive from a multipart body's `file` field (the original client's shape).
+async fn archive_field(mut multipart: Multipart) -> ApiResult<Bytes> {
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ErrorCode::RequestEntityTooLarge).detail("the upload exceeds SFS_MAX_UPLOAD_SIZE")
+        } else {
+            ApiError::new(ErrorCode::BadRequest).detail(format!("malformed multipart body: {}", e.body_text()))
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+        if field.name() == Some("file") {
+            return field.bytes().await.map_err(too_large);
+        }
+    }
+    Err(ApiError::new(ErrorCode::BadRequest)
+        .detail("the multipart body has no `file` field holding the session's tar.gz"))
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    #[serde(default)]
+    source_tool: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+/// `POST /sessions`: a new session under a server-chosen ID (the original's upload).
+async fn upload(
+    Uploader(user): Uploader,
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let bytes = archive_field(multipart).await?;
+    let id = SessionId::hashed(&crate::auth::random_hex(16));
+    let _ = (q.source_tool, q.title); // the manifest is authoritative; kept for the original client's query
+    let (_, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, PushOptions::default()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "session_id": resp.session_id, "etag": resp.etag, "blob_size_bytes": resp.blob_size_bytes, "uploaded_at": resp.synced_at }))).into_response())
+}
+
+/// `PUT /sessions/{id}/sync`.
+async fn push(
+    Uploader(user): Uploader,
+    State(app): State<AppState>,
+    SessionPath(id): SessionPath,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> ApiResult<Response> {
+    let expected_etag =
+        headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(unquote_etag).filter(|e| e != "*" && !e.is_empty());
+    let undelete = headers
+        .get("x-sessionfs-undelete")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let bytes = archive_field(multipart).await?;
+    let opts = PushOptions { expected_etag, undelete, expect_id_in_manifest: true };
+    let (created, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, opts).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", resp.etag)).map_err(ApiError::internal)?;
+    Ok((status, [(ETAG, etag)], Json(resp)).into_response())
+}
+
+fn archive_response(etag: &str, bytes: Bytes) -> ApiResult<Response> {
+    let etag = HeaderValue::from_str(&format!("\"{etag}\"")).map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static("application/gzip")), (ETAG, etag)], Body::from(bytes))
+        .into_response())
+}
+
+/// `GET /sessions/{id}/sync`: the archive, or 304 when `If-None-Match` has the current ETag.
+async fn pull(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let s = resolve(&app, &user.user.id, &raw, false).await?;
+    if headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| unquote_etag(e) == s.etag))
+    {
+        let etag = HeaderValue::from_str(&format!("\"{}\"", s.etag)).map_err(ApiError::internal)?;
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag)]).into_response());
+    }
+    let bytes = app.blobs.get(&s.blob_key).await?;
+    archive_response(&s.etag, bytes)
+}
+
+async fn download(user: AuthUser, State(app): State<AppState>, Path(raw): Path<String>) -> ApiResult<Response> {
+    let s = resolve(&app, &user.user.id, &raw, false).await?;
+    let bytes = app.blobs.get(&s.blob_key).await?;
+    archive_response(&s.etag, bytes)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "twenty")]
+    page_size: u32,
+    #[serde(default)]
+    source_tool: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    deleted: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+fn twenty() -> u32 {
+    20
+}
+
+fn check_page(page: u32, page_size: u32, max: u32) -> ApiResult<()> {
+    if page == 0 || page_size == 0 || page_size > max {
+        return Err(
+            ApiError::new(ErrorCode::BadRequest).detail(format!("page starts at 1 and page_size is 1 to {max}"))
+        );
+    }
+    Ok(())
+}
+
+/// Agents by the names people use (`gemini` for `gemini-cli`).
+fn tool_name(t: &str) -> String {
+    t.parse::<sessionfs_shared::AgentKind>().map(|k| k.as_str().to_owned()).unwrap_or_else(|_| t.to_owned())
+}
+
+async fn list(
+    user: AuthUser,
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<SessionListResponse>> {
+    check_page(q.page, q.page_size, 100)?;
+    let filter = SessionFilter {
+        page: q.page,
+        page_size: q.page_size,
+        source_tool: q.source_tool.as_deref().map(tool_name),
+        tag: q.tag,
+        deleted: q.deleted,
+    };
+    let (rows, total) = app.store.list_sessions(&user.user.id, &filter).await?;
+    let has_more = u64::from(q.page) * u64::from(q.page_size) < total;
+    Ok(Json(SessionListResponse {
+        sessions: rows.iter().map(sessions::summary).collect(),
+        total,
+        page: q.page,
+        page_size: q.page_size,
+        has_more,
+    }))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+    #[serde(default)]
+    tool: Option<String>,
+    #[serde(default)]
+    days: Option<u32>,
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "twenty")]
+    page_size: u32,
+}
+
+async fn search(
+    user: AuthUser,
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<SearchResponse>> {
+    check_page(q.page, q.page_size, 50)?;
+    if q.q.trim().is_empty() || q.q.len() > 500 {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("q must be 1 to 500 characters"));
+    }
+    let since = q.days.map(days_ago);
+    let tool = q.tool.as_deref().map(tool_name);
+    let (rows, total) =
+        app.store.search_sessions(&user.user.id, &q.q, tool.as_deref(), since.as_deref(), q.page, q.page_size).await?;
+    let results = rows
+        .into_iter()
+        .map(|(s, snippet)| SearchResult {
+            session_id: s.id.to_string(),
+            title: s.meta.title.clone(),
+            alias: s.alias.clone(),
+            source_tool: s.meta.source_tool.clone(),
+            model_id: s.meta.model_id.clone(),
+            message_count: s.meta.message_count,
+            updated_at: s.meta.updated_at.clone(),
+            matches: vec![SearchMatch { snippet }],
+        })
+        .collect();
+    Ok(Json(SearchResponse { results, total, page: q.page, page_size: q.page_size, query: q.q }))
+}
+
+fn days_ago(days: u32) -> String {
+    sessionfs_shared::Timestamp::from_datetime(chrono::Utc::now() - chrono::Duration::days(i64::from(days)))
+        .to_rfc3339()
+}
+
+async fn detail(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+) -> ApiResult<Json<SessionDetail>> {
+    Ok(Json(sessions::detail(&resolve(&app, &user.user.id, &raw, false).await?)))
+}
+
+async fn patch(
+    user: AuthUser,
+    State(app): State<AppState>,
+    SessionPath(id): SessionPath,
+    ApiJson(p): ApiJson<SessionPatch>,
+) -> ApiResult<Json<SessionDetail>> {
+    if p.title.is_none() && p.alias.is_none() && p.tags.is_none() {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("give at least one of title, alias, tags"));
+    }
+    if let Some(t) = &p.title
+        && (t.trim().is_empty() || t.len() > 500)
+    {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("a title is 1 to 500 characters"));
+    }
+    if let Some(a) = p.alias.as_deref().filter(|a| !a.is_empty())
+        && (!is_alias(a) || a.starts_with("ses_"))
+    {
+        return Err(ApiError::new(ErrorCode::BadRequest)
+            .detail("an alias is 3 to 100 letters, digits, _ or -, starting with a letter or digit"));
+    }
+    if let Some(tags) = &p.tags
+        && (tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 50))
+    {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("at most 20 tags of 1 to 50 characters"));
+    }
+    let s = app.store.patch_session(&user.user.id, &id, &p, &now()).await?;
+    Ok(Json(sessions::detail(&s)))
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "fifty")]
+    page_size: u32,
+    #[serde(default)]
+    order: Option<String>,
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+async fn messages(
+    user: AuthUser,
+    State(app): State<AppState>,
+    SessionPath(id): SessionPath,
+    ApiQuery(q): ApiQuery<MessagesQuery>,
+) -> ApiResult<Json<MessagesPage>> {
+    check_page(q.page, q.page_size, 100)?;
+    let s = app.store.session(&user.user.id, &id, false).await?;
+    let raw = sessions::read_member(&app, &s, "messages.jsonl").await?.unwrap_or_default();
+    let mut all: Vec<Value> = raw
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .filter_map(|l| Message::from_json_line(l).ok())
+        .filter(|m| !m.is_sidechain)
+        .filter_map(|m| serde_json::to_value(m).ok())
+        .collect();
+    if q.order.as_deref() == Some("newest") {
+        all.reverse();
+    }
+    let total = all.len() as u64;
+    let start = ((q.page - 1) as usize).saturating_mul(q.page_size as usize);
+    let page: Vec<Value> = all.into_iter().skip(start).take(q.page_size as usize).collect();
+    let has_more = (start + page.len()) < total as usize;
+    Ok(Json(MessagesPage { messages: page, total, page: q.page, page_size: q.page_size, has_more }))
+}
+
+async fn member_json(
+    app: &AppState,
+    owner: &str,
+    id: &SessionId,
+    name: &'static str,
+    key: &str,
+) -> ApiResult<Json<Value>> {
+    let s = app.store.session(owner, id, false).await?;
+    let bytes = sessions::read_member(app, &s, name)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::SessionNotFound).detail(format!("this session has no {name}")))?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    Ok(Json(json!({ key: value })))
+}
+
+async fn workspace(
+    user: AuthUser,
+    State(app): State<AppState>,
+    SessionPath(id): SessionPath,
+) -> ApiResult<Json<Value>> {
+    member_json(&app, &user.user.id, &id, "workspace.json", "workspace").await
+}
+
+async fn tools(user: AuthUser, State(app): State<AppState>, SessionPath(id): SessionPath) -> ApiResult<Json<Value>> {
+    member_json(&app, &user.user.id, &id, "tools.json", "tools").await
+}
+
+#[derive(Deserialize)]
+struct DeleteQuery {
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+async fn soft_delete(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Path(raw): Path<String>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> ApiResult<Response> {
+    let scope = match q.scope.as_deref() {
+        None | Some("cloud") => "cloud",
+        Some("everywhere" | "both") => "everywhere",
+        Some(other) => {
+            return Err(
+                ApiError::new(ErrorCode::BadRequest).detail(format!("scope {other:?} is not cloud or everywhere"))
+            );
+        }
+    };
+    let s = resolve(&app, &user.user.id, &raw, true).await?;
+    let deleted = match app
+        .store
+        .soft_delete(&user.user.id, &s.id, scope, &now(), &in_days(app.config.delete_retention_days))
+        .await
+    {
+        Ok(d) => d,
+        Err(StoreError::Deleted) => {
+            return Err(ApiError::new(ErrorCode::SessionDeleted).detail("it is already in the trash"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut resp = Json(sessions::detail(&deleted)).into_response();
+    if q.scope.is_none() {
+        resp.headers_mut()
+            .insert("x-deprecation-warning", HeaderValue::from_static("pass ?scope=cloud or ?scope=everywhere"));
+    }
+    Ok(resp)
+}
+
+async fn restore(
+    user: AuthUser,
+    State(app): State<AppState>,
+    SessionPath(id): SessionPath,
+) -> ApiResult<Json<RestoreResponse>> {
+    match app.store.restore(&user.user.id, &id).await {
+        Ok((s, scope)) => Ok(Json(RestoreResponse {
+            session: sessions::detail(&s),
+            local_copy_may_be_missing: scope.as_deref() == Some("everywhere"),
+            restored_from_scope: scope,
+        })),
+        Err(StoreError::Conflict { .. }) => {
+            Err(ApiError::new(ErrorCode::Conflict).detail("the session is not deleted"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

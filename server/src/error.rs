@@ -1,0 +1,104 @@
+//! `ApiError`: every failure a handler returns, rendered as the `{"error":{"code","message","details"}}`
+//! envelope from the error catalogue. Internal causes are logged once and never sent.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use sessionfs_shared::ErrorCode;
+use sessionfs_shared::api::ErrorEnvelope;
+
+use crate::store::StoreError;
+
+/// An error answer. Boxed: it travels in every handler's `Result`, which should stay small.
+#[derive(Debug)]
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    code: ErrorCode,
+    detail: Option<String>,
+    details: Map<String, Value>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    cause: Option<String>,
+}
+
+impl ApiError {
+    /// A catalogue error.
+    pub fn new(code: ErrorCode) -> Self {
+        Self(Box::new(Inner { code, detail: None, details: Map::new(), headers: Vec::new(), cause: None }))
+    }
+
+    /// With a sentence saying what exactly was wrong.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.detail = Some(detail.into());
+        self
+    }
+
+    /// With a machine-readable field under `details`.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// With a response header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.0.headers.push((name, value));
+        self
+    }
+
+    /// A 500 whose cause is logged, not sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(ErrorCode::Internal);
+        e.0.cause = Some(cause.to_string());
+        e
+    }
+
+    /// The catalogue code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::new(ErrorCode::SessionNotFound),
+            StoreError::Conflict { current_etag: Some(etag) } => Self::new(ErrorCode::EtagMismatch)
+                .with("current_etag", etag.clone())
+                .detail(format!("the server has {etag}")),
+            StoreError::Conflict { current_etag: None } => Self::new(ErrorCode::Conflict),
+            StoreError::Deleted => Self::new(ErrorCode::SessionDeleted),
+            StoreError::Duplicate(what) => Self::new(ErrorCode::Conflict).detail(format!("{what} already exists")),
+            StoreError::Quota { used, quota, needed } => Self::new(ErrorCode::QuotaExceeded)
+                .detail(format!("{used} of {quota} bytes used; this push needs {needed} more"))
+                .with("storage_used_bytes", used)
+                .with("storage_quota_bytes", quota),
+            StoreError::Unavailable(cause) => {
+                let mut e = Self::new(ErrorCode::Unavailable);
+                e.0.cause = Some(cause);
+                e
+            }
+            StoreError::Other(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let Inner { code, detail, details, headers, cause } = *self.0;
+        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(cause) = &cause {
+            tracing::error!(code = code.code(), cause = %cause, "request failed");
+        }
+        let mut envelope = ErrorEnvelope::new(code, detail.as_deref());
+        envelope.error.details.extend(details);
+        let mut resp = (status, axum::Json(envelope)).into_response();
+        for (k, v) in headers {
+            resp.headers_mut().insert(k, v);
+        }
+        resp
+    }
+}
+
+/// Results of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

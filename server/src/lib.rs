@@ -1,0 +1,78 @@
+//! The SessionFS sync server: the `/api/v1` REST API that `sfs`, the daemon, the dashboard and the
+//! original Python client sync sessions with. Metadata lives behind the [`store::MetadataStore`] trait
+//! (SQLite embedded by default), archives in [`blobs::Blobs`] (`object_store`; a local directory by default).
+//!
+//! Entry points: [`Server::open`] builds the state from a [`Config`]; [`Server::serve`] runs it on a bound
+//! listener (tests bind port 0 first); [`api::router`] is the whole HTTP application.
+//!
+//! It must never show one user's data to another: every store method takes the owner, and the caller is
+//! read from each request's bearer key, never from shared state.
+
+pub mod api;
+pub mod archive;
+pub mod auth;
+pub mod blobs;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod mail;
+pub mod purge;
+pub mod sessions;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::Config;
+pub use state::AppState;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::blobs::Blobs;
+use crate::limits::KeyLimiter;
+use crate::mail::Mailer;
+use crate::store::sqlite::SqliteStore;
+
+/// A configured server, ready to serve.
+pub struct Server {
+    state: AppState,
+}
+
+impl Server {
+    /// Open the database and archive store named by `config` (creating them on first use).
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store = SqliteStore::open(&config.database_path())?;
+        let blobs = Blobs::local(&config.blob_dir())?;
+        let state = AppState {
+            store: Arc::new(store),
+            blobs,
+            limiter: KeyLimiter::new(config.rate_limit_per_minute).map(Arc::new),
+            mailer: Mailer::new(config.outbox_dir(), config.smtp_url.clone()),
+            config: Arc::new(config),
+        };
+        Ok(Self { state })
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve on `listener` until `stop` is cancelled; runs the scheduled purge alongside.
+    pub async fn serve(self, listener: TcpListener, stop: CancellationToken) -> anyhow::Result<()> {
+        let purge = tokio::spawn(purge::run_schedule(
+            self.state.clone(),
+            Duration::from_secs(self.state.config.purge_interval_secs.max(1)),
+            stop.clone(),
+        ));
+        let app = api::router(self.state);
+        let shutdown = stop.clone();
+        axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+        stop.cancel();
+        let _ = purge.await;
+        Ok(())
+    }
+}
