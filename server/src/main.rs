@@ -37,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind} (set SFS_BIND to another address)"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, "listening");
     let stop = CancellationToken::new();
     let signal = stop.clone();
     tokio::spawn(async move {

@@ -22,16 +22,35 @@ async fn auth_errors_use_the_envelope_and_say_how_to_fix_them() {
     let r = alice.http.get(format!("{}/api/v1/auth/me", s.url)).send().await.unwrap();
     let body = expect_error(r, 401, "unauthorized").await;
     assert!(body["error"]["message"].as_str().unwrap().contains("sfs auth login"), "{body}");
-    expect_error(alice.with_key("sk_sfs_00000000000000000000000000000000").get("/auth/me").await, 401, "unauthorized").await;
+    expect_error(alice.with_key("sk_sfs_00000000000000000000000000000000").get("/auth/me").await, 401, "unauthorized")
+        .await;
     expect_error(alice.with_key("nonsense").get("/auth/me").await, 401, "unauthorized").await;
     // A second signup with the same email is refused.
-    let r = alice.http.post(format!("{}/api/v1/auth/signup", s.url)).json(&json!({"email": "ALICE@example.com"})).send().await.unwrap();
+    let r = alice
+        .http
+        .post(format!("{}/api/v1/auth/signup", s.url))
+        .json(&json!({"email": "ALICE@example.com"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 409, "conflict").await;
-    let r = alice.http.post(format!("{}/api/v1/auth/signup", s.url)).json(&json!({"email": "not an email"})).send().await.unwrap();
+    let r = alice
+        .http
+        .post(format!("{}/api/v1/auth/signup", s.url))
+        .json(&json!({"email": "not an email"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 400, "bad_request").await;
     // Unknown routes and malformed JSON are envelopes too.
     expect_error(alice.get("/no/such/route").await, 404, "route_not_found").await;
-    let r = alice.req(Method::POST, "/auth/me/api-keys").header("content-type", "application/json").body("{").send().await.unwrap();
+    let r = alice
+        .req(Method::POST, "/auth/me/api-keys")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 400, "bad_request").await;
 }
 
@@ -39,7 +58,12 @@ async fn auth_errors_use_the_envelope_and_say_how_to_fix_them() {
 async fn api_keys_are_created_listed_and_revoked() {
     let s = TestServer::start().await;
     let alice = s.signup("alice@example.com").await;
-    let r = alice.req(Method::POST, "/auth/me/api-keys").json(&json!({"name": "laptop", "expires_in_days": 30})).send().await.unwrap();
+    let r = alice
+        .req(Method::POST, "/auth/me/api-keys")
+        .json(&json!({"name": "laptop", "expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let created: Value = r.json().await.unwrap();
     let key = created["key"].as_str().unwrap().to_owned();
@@ -57,7 +81,12 @@ async fn api_keys_are_created_listed_and_revoked() {
     // Another user cannot revoke my key.
     let bob = s.signup("bob@example.com").await;
     let mine = alice.json("/auth/me/api-keys").await[0]["id"].as_str().unwrap().to_owned();
-    expect_error(bob.req(Method::DELETE, &format!("/auth/me/api-keys/{mine}")).send().await.unwrap(), 404, "api_key_not_found").await;
+    expect_error(
+        bob.req(Method::DELETE, &format!("/auth/me/api-keys/{mine}")).send().await.unwrap(),
+        404,
+        "api_key_not_found",
+    )
+    .await;
     assert_eq!(alice.json("/auth/me").await["email"], "alice@example.com");
 }
 
@@ -83,15 +112,28 @@ async fn sync_follows_etag_semantics() {
     assert_eq!(r.headers()["etag"], format!("\"{etag2}\"").as_str());
     assert_eq!(r.headers()["content-type"], "application/gzip");
     assert_eq!(r.bytes().await.unwrap().to_vec(), v2);
-    let r = alice.req(Method::GET, &format!("/sessions/{ID}/sync")).header("If-None-Match", format!("\"{etag2}\"")).send().await.unwrap();
+    let r = alice
+        .req(Method::GET, &format!("/sessions/{ID}/sync"))
+        .header("If-None-Match", format!("\"{etag2}\""))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
-    let r = alice.req(Method::GET, &format!("/sessions/{ID}/sync")).header("If-None-Match", "\"stale\"").send().await.unwrap();
+    let r = alice
+        .req(Method::GET, &format!("/sessions/{ID}/sync"))
+        .header("If-None-Match", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // The replaced archive is gone; only the live one is kept.
     assert_eq!(s.blob_count(), 1);
     // Metadata came from the manifest.
     let d = alice.json(&format!("/sessions/{ID}")).await;
-    assert_eq!((d["title"].as_str(), d["message_count"].as_u64(), d["etag"].as_str()), (Some("Session about beta"), Some(4), Some(etag2.as_str())));
+    assert_eq!(
+        (d["title"].as_str(), d["message_count"].as_u64(), d["etag"].as_str()),
+        (Some("Session about beta"), Some(4), Some(etag2.as_str()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -141,10 +183,30 @@ async fn another_users_key_sees_nothing_and_changes_nothing() {
     ] {
         expect_error(bob.get(&path).await, 404, "session_not_found").await;
     }
-    expect_error(bob.req(Method::PATCH, &format!("/sessions/{ID}")).json(&json!({"title": "pwned"})).send().await.unwrap(), 404, "session_not_found").await;
-    expect_error(bob.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap(), 404, "session_not_found").await;
-    expect_error(bob.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap(), 404, "session_not_found").await;
-    let r = bob.req(Method::POST, "/handoffs").json(&json!({"session_id": ID, "recipient_email": "bob@example.com"})).send().await.unwrap();
+    expect_error(
+        bob.req(Method::PATCH, &format!("/sessions/{ID}")).json(&json!({"title": "pwned"})).send().await.unwrap(),
+        404,
+        "session_not_found",
+    )
+    .await;
+    expect_error(
+        bob.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap(),
+        404,
+        "session_not_found",
+    )
+    .await;
+    expect_error(
+        bob.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap(),
+        404,
+        "session_not_found",
+    )
+    .await;
+    let r = bob
+        .req(Method::POST, "/handoffs")
+        .json(&json!({"session_id": ID, "recipient_email": "bob@example.com"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(r, 404, "session_not_found").await;
     assert_eq!(bob.json("/sessions").await["total"], 0);
     assert_eq!(bob.json("/sessions/search?q=secret").await["total"], 0);
@@ -247,7 +309,12 @@ async fn deletion_restore_undelete_and_purge() {
     assert_eq!(alice.json("/sessions").await["total"], 0);
     assert_eq!(alice.json("/sync/status").await["storage_used_bytes"], 0);
     assert_eq!(alice.json("/sessions?deleted=true").await["total"], 1);
-    expect_error(alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap(), 410, "session_deleted").await;
+    expect_error(
+        alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap(),
+        410,
+        "session_deleted",
+    )
+    .await;
     // An autosynced push does not bring it back; an explicit undelete does.
     expect_error(alice.push(ID, archive(ID, "doomed", 3), Some(&etag)).await, 410, "session_deleted").await;
     let r = alice.push_with(ID, archive(ID, "doomed", 3), Some(&etag), true).await;
@@ -255,16 +322,29 @@ async fn deletion_restore_undelete_and_purge() {
     assert_eq!(alice.json("/sessions").await["total"], 1);
     // Delete again, restore.
     alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap();
-    let r: Value = alice.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap().json().await.unwrap();
-    assert_eq!((r["restored_from_scope"].as_str(), r["local_copy_may_be_missing"].as_bool()), (Some("cloud"), Some(false)));
-    expect_error(alice.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap(), 409, "conflict").await;
+    let r: Value =
+        alice.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (r["restored_from_scope"].as_str(), r["local_copy_may_be_missing"].as_bool()),
+        (Some("cloud"), Some(false))
+    );
+    expect_error(alice.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap(), 409, "conflict")
+        .await;
     // Purge: admin only; removes row and archive.
     alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap();
     expect_error(alice.req(Method::POST, "/admin/purge-deleted").send().await.unwrap(), 403, "admin_required").await;
     let r: Value = admin.req(Method::POST, "/admin/purge-deleted").send().await.unwrap().json().await.unwrap();
     assert_eq!(r["purged"], 0, "nothing is past retention yet");
     let owner = alice.json("/auth/me").await["user_id"].as_str().unwrap().to_owned();
-    let r: Value = admin.req(Method::POST, "/admin/purge-deleted").json(&json!({"session_id": ID, "user_id": owner})).send().await.unwrap().json().await.unwrap();
+    let r: Value = admin
+        .req(Method::POST, "/admin/purge-deleted")
+        .json(&json!({"session_id": ID, "user_id": owner}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["purged"], 1);
     assert!(r["bytes_reclaimed"].as_u64().unwrap() > 0);
     assert_eq!(alice.json("/sessions?deleted=true").await["total"], 0);
@@ -314,7 +394,10 @@ async fn listing_paging_search_messages_and_edits() {
         alice.push_ok(&id, archive(&id, if i == 1 { "zebra" } else { "horse" }, 5), None).await;
     }
     let page = alice.json("/sessions?page=1&page_size=2").await;
-    assert_eq!((page["total"].as_u64(), page["has_more"].as_bool(), page["sessions"].as_array().unwrap().len()), (Some(3), Some(true), 2));
+    assert_eq!(
+        (page["total"].as_u64(), page["has_more"].as_bool(), page["sessions"].as_array().unwrap().len()),
+        (Some(3), Some(true), 2)
+    );
     assert_eq!(alice.json("/sessions?source_tool=claude").await["total"], 3);
     assert_eq!(alice.json("/sessions?source_tool=codex").await["total"], 0);
     expect_error(alice.get("/sessions?page_size=1000").await, 400, "bad_request").await;
@@ -330,12 +413,18 @@ async fn listing_paging_search_messages_and_edits() {
     assert_eq!(newest["messages"][0]["msg_id"], "m4");
     assert_eq!(alice.json(&format!("/sessions/{id}/workspace")).await["workspace"]["root_path"], "/tmp/p");
     assert_eq!(alice.json(&format!("/sessions/{id}/tools")).await["tools"]["tools_used"][0], "Bash");
-    let r = alice.req(Method::PATCH, &format!("/sessions/{id}")).json(&json!({"title": "Renamed", "alias": "zeb", "tags": ["a", "b"]})).send().await.unwrap();
+    let r = alice
+        .req(Method::PATCH, &format!("/sessions/{id}"))
+        .json(&json!({"title": "Renamed", "alias": "zeb", "tags": ["a", "b"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let by_alias = alice.json("/sessions/zeb").await;
     assert_eq!((by_alias["id"].as_str(), by_alias["title"].as_str()), (Some(id), Some("Renamed")));
     assert_eq!(alice.json("/sessions?tag=a").await["total"], 1);
-    let r = alice.req(Method::PATCH, "/sessions/ses_0000000000000002").json(&json!({"alias": "zeb"})).send().await.unwrap();
+    let r =
+        alice.req(Method::PATCH, "/sessions/ses_0000000000000002").json(&json!({"alias": "zeb"})).send().await.unwrap();
     expect_error(r, 409, "conflict").await;
     let r = alice.req(Method::PATCH, &format!("/sessions/{id}")).json(&json!({"alias": "x y"})).send().await.unwrap();
     expect_error(r, 400, "bad_request").await;
@@ -347,8 +436,20 @@ async fn sync_settings_watchlist_and_status() {
     let alice = s.signup("alice@example.com").await;
     let st = alice.json("/sync/settings").await;
     assert_eq!((st["mode"].as_str(), st["debounce_seconds"].as_u64()), (Some("off"), Some(30)));
-    let r: Value = alice.req(Method::PUT, "/sync/settings").json(&json!({"mode": "selective", "debounce_seconds": 1})).send().await.unwrap().json().await.unwrap();
-    assert_eq!((r["mode"].as_str(), r["debounce_seconds"].as_u64()), (Some("selective"), Some(5)), "debounce is clamped to 5..300");
+    let r: Value = alice
+        .req(Method::PUT, "/sync/settings")
+        .json(&json!({"mode": "selective", "debounce_seconds": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["mode"].as_str(), r["debounce_seconds"].as_u64()),
+        (Some("selective"), Some(5)),
+        "debounce is clamped to 5..300"
+    );
     let r = alice.req(Method::PUT, "/sync/settings").json(&json!({"mode": "sometimes"})).send().await.unwrap();
     expect_error(r, 400, "bad_request").await;
     alice.push_ok(ID, archive(ID, "x", 1), None).await;
@@ -357,10 +458,19 @@ async fn sync_settings_watchlist_and_status() {
     let w = alice.json("/sync/watchlist").await;
     assert_eq!(w["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(w["sessions"][0]["title"], "Session about x");
-    let r: Value = alice.req(Method::PUT, &format!("/sync/watch/{ID}/failed")).send().await.unwrap().json().await.unwrap();
+    let r: Value =
+        alice.req(Method::PUT, &format!("/sync/watch/{ID}/failed")).send().await.unwrap().json().await.unwrap();
     assert_eq!(r["status"], "failed");
     let status = alice.json("/sync/status").await;
-    assert_eq!((status["mode"].as_str(), status["watched_sessions"].as_u64(), status["failed"].as_u64(), status["total_sessions"].as_u64()), (Some("selective"), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            status["mode"].as_str(),
+            status["watched_sessions"].as_u64(),
+            status["failed"].as_u64(),
+            status["total_sessions"].as_u64()
+        ),
+        (Some("selective"), Some(1), Some(1), Some(1))
+    );
     alice.req(Method::DELETE, &format!("/sync/watch/{ID}")).send().await.unwrap();
     assert!(alice.json("/sync/watchlist").await["sessions"].as_array().unwrap().is_empty());
 }
@@ -373,7 +483,12 @@ async fn handoffs_copy_the_session_into_the_recipients_account() {
     let carol = s.signup("carol@example.com").await;
     let archive_bytes = archive(ID, "handoff", 3);
     alice.push_ok(ID, archive_bytes.clone(), None).await;
-    let r = alice.req(Method::POST, "/handoffs").json(&json!({"session_id": ID, "recipient_email": "Bob@Example.com", "message": "over to you"})).send().await.unwrap();
+    let r = alice
+        .req(Method::POST, "/handoffs")
+        .json(&json!({"session_id": ID, "recipient_email": "Bob@Example.com", "message": "over to you"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let h: Value = r.json().await.unwrap();
     let hid = h["id"].as_str().unwrap().to_owned();
@@ -385,8 +500,18 @@ async fn handoffs_copy_the_session_into_the_recipients_account() {
     assert_eq!(alice.json("/handoffs/sent").await["total"], 1);
     // Outsiders see nothing; the sender cannot claim.
     expect_error(carol.get(&format!("/handoffs/{hid}")).await, 404, "handoff_not_found").await;
-    expect_error(carol.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(), 404, "handoff_not_found").await;
-    expect_error(alice.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(), 404, "handoff_not_found").await;
+    expect_error(
+        carol.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(),
+        404,
+        "handoff_not_found",
+    )
+    .await;
+    expect_error(
+        alice.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(),
+        404,
+        "handoff_not_found",
+    )
+    .await;
     expect_error(bob.get("/handoffs/hnd_xyz").await, 400, "invalid_handoff_id").await;
     let r = bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -401,17 +526,41 @@ async fn handoffs_copy_the_session_into_the_recipients_account() {
     let pulled = bob.get(&format!("/sessions/{copy_id}/sync")).await.bytes().await.unwrap().to_vec();
     assert_eq!(pulled, archive_bytes);
     expect_error(bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(), 409, "conflict").await;
-    expect_error(alice.req(Method::POST, &format!("/handoffs/{hid}/revoke")).json(&json!({"reason": "oops"})).send().await.unwrap(), 409, "conflict").await;
+    expect_error(
+        alice
+            .req(Method::POST, &format!("/handoffs/{hid}/revoke"))
+            .json(&json!({"reason": "oops"}))
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
     // The sender deleting their session does not touch the copy.
     alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap();
     assert_eq!(bob.json(&format!("/sessions/{copy_id}")).await["id"], copy_id.as_str());
     // Revoke and decline.
     let other = "ses_9999888877776666";
     alice.push_ok(other, archive(other, "two", 1), None).await;
-    let h2: Value = alice.req(Method::POST, "/handoffs").json(&json!({"session_id": other, "recipient_email": "bob@example.com"})).send().await.unwrap().json().await.unwrap();
+    let h2: Value = alice
+        .req(Method::POST, "/handoffs")
+        .json(&json!({"session_id": other, "recipient_email": "bob@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let h2 = h2["id"].as_str().unwrap().to_owned();
-    expect_error(bob.req(Method::POST, &format!("/handoffs/{h2}/revoke")).send().await.unwrap(), 404, "handoff_not_found").await;
-    let r: Value = bob.req(Method::POST, &format!("/handoffs/{h2}/decline")).send().await.unwrap().json().await.unwrap();
+    expect_error(
+        bob.req(Method::POST, &format!("/handoffs/{h2}/revoke")).send().await.unwrap(),
+        404,
+        "handoff_not_found",
+    )
+    .await;
+    let r: Value =
+        bob.req(Method::POST, &format!("/handoffs/{h2}/decline")).send().await.unwrap().json().await.unwrap();
     assert_eq!(r["status"], "declined");
     expect_error(bob.req(Method::POST, &format!("/handoffs/{h2}/claim")).send().await.unwrap(), 409, "conflict").await;
 }
@@ -422,13 +571,26 @@ async fn expired_handoffs_answer_410() {
     let alice = s.signup("alice@example.com").await;
     let bob = s.signup("bob@example.com").await;
     alice.push_ok(ID, archive(ID, "x", 1), None).await;
-    let h: Value = alice.req(Method::POST, "/handoffs").json(&json!({"session_id": ID, "recipient_email": "bob@example.com"})).send().await.unwrap().json().await.unwrap();
+    let h: Value = alice
+        .req(Method::POST, "/handoffs")
+        .json(&json!({"session_id": ID, "recipient_email": "bob@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let hid = h["id"].as_str().unwrap();
     // Age it by hand: the store has no clock of its own.
     let past = "2020-01-01T00:00:00.000Z";
     let db = rusqlite_connection(&s);
     db.execute("UPDATE handoffs SET expires_at = ?1", [past]).unwrap();
-    expect_error(bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(), 410, "handoff_expired").await;
+    expect_error(
+        bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(),
+        410,
+        "handoff_expired",
+    )
+    .await;
     expect_error(alice.get(&format!("/handoffs/{hid}")).await, 410, "handoff_expired").await;
     assert_eq!(bob.json("/handoffs/inbox").await["handoffs"][0]["status"], "expired");
 }
@@ -461,7 +623,9 @@ async fn admin_routes_list_users_and_stats() {
 async fn probes_metrics_and_openapi() {
     let s = TestServer::start().await;
     let http = reqwest::Client::new();
-    for (path, needle) in [("/healthz", "ok"), ("/readyz", "ready"), ("/health", "healthy"), ("/api/v1/health", "healthy")] {
+    for (path, needle) in
+        [("/healthz", "ok"), ("/readyz", "ready"), ("/health", "healthy"), ("/api/v1/health", "healthy")]
+    {
         let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert!(r.text().await.unwrap().contains(needle), "{path}");

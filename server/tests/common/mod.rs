@@ -53,16 +53,28 @@ impl TestServer {
 
     pub async fn signup(&self, email: &str) -> Client {
         let http = reqwest::Client::new();
-        let resp = http.post(format!("{}/api/v1/auth/signup", self.url)).json(&json!({ "email": email })).send().await.unwrap();
+        let resp = http
+            .post(format!("{}/api/v1/auth/signup", self.url))
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::CREATED, "{}", resp.text().await.unwrap());
         let body: Value = resp.json().await.unwrap();
-        Client { url: self.url.clone(), key: body["raw_key"].as_str().unwrap().to_owned(), http, email: email.to_owned() }
+        Client {
+            url: self.url.clone(),
+            key: body["raw_key"].as_str().unwrap().to_owned(),
+            http,
+            email: email.to_owned(),
+        }
     }
 
     /// Files under the archive directory.
     pub fn blob_count(&self) -> usize {
         fn walk(p: &std::path::Path) -> usize {
-            std::fs::read_dir(p).map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()).unwrap_or(0)
+            std::fs::read_dir(p)
+                .map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+                .unwrap_or(0)
         }
         walk(&self.blob_dir())
     }
@@ -100,7 +112,8 @@ impl Client {
     }
 
     pub async fn push_with(&self, id: &str, archive: Vec<u8>, if_match: Option<&str>, undelete: bool) -> Response {
-        let form = Form::new().part("file", Part::bytes(archive).file_name("session.tar.gz").mime_str("application/gzip").unwrap());
+        let form = Form::new()
+            .part("file", Part::bytes(archive).file_name("session.tar.gz").mime_str("application/gzip").unwrap());
         let mut r = self.req(reqwest::Method::PUT, &format!("/sessions/{id}/sync")).multipart(form);
         if let Some(e) = if_match {
             r = r.header("If-Match", format!("\"{e}\""));
@@ -140,8 +153,13 @@ pub fn archive(id: &str, word: &str, n: usize) -> Vec<u8> {
     }
     let workspace = json!({"root_path": "/tmp/p", "git": {"branch": "main"}}).to_string();
     let tools = json!({"tools_used": ["Bash"]}).to_string();
-    pack(&[("manifest.json", manifest.to_string().as_bytes()), ("messages.jsonl", messages.as_bytes()), ("workspace.json", workspace.as_bytes()), ("tools.json", tools.as_bytes())])
-        .unwrap()
+    pack(&[
+        ("manifest.json", manifest.to_string().as_bytes()),
+        ("messages.jsonl", messages.as_bytes()),
+        ("workspace.json", workspace.as_bytes()),
+        ("tools.json", tools.as_bytes()),
+    ])
+    .unwrap()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

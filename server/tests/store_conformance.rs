@@ -1,0 +1,193 @@
+//! The metadata store's contract, written once against `dyn MetadataStore` so every backend runs the same
+//! story: SQLite always; PostgreSQL too once its backend exists and `SFS_TEST_DATABASE_URL` names a database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use sessionfs_server::store::sqlite::SqliteStore;
+use sessionfs_server::store::{
+    HandoffRecord, MetadataStore, NewVersion, Push, PutOutcome, SessionFilter, SessionMeta, StoreError,
+};
+use sessionfs_shared::SessionId;
+use sessionfs_shared::api::SessionPatch;
+
+const NOW: &str = "2026-11-24T10:00:00.000Z";
+
+fn backends() -> Vec<(&'static str, Arc<dyn MetadataStore>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+    vec![("sqlite", Arc::new(sqlite), dir)]
+}
+
+fn version(etag: &str, size: u64, text: &str) -> NewVersion {
+    NewVersion {
+        meta: SessionMeta {
+            title: Some(format!("about {text}")),
+            source_tool: "codex".into(),
+            created_at: NOW.into(),
+            updated_at: NOW.into(),
+            search_text: text.into(),
+            message_count: 2,
+            ..SessionMeta::default()
+        },
+        blob_key: format!("k/{etag}"),
+        blob_size: size,
+        etag: etag.into(),
+    }
+}
+
+fn push<'a>(v: &'a NewVersion, expected: Option<&'a str>) -> Push<'a> {
+    Push { version: v, expected_etag: expected, undelete: false, quota: None, now: NOW }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compare_and_swap_has_one_winner() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let id = SessionId::parse("ses_00000000000000aa").unwrap();
+        let v0 = version("e0", 10, "base");
+        assert_eq!(store.put_session(&a.id, &id, push(&v0, None)).await.unwrap(), PutOutcome::Created);
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (store, owner, id) = (Arc::clone(&store), a.id.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let v = version(&format!("e{}", i + 1), 10, "next");
+                store.put_session(&owner, &id, push(&v, Some("e0"))).await
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(PutOutcome::Updated { previous_blob_key }) => {
+                    wins += 1;
+                    assert_eq!(previous_blob_key, "k/e0");
+                }
+                Err(StoreError::Conflict { current_etag: Some(e) }) => assert_ne!(e, "e0", "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_are_isolated_and_quota_counts_live_sessions() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let b = store.create_user("b@x.io", false, true, NOW).await.unwrap();
+        assert!(matches!(store.create_user("a@x.io", false, true, NOW).await, Err(StoreError::Duplicate(_))), "{name}");
+        let id = SessionId::parse("ses_00000000000000bb").unwrap();
+        store.put_session(&a.id, &id, push(&version("ea", 100, "apples"), None)).await.unwrap();
+        assert!(matches!(store.session(&b.id, &id, true).await, Err(StoreError::NotFound)), "{name}");
+        assert_eq!(store.search_sessions(&b.id, "apples", None, None, 1, 10).await.unwrap().1, 0, "{name}");
+        assert_eq!(store.search_sessions(&a.id, "apples", None, None, 1, 10).await.unwrap().1, 1, "{name}");
+        // The same ID for another owner is another session.
+        store.put_session(&b.id, &id, push(&version("eb", 5, "pears"), None)).await.unwrap();
+        assert_eq!(store.session(&a.id, &id, false).await.unwrap().etag, "ea", "{name}");
+        // Quota.
+        let id2 = SessionId::parse("ses_00000000000000cc").unwrap();
+        let v = version("ec", 50, "x");
+        let over = Push { quota: Some(120), ..push(&v, None) };
+        assert!(
+            matches!(
+                store.put_session(&a.id, &id2, over).await,
+                Err(StoreError::Quota { used: 100, quota: 120, needed: 50 })
+            ),
+            "{name}"
+        );
+        store.soft_delete(&a.id, &id, "cloud", NOW, "2026-12-24T10:00:00.000Z").await.unwrap();
+        assert_eq!(store.storage_used(&a.id).await.unwrap(), 0, "{name}");
+        let ok = Push { quota: Some(120), ..push(&v, None) };
+        store.put_session(&a.id, &id2, ok).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_restore_and_purge_lifecycle() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let id = SessionId::parse("ses_00000000000000dd").unwrap();
+        store.put_session(&a.id, &id, push(&version("e1", 10, "x"), None)).await.unwrap();
+        store.soft_delete(&a.id, &id, "everywhere", NOW, "2026-11-25T10:00:00.000Z").await.unwrap();
+        assert!(matches!(store.soft_delete(&a.id, &id, "cloud", NOW, NOW).await, Err(StoreError::Deleted)), "{name}");
+        assert!(
+            matches!(
+                store.put_session(&a.id, &id, push(&version("e2", 10, "x"), Some("e1"))).await,
+                Err(StoreError::Deleted)
+            ),
+            "{name}"
+        );
+        let trash = store
+            .list_sessions(&a.id, &SessionFilter { page: 1, page_size: 10, deleted: true, ..SessionFilter::default() })
+            .await
+            .unwrap();
+        assert_eq!(trash.1, 1, "{name}");
+        let (_, scope) = store.restore(&a.id, &id).await.unwrap();
+        assert_eq!(scope.as_deref(), Some("everywhere"), "{name}");
+        assert!(matches!(store.restore(&a.id, &id).await, Err(StoreError::Conflict { .. })), "{name}");
+        store.soft_delete(&a.id, &id, "cloud", NOW, "2026-11-25T10:00:00.000Z").await.unwrap();
+        assert!(store.purgeable("2026-11-24T12:00:00.000Z", None).await.unwrap().is_empty(), "{name}: not yet");
+        let due = store.purgeable("2026-11-26T00:00:00.000Z", None).await.unwrap();
+        assert_eq!(due.len(), 1, "{name}");
+        store.purge_session(&a.id, &id).await.unwrap();
+        assert!(matches!(store.session(&a.id, &id, true).await, Err(StoreError::NotFound)), "{name}");
+        assert!(!store.blob_in_use("k/e1").await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_handoff_is_claimed_once() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let b = store.create_user("b@x.io", false, true, NOW).await.unwrap();
+        let id = SessionId::parse("ses_00000000000000ee").unwrap();
+        store.put_session(&a.id, &id, push(&version("e1", 10, "x"), None)).await.unwrap();
+        let src = store.session(&a.id, &id, false).await.unwrap();
+        let h = HandoffRecord {
+            id: "hnd_0123456789abcdef".into(),
+            sender_id: a.id.clone(),
+            sender_email: a.email.clone(),
+            session_id: id.to_string(),
+            recipient_email: "b@x.io".into(),
+            message: None,
+            status: "pending".into(),
+            created_at: NOW.into(),
+            expires_at: "2026-12-01T00:00:00.000Z".into(),
+            claimed_at: None,
+            recipient_id: None,
+            recipient_session_id: None,
+            snapshot_title: None,
+            snapshot_tool: None,
+            snapshot_model_id: None,
+            snapshot_message_count: 0,
+        };
+        store.create_handoff(&h).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = Arc::clone(&store);
+            let mut copy = src.clone();
+            copy.owner = b.id.clone();
+            copy.id = SessionId::parse(&format!("ses_{i:016x}")).unwrap();
+            let bid = b.id.clone();
+            tasks
+                .push(tokio::spawn(async move { store.claim_handoff("hnd_0123456789abcdef", &bid, &copy, NOW).await }));
+        }
+        let wins = futures_util::future::join_all(tasks).await.into_iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+        assert_eq!(wins, 1, "{name}");
+        assert_eq!(
+            store
+                .list_sessions(&b.id, &SessionFilter { page: 1, page_size: 10, ..SessionFilter::default() })
+                .await
+                .unwrap()
+                .1,
+            1,
+            "{name}"
+        );
+        assert_eq!(store.handoff("hnd_0123456789abcdef").await.unwrap().status, "claimed", "{name}");
+        assert_eq!(store.inbox("B@x.io").await.unwrap().len(), 1, "{name}: inbox matches emails case-insensitively");
+        let p = SessionPatch { alias: Some("mine".into()), ..SessionPatch::default() };
+        store.patch_session(&a.id, &id, &p, NOW).await.unwrap();
+        assert_eq!(store.session_by_alias(&a.id, "mine").await.unwrap().id, id, "{name}");
+        assert!(store.session_by_alias(&b.id, "mine").await.is_err(), "{name}");
+    }
+}
