@@ -65,6 +65,9 @@ pub struct Config {
     /// SMTP server for mail (smtp://user:pass@host:587); unset: mail goes to <data-dir>/outbox and the log
     #[arg(long, env = "SFS_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// The From address of mail the server sends
+    #[arg(long, env = "SFS_MAIL_FROM", default_value = "SessionFS <noreply@localhost>")]
+    pub mail_from: String,
     /// The server's public URL, used in links sent by mail (default http://<bind>)
     #[arg(long, env = "SFS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -94,6 +97,7 @@ impl Config {
             delete_retention_days: 30,
             admin_emails: Vec::new(),
             smtp_url: None,
+            mail_from: "SessionFS <noreply@localhost>".into(),
             public_url: None,
             allow_signup: true,
             purge_interval_secs: 86_400,

@@ -50,7 +50,7 @@ impl Server {
             store: Arc::new(store),
             blobs,
             limiter: KeyLimiter::new(config.rate_limit_per_minute).map(Arc::new),
-            mailer: Mailer::new(config.outbox_dir(), config.smtp_url.clone()),
+            mailer: Mailer::new(config.outbox_dir(), config.mail_from.clone(), config.smtp_url.as_deref())?,
             config: Arc::new(config),
         };
         Ok(Self { state })

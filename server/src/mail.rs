@@ -1,21 +1,44 @@
-//! Outgoing mail (verification links, handoff notices). Without `SFS_SMTP_URL` every message is written
-//! to `<data-dir>/outbox/<time>-<to>.eml` and logged, so a self-hosted server works with no mail setup.
+//! Outgoing mail (verification links, handoff notices). With `SFS_SMTP_URL` (`smtp://user:pass@host:587`,
+//! `smtps://…`) mail goes over SMTP; without it, or when SMTP fails, each message is written to
+//! `<data-dir>/outbox/<time>-<to>.eml` and logged, so a self-hosted server works with no mail setup and no
+//! message is ever lost.
 
 use std::path::PathBuf;
 
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::{info, warn};
 
 /// Where mail goes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Mailer {
     outbox: PathBuf,
-    smtp_url: Option<String>,
+    from: String,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
 }
 
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The SMTP URL may hold a password: never print it.
+        f.debug_struct("Mailer").field("outbox", &self.outbox).field("smtp", &self.smtp.is_some()).finish()
+    }
+}
+
+/// A bad `SFS_SMTP_URL`.
+#[derive(Debug, thiserror::Error)]
+#[error("SFS_SMTP_URL is not a usable SMTP URL (expected smtp://user:pass@host:port or smtps://…): {0}")]
+pub struct BadSmtpUrl(String);
+
 impl Mailer {
-    /// A mailer writing to `outbox` unless `smtp_url` is set.
-    pub fn new(outbox: PathBuf, smtp_url: Option<String>) -> Self {
-        Self { outbox, smtp_url }
+    /// A mailer sending through `smtp_url` when given, else to `outbox`.
+    pub fn new(outbox: PathBuf, from: String, smtp_url: Option<&str>) -> Result<Self, BadSmtpUrl> {
+        let smtp = match smtp_url {
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| BadSmtpUrl(e.to_string()))?.build(),
+            ),
+            None => None,
+        };
+        Ok(Self { outbox, from, smtp })
     }
 
     /// The outbox folder.
@@ -24,12 +47,38 @@ impl Mailer {
     }
 
     /// Send a message. Failures are logged, not returned: mail is a courtesy, never part of a request's
-    /// success.
+    /// success, and an undeliverable message still lands in the outbox.
     pub async fn send(&self, to: &str, subject: &str, body: &str) {
-        if self.smtp_url.is_some() {
-            // SMTP delivery is not built yet; keep the message where an operator can find it.
-            warn!(to, subject, "SFS_SMTP_URL is set but SMTP delivery is not implemented yet; writing to the outbox");
+        if let Some(smtp) = &self.smtp {
+            match self.smtp_send(smtp, to, subject, body).await {
+                Ok(()) => {
+                    info!(to, subject, "mail sent");
+                    return;
+                }
+                Err(e) => warn!(to, subject, error = %e, "SMTP delivery failed; writing the message to the outbox"),
+            }
         }
+        self.write_outbox(to, subject, body).await;
+    }
+
+    async fn smtp_send(
+        &self,
+        smtp: &AsyncSmtpTransport<Tokio1Executor>,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), String> {
+        let msg = Message::builder()
+            .from(self.from.parse().map_err(|e| format!("SFS_MAIL_FROM: {e}"))?)
+            .to(to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())?;
+        smtp.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    async fn write_outbox(&self, to: &str, subject: &str, body: &str) {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f");
         let safe_to: String =
             to.chars().map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' }).collect();
