@@ -39,10 +39,10 @@ fn start(data: &Path) -> (Proc, String) {
     let mut lines = BufReader::new(out).lines();
     let addr = loop {
         let line = lines.next().expect("the server exited before listening").unwrap();
-        if let Ok(v) = serde_json::from_str::<Value>(&line) {
-            if v["fields"]["message"] == "listening" {
-                break v["fields"]["addr"].as_str().unwrap().to_owned();
-            }
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["fields"]["message"] == "listening"
+        {
+            break v["fields"]["addr"].as_str().unwrap().to_owned();
         }
     };
     std::thread::spawn(move || for _ in lines {}); // keep draining the log
