@@ -23,7 +23,12 @@ pub fn new_key() -> String {
 
 /// Hex SHA-256 of a key (what is stored).
 pub fn hash_key(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(key.as_bytes())
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `key` hashes to `stored`, in time independent of where they differ.

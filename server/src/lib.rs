@@ -9,7 +9,7 @@
 //! read from each request's bearer key, never from shared state.
 
 pub mod api;
-pub mod archive;
+pub use sessionfs_shared::archive;
 pub mod auth;
 pub mod blobs;
 pub mod config;

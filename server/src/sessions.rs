@@ -52,7 +52,7 @@ fn meta_of(checked: &CheckedArchive) -> SessionMeta {
     SessionMeta {
         title: m.title.clone(),
         tags: m.tags.clone(),
-        source_tool: m.source.tool.as_str().to_owned(),
+        source_tool: m.source.tool.canonical().to_owned(),
         source_tool_version: m.source.tool_version.clone(),
         original_session_id: m.source.original_session_id.clone(),
         model_provider: model.provider,

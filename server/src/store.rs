@@ -264,6 +264,44 @@ pub struct HandoffRecord {
     pub snapshot_model_id: Option<String>,
     /// Messages when handed off.
     pub snapshot_message_count: u64,
+    /// First seen by the recipient.
+    pub viewed_at: Option<String>,
+    /// Revoked at.
+    pub revoked_at: Option<String>,
+    /// Why it was revoked or declined.
+    pub revoke_reason: Option<String>,
+}
+
+/// A comment on a handoff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandoffComment {
+    /// `hcm_…`
+    pub id: String,
+    /// The handoff.
+    pub handoff_id: String,
+    /// Who wrote it.
+    pub author_user_id: String,
+    /// The text.
+    pub content: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// Something that happened to a handoff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HandoffEvent {
+    /// Sequence number.
+    pub id: i64,
+    /// The handoff.
+    pub handoff_id: String,
+    /// `created`, `viewed`, `claimed`, `revoked`, `declined`, `expired`, `commented`.
+    pub event_type: String,
+    /// Who did it.
+    pub actor_user_id: Option<String>,
+    /// Details.
+    pub payload: serde_json::Value,
+    /// When.
+    pub created_at: String,
 }
 
 /// Server-wide counts for admins.
@@ -401,8 +439,26 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn inbox(&self, email: &str) -> StoreResult<Vec<HandoffRecord>>;
     /// Handoffs a user sent, newest first.
     async fn sent(&self, user_id: &str) -> StoreResult<Vec<HandoffRecord>>;
-    /// Move a handoff from `pending` to `status`; Conflict if it was not pending.
-    async fn set_handoff_status(&self, id: &str, status: &str) -> StoreResult<()>;
+    /// Move a handoff from `pending` to `status` (with a reason for revoke/decline); Conflict if it was
+    /// not pending.
+    async fn set_handoff_status(&self, id: &str, status: &str, reason: Option<&str>, now: &str) -> StoreResult<()>;
+    /// Stamp the recipient's first view; true if this was it.
+    async fn mark_handoff_viewed(&self, id: &str, now: &str) -> StoreResult<bool>;
+    /// Add a comment.
+    async fn add_handoff_comment(&self, c: &HandoffComment) -> StoreResult<()>;
+    /// Comments, oldest first, at most `limit`.
+    async fn handoff_comments(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffComment>>;
+    /// Record an event.
+    async fn add_handoff_event(
+        &self,
+        id: &str,
+        event_type: &str,
+        actor: Option<&str>,
+        payload: &serde_json::Value,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Events, oldest first, at most `limit`.
+    async fn handoff_events(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffEvent>>;
     /// Claim atomically: the handoff goes from `pending` to `claimed` and the recipient's copy is inserted
     /// in one transaction; Conflict if someone else claimed it first.
     async fn claim_handoff(&self, id: &str, recipient_id: &str, copy: &SessionRecord, now: &str) -> StoreResult<()>;

@@ -523,8 +523,37 @@ async fn handoffs_copy_the_session_into_the_recipients_account() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["sessions"][0]["id"], copy_id.as_str());
     assert_eq!(list["sessions"][0]["parent_session_id"], ID);
+    // The copy is a session of its own: same conversation, its own ID in the manifest, linked to the original.
     let pulled = bob.get(&format!("/sessions/{copy_id}/sync")).await.bytes().await.unwrap().to_vec();
-    assert_eq!(pulled, archive_bytes);
+    let limits = sessionfs_server::archive::ArchiveLimits::default();
+    let copy_id_parsed = sessionfs_shared::SessionId::parse(&copy_id).unwrap();
+    let checked = sessionfs_server::archive::check(&pulled, Some(&copy_id_parsed), &limits).unwrap();
+    assert_eq!(checked.manifest.parent_session_id.as_deref(), Some(ID));
+    let read = |b: &[u8]| sessionfs_server::archive::read_member(b, "messages.jsonl", &limits).unwrap();
+    assert_eq!(read(&pulled), read(&archive_bytes));
+    // Bob can push his copy onward (the original's copies named the sender's ID and could not be pushed).
+    let r = bob.push(&copy_id, pulled.clone(), Some(&checked.etag)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Comments and events.
+    let r = bob
+        .req(Method::POST, &format!("/handoffs/{hid}/comments"))
+        .json(&json!({"content": "thanks!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let comments = alice.json(&format!("/handoffs/{hid}/comments")).await;
+    assert_eq!(comments[0]["content"], "thanks!");
+    let events: Vec<String> = alice
+        .json(&format!("/handoffs/{hid}/events"))
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, ["created", "claimed", "commented"]);
+    expect_error(carol.get(&format!("/handoffs/{hid}/comments")).await, 404, "handoff_not_found").await;
     expect_error(bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap(), 409, "conflict").await;
     expect_error(
         alice

@@ -160,6 +160,9 @@ async fn a_handoff_is_claimed_once() {
             snapshot_tool: None,
             snapshot_model_id: None,
             snapshot_message_count: 0,
+            viewed_at: None,
+            revoked_at: None,
+            revoke_reason: None,
         };
         store.create_handoff(&h).await.unwrap();
         let mut tasks = Vec::new();

@@ -138,3 +138,88 @@ mod tests {
         assert!(err.to_string().contains("claude-code"));
     }
 }
+
+/// The agent named in a manifest's `source.tool`. Any non-empty name is accepted, because real stores
+/// hold sessions of tools this build does not know (the original's client captures more agents than it
+/// names); [`ToolName::kind`] says whether it is one of ours.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ToolName(String);
+
+/// An empty tool name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("source.tool must name the agent (e.g. claude-code, codex, gemini-cli); it is empty")]
+pub struct EmptyToolName;
+
+impl ToolName {
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The agent, when this build knows it (aliases such as `gemini` included).
+    pub fn kind(&self) -> Option<AgentKind> {
+        self.0.parse().ok()
+    }
+
+    /// The canonical name for known agents, the name as written otherwise.
+    pub fn canonical(&self) -> &str {
+        match self.kind() {
+            Some(k) => k.as_str(),
+            None => &self.0,
+        }
+    }
+}
+
+impl TryFrom<String> for ToolName {
+    type Error = EmptyToolName;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let t = s.trim();
+        if t.is_empty() { Err(EmptyToolName) } else { Ok(Self(t.to_owned())) }
+    }
+}
+
+impl From<ToolName> for String {
+    fn from(t: ToolName) -> Self {
+        t.0
+    }
+}
+
+impl From<AgentKind> for ToolName {
+    fn from(k: AgentKind) -> Self {
+        Self(k.as_str().to_owned())
+    }
+}
+
+impl PartialEq<AgentKind> for ToolName {
+    fn eq(&self, other: &AgentKind) -> bool {
+        self.kind() == Some(*other)
+    }
+}
+
+impl fmt::Display for ToolName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ToolName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tool_name_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_tools_are_kept_known_ones_recognised() {
+        let t: ToolName = serde_json::from_str("\"antigravity\"").unwrap();
+        assert_eq!((t.as_str(), t.kind()), ("antigravity", None));
+        let g: ToolName = serde_json::from_str("\"gemini\"").unwrap();
+        assert_eq!((g.kind(), g.canonical()), (Some(AgentKind::GeminiCli), "gemini-cli"));
+        assert!(serde_json::from_str::<ToolName>("\"  \"").is_err());
+        assert_eq!(ToolName::from(AgentKind::Codex), AgentKind::Codex);
+    }
+}

@@ -399,13 +399,20 @@ pub struct SyncStatus {
     pub storage_quota_bytes: Option<u64>,
 }
 
-/// `POST /api/v1/handoffs`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `POST /api/v1/handoffs`. Exactly one recipient: an email or a user ID.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CreateHandoffRequest {
     /// The session to hand off.
     pub session_id: String,
-    /// Who receives it.
-    pub recipient_email: String,
+    /// Who receives it, by email.
+    #[serde(default)]
+    pub recipient_email: Option<String>,
+    /// Who receives it, by user ID.
+    #[serde(default)]
+    pub recipient_user_id: Option<String>,
+    /// Teams are not supported by this server; naming one is an error.
+    #[serde(default)]
+    pub recipient_team_id: Option<String>,
     /// A note for them.
     #[serde(default)]
     pub message: Option<String>,
@@ -447,6 +454,38 @@ pub struct HandoffResponse {
     pub session_model_id: Option<String>,
     /// Messages at hand-off time.
     pub session_message_count: u64,
+    /// Always `individual` (team handoffs are not supported).
+    pub handoff_kind: String,
+    /// The recipient, once known.
+    pub recipient_user_id: Option<String>,
+    /// Always null.
+    pub recipient_team_id: Option<String>,
+    /// Always null (tickets are not part of this server).
+    pub ticket_id: Option<String>,
+    /// Always null.
+    pub persona_name: Option<String>,
+    /// First seen by the recipient.
+    pub viewed_at: Option<String>,
+    /// Revoked at.
+    pub revoked_at: Option<String>,
+    /// Why it was revoked or declined.
+    pub revoke_reason: Option<String>,
+    /// Always empty.
+    #[serde(default)]
+    pub attachments: Vec<Value>,
+    /// Comments (on `GET /handoffs/{id}` only).
+    #[serde(default)]
+    pub comments: Vec<Value>,
+    /// Events (on `GET /handoffs/{id}` only).
+    #[serde(default)]
+    pub events: Vec<Value>,
+}
+
+/// `POST /api/v1/handoffs/{id}/comments`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HandoffCommentRequest {
+    /// The comment, 1 to 10,000 characters.
+    pub content: String,
 }
 
 /// Handoff lists.

@@ -10,13 +10,15 @@
 
 mod agent_kind;
 pub mod api;
+#[cfg(feature = "archive")]
+pub mod archive;
 pub mod error;
 mod id;
 pub mod search;
 pub mod sfs;
 mod time;
 
-pub use agent_kind::{AgentKind, UnknownAgent};
+pub use agent_kind::{AgentKind, EmptyToolName, ToolName, UnknownAgent};
 pub use error::ErrorCode;
 pub use id::{HandoffId, InvalidHandoffId, InvalidSessionId, SessionId};
 pub use time::Timestamp;

@@ -6,15 +6,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sessionfs_shared::api::{CreateHandoffRequest, HandoffListResponse, HandoffResponse, ReasonRequest};
+use serde::Deserialize;
+use serde_json::json;
+use sessionfs_shared::api::{
+    CreateHandoffRequest, HandoffCommentRequest, HandoffListResponse, HandoffResponse, ReasonRequest,
+};
 use sessionfs_shared::{ErrorCode, HandoffId, SessionId};
 
 use crate::auth::random_hex;
 use crate::blobs::Blobs;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, AuthUser, HandoffPath, OptionalJson};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, HandoffPath, OptionalJson};
 use crate::state::{AppState, in_hours, now};
-use crate::store::{HandoffRecord, SessionRecord, StoreError, UserRecord};
+use crate::store::{HandoffComment, HandoffRecord, SessionRecord, StoreError, UserRecord};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/handoffs/{id}/claim", post(claim))
         .route("/handoffs/{id}/revoke", post(revoke))
         .route("/handoffs/{id}/decline", post(decline))
+        .route("/handoffs/{id}/comments", get(comments).post(comment))
+        .route("/handoffs/{id}/events", get(events))
 }
 
 fn response(h: &HandoffRecord) -> HandoffResponse {
@@ -46,6 +52,24 @@ fn response(h: &HandoffRecord) -> HandoffResponse {
         session_tool: h.snapshot_tool.clone(),
         session_model_id: h.snapshot_model_id.clone(),
         session_message_count: h.snapshot_message_count,
+        handoff_kind: "individual".into(),
+        recipient_user_id: h.recipient_id.clone(),
+        recipient_team_id: None,
+        ticket_id: None,
+        persona_name: None,
+        viewed_at: h.viewed_at.clone(),
+        revoked_at: h.revoked_at.clone(),
+        revoke_reason: h.revoke_reason.clone(),
+        attachments: Vec::new(),
+        comments: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+/// Record an event; a failure to record is logged, never fatal.
+async fn event(app: &AppState, id: &str, kind: &str, actor: Option<&str>, payload: serde_json::Value) {
+    if let Err(e) = app.store.add_handoff_event(id, kind, actor, &payload, &now()).await {
+        tracing::warn!(handoff = id, kind, error = %e, "could not record a handoff event");
     }
 }
 
@@ -70,7 +94,9 @@ async fn visible(app: &AppState, user: &UserRecord, id: &HandoffId) -> ApiResult
     }
     if h.status == "pending" && effective_status(&h) == "expired" {
         // Persist the expiry the first time anyone looks; losing this race to a claim is fine.
-        let _ = app.store.set_handoff_status(&h.id, "expired").await;
+        if app.store.set_handoff_status(&h.id, "expired", None, &now()).await.is_ok() {
+            event(app, &h.id, "expired", None, json!({})).await;
+        }
     }
     Ok(h)
 }
@@ -82,11 +108,28 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<HandoffResponse>)> {
     let id = SessionId::parse(&req.session_id)
         .map_err(|e| ApiError::new(ErrorCode::InvalidSessionId).detail(format!("{:?} is not one", e.given)))?;
-    let to = req.recipient_email.trim().to_lowercase();
+    if req.recipient_team_id.is_some() {
+        return Err(ApiError::new(ErrorCode::BadRequest)
+            .detail("team handoffs are not supported by this server; hand off to an email or a user ID"));
+    }
+    let to = match (req.recipient_email.as_deref(), req.recipient_user_id.as_deref()) {
+        (Some(email), None) => email.trim().to_lowercase(),
+        (None, Some(user_id)) => match app.store.user(user_id.trim()).await {
+            Ok(u) => u.email,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::new(ErrorCode::BadRequest)
+                    .detail(format!("no user with ID {user_id:?}"))
+                    .with("status", 404));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => {
+            return Err(ApiError::new(ErrorCode::BadRequest)
+                .detail("give exactly one recipient: recipient_email or recipient_user_id"));
+        }
+    };
     if !to.contains('@') || to.len() > 254 {
-        return Err(
-            ApiError::new(ErrorCode::BadRequest).detail(format!("{:?} is not an email address", req.recipient_email))
-        );
+        return Err(ApiError::new(ErrorCode::BadRequest).detail(format!("{to:?} is not an email address")));
     }
     if req.message.as_deref().is_some_and(|m| m.len() > 2000) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("the message is at most 2000 characters"));
@@ -115,8 +158,12 @@ async fn create(
         snapshot_tool: Some(s.meta.source_tool.clone()),
         snapshot_model_id: s.meta.model_id.clone(),
         snapshot_message_count: s.meta.message_count,
+        viewed_at: None,
+        revoked_at: None,
+        revoke_reason: None,
     };
     app.store.create_handoff(&h).await?;
+    event(&app, &h.id, "created", Some(&user.user.id), json!({ "expires_in_hours": hours })).await;
     let body = format!(
         "{} handed you a SessionFS session: {}\n\n{}\nClaim it with:\n\n    sfs pull-handoff {}\n\nThe handoff expires at {}.\n",
         user.user.email,
@@ -148,7 +195,25 @@ async fn get_one(
     if effective_status(&h) == "expired" {
         return Err(ApiError::new(ErrorCode::HandoffExpired).detail(format!("it expired at {}", h.expires_at)));
     }
-    Ok(Json(response(&h)))
+    let mut h = h;
+    if h.recipient_email == user.user.email
+        && h.sender_id != user.user.id
+        && app.store.mark_handoff_viewed(&h.id, &now()).await?
+    {
+        event(&app, &h.id, "viewed", Some(&user.user.id), json!({})).await;
+        h = app.store.handoff(&h.id).await?;
+    }
+    let mut resp = response(&h);
+    resp.comments = app
+        .store
+        .handoff_comments(&h.id, 200)
+        .await?
+        .into_iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
+    resp.events =
+        app.store.handoff_events(&h.id, 200).await?.into_iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+    Ok(Json(resp))
 }
 
 async fn claim(
@@ -176,9 +241,31 @@ async fn claim(
         StoreError::NotFound => ApiError::new(ErrorCode::SessionNotFound).detail("the sender deleted the session"),
         other => other.into(),
     })?;
+    if let Some(quota) = app.config.storage_quota_bytes {
+        let used = app.store.storage_used(&user.user.id).await?;
+        if used + source.blob_size > quota {
+            return Err(StoreError::Quota { used, quota, needed: source.blob_size }.into());
+        }
+    }
+    // The copy is a session of its own: its manifest names its new ID and points back at the original.
     let new_id = SessionId::hashed(&random_hex(16));
-    let key = Blobs::key(&user.user.id, new_id.as_str(), &source.etag);
-    app.blobs.copy(&source.blob_key, &key).await?;
+    let original = app.blobs.get(&source.blob_key).await?;
+    let limits = app.archive_limits();
+    let (copy_id, parent) = (new_id.clone(), source.id.to_string());
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::archive::rewrite_manifest(&original, &limits, |m| {
+            m.session_id = copy_id;
+            m.parent_session_id = Some(parent);
+            m.sync = None;
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::internal(format!("stored archive unreadable: {e}")))?;
+    let etag = crate::auth::sha256_hex(&bytes);
+    let size = bytes.len() as u64;
+    let key = Blobs::key(&user.user.id, new_id.as_str(), &etag);
+    app.blobs.put(&key, bytes::Bytes::from(bytes)).await?;
     let now = now();
     let mut meta = source.meta.clone();
     meta.parent_session_id = Some(source.id.to_string());
@@ -189,8 +276,8 @@ async fn claim(
         alias: None,
         meta,
         blob_key: key.clone(),
-        blob_size: source.blob_size,
-        etag: source.etag.clone(),
+        blob_size: size,
+        etag,
         uploaded_at: now.clone(),
         is_deleted: false,
         deleted_at: None,
@@ -208,6 +295,7 @@ async fn claim(
         });
     }
     let claimed = app.store.handoff(&h.id).await?;
+    event(&app, &h.id, "claimed", Some(&user.user.id), json!({ "new_session_id": new_id })).await;
     app.mailer
         .send(
             &h.sender_email,
@@ -229,6 +317,7 @@ async fn transition(
     id: &HandoffId,
     sender_side: bool,
     to: &str,
+    reason: Option<String>,
 ) -> ApiResult<Json<HandoffResponse>> {
     let h = visible(app, user, id).await?;
     let allowed = if sender_side { h.sender_id == user.id } else { h.recipient_email == user.email };
@@ -238,10 +327,14 @@ async fn transition(
     if effective_status(&h) != "pending" {
         return Err(ApiError::new(ErrorCode::Conflict).detail(format!("the handoff is {}", effective_status(&h))));
     }
-    app.store.set_handoff_status(&h.id, to).await.map_err(|e| match e {
+    if reason.as_deref().is_some_and(|r| r.len() > 500) {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("a reason is at most 500 characters"));
+    }
+    app.store.set_handoff_status(&h.id, to, reason.as_deref(), &now()).await.map_err(|e| match e {
         StoreError::Conflict { .. } => ApiError::new(ErrorCode::Conflict).detail("the handoff changed meanwhile"),
         other => other.into(),
     })?;
+    event(app, &h.id, to, Some(&user.id), json!({ "reason": reason })).await;
     Ok(Json(response(&app.store.handoff(&h.id).await?)))
 }
 
@@ -249,16 +342,77 @@ async fn revoke(
     user: AuthUser,
     State(app): State<AppState>,
     HandoffPath(id): HandoffPath,
-    _reason: OptionalJson<ReasonRequest>,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<Json<HandoffResponse>> {
-    transition(&app, &user.user, &id, true, "revoked").await
+    transition(&app, &user.user, &id, true, "revoked", body.and_then(|b| b.reason)).await
 }
 
 async fn decline(
     user: AuthUser,
     State(app): State<AppState>,
     HandoffPath(id): HandoffPath,
-    _reason: OptionalJson<ReasonRequest>,
+    OptionalJson(body): OptionalJson<ReasonRequest>,
 ) -> ApiResult<Json<HandoffResponse>> {
-    transition(&app, &user.user, &id, false, "declined").await
+    transition(&app, &user.user, &id, false, "declined", body.and_then(|b| b.reason)).await
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    #[serde(default = "two_hundred")]
+    limit: u32,
+}
+
+fn two_hundred() -> u32 {
+    200
+}
+
+async fn comment(
+    user: AuthUser,
+    State(app): State<AppState>,
+    HandoffPath(id): HandoffPath,
+    ApiJson(req): ApiJson<HandoffCommentRequest>,
+) -> ApiResult<(StatusCode, Json<HandoffComment>)> {
+    let h = visible(&app, &user.user, &id).await?;
+    let content = req.content.trim();
+    if content.is_empty() || content.len() > 10_000 {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("a comment is 1 to 10,000 characters"));
+    }
+    let c = HandoffComment {
+        id: format!("hcm_{}", random_hex(8)),
+        handoff_id: h.id.clone(),
+        author_user_id: user.user.id.clone(),
+        content: content.to_owned(),
+        created_at: now(),
+    };
+    app.store.add_handoff_comment(&c).await?;
+    event(&app, &h.id, "commented", Some(&user.user.id), json!({ "comment_id": c.id })).await;
+    let other = if h.sender_id == user.user.id { h.recipient_email.clone() } else { h.sender_email.clone() };
+    app.mailer
+        .send(
+            &other,
+            "New comment on a handoff",
+            &format!("{} commented on handoff {}:\n\n{}\n", user.user.email, h.id, c.content),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+async fn comments(
+    user: AuthUser,
+    State(app): State<AppState>,
+    HandoffPath(id): HandoffPath,
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> ApiResult<Json<Vec<HandoffComment>>> {
+    let h = visible(&app, &user.user, &id).await?;
+    Ok(Json(app.store.handoff_comments(&h.id, q.limit.clamp(1, 200)).await?))
+}
+
+async fn events(
+    user: AuthUser,
+    State(app): State<AppState>,
+    HandoffPath(id): HandoffPath,
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> ApiResult<Json<Vec<crate::store::HandoffEvent>>> {
+    let h = visible(&app, &user.user, &id).await?;
+    Ok(Json(app.store.handoff_events(&h.id, q.limit.clamp(1, 200)).await?))
 }

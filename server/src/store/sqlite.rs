@@ -15,8 +15,8 @@ use sessionfs_shared::api::{SessionPatch, SyncMode};
 use tokio::sync::Semaphore;
 
 use super::{
-    HandoffRecord, KeyRecord, MetadataStore, Push, PutOutcome, SessionFilter, SessionRecord, Stats, StoreError,
-    StoreResult, UserRecord, UserUsage, WatchRecord,
+    HandoffComment, HandoffEvent, HandoffRecord, KeyRecord, MetadataStore, Push, PutOutcome, SessionFilter,
+    SessionRecord, Stats, StoreError, StoreResult, UserRecord, UserUsage, WatchRecord,
 };
 use rows::{SESSION_COLUMNS, handoff_from_row, key_from_row, session_from_row, user_from_row};
 
@@ -831,13 +831,118 @@ impl MetadataStore for SqliteStore {
         .await
     }
 
-    async fn set_handoff_status(&self, id: &str, status: &str) -> StoreResult<()> {
-        let (id, status) = (id.to_owned(), status.to_owned());
+    async fn set_handoff_status(&self, id: &str, status: &str, reason: Option<&str>, now: &str) -> StoreResult<()> {
+        let (id, status, reason, now) = (id.to_owned(), status.to_owned(), reason.map(str::to_owned), now.to_owned());
         self.with(move |c| {
             let n = c
-                .execute("UPDATE handoffs SET status = ?2 WHERE id = ?1 AND status = 'pending'", params![id, status])
+                .execute(
+                    "UPDATE handoffs SET status = ?2, revoke_reason = COALESCE(?3, revoke_reason), \
+                       revoked_at = CASE WHEN ?2 = 'revoked' THEN ?4 ELSE revoked_at END WHERE id = ?1 AND status = 'pending'",
+                    params![id, status, reason, now],
+                )
                 .map_err(other)?;
             if n == 1 { Ok(()) } else { Err(StoreError::Conflict { current_etag: None }) }
+        })
+        .await
+    }
+
+    async fn mark_handoff_viewed(&self, id: &str, now: &str) -> StoreResult<bool> {
+        let (id, now) = (id.to_owned(), now.to_owned());
+        self.with(move |c| {
+            let n = c
+                .execute("UPDATE handoffs SET viewed_at = ?2 WHERE id = ?1 AND viewed_at IS NULL", params![id, now])
+                .map_err(other)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn add_handoff_comment(&self, cm: &HandoffComment) -> StoreResult<()> {
+        let cm = cm.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO handoff_comments (id, handoff_id, author_user_id, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![cm.id, cm.handoff_id, cm.author_user_id, cm.content, cm.created_at],
+            )
+            .map(|_| ())
+            .map_err(other)
+        })
+        .await
+    }
+
+    async fn handoff_comments(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffComment>> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, handoff_id, author_user_id, content, created_at FROM handoff_comments WHERE handoff_id = ?1 \
+                     ORDER BY created_at, id LIMIT ?2",
+                )
+                .map_err(other)?;
+            let rows = stmt
+                .query_map(params![id, limit], |r| {
+                    Ok(HandoffComment {
+                        id: r.get(0)?,
+                        handoff_id: r.get(1)?,
+                        author_user_id: r.get(2)?,
+                        content: r.get(3)?,
+                        created_at: r.get(4)?,
+                    })
+                })
+                .map_err(other)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(other)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn add_handoff_event(
+        &self,
+        id: &str,
+        event_type: &str,
+        actor: Option<&str>,
+        payload: &serde_json::Value,
+        now: &str,
+    ) -> StoreResult<()> {
+        let (id, kind, actor, payload, now) =
+            (id.to_owned(), event_type.to_owned(), actor.map(str::to_owned), payload.to_string(), now.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO handoff_events (handoff_id, event_type, actor_user_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, kind, actor, payload, now],
+            )
+            .map(|_| ())
+            .map_err(other)
+        })
+        .await
+    }
+
+    async fn handoff_events(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffEvent>> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, handoff_id, event_type, actor_user_id, payload, created_at FROM handoff_events \
+                     WHERE handoff_id = ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(other)?;
+            let rows = stmt
+                .query_map(params![id, limit], |r| {
+                    let payload: String = r.get(4)?;
+                    Ok(HandoffEvent {
+                        id: r.get(0)?,
+                        handoff_id: r.get(1)?,
+                        event_type: r.get(2)?,
+                        actor_user_id: r.get(3)?,
+                        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                        created_at: r.get(5)?,
+                    })
+                })
+                .map_err(other)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(other)?;
+            Ok(rows)
         })
         .await
     }

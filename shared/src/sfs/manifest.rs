@@ -4,13 +4,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{CONVERTER_VERSION, Extra, SFS_VERSION};
-use crate::{AgentKind, SessionId, Timestamp};
+use crate::{AgentKind, SessionId, Timestamp, ToolName};
 
 /// Where a session came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
-    /// The agent.
-    pub tool: AgentKind,
+    /// The agent (any name; see [`ToolName::kind`]).
+    pub tool: ToolName,
     /// The agent's version that wrote the native file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_version: Option<String>,
@@ -165,7 +165,7 @@ impl Manifest {
             created_at,
             updated_at: None,
             source: Source {
-                tool,
+                tool: tool.into(),
                 tool_version: None,
                 sfs_converter_version: Some(CONVERTER_VERSION.to_owned()),
                 original_session_id: None,

@@ -106,7 +106,29 @@ CREATE TABLE handoffs (
     snapshot_title         TEXT,
     snapshot_tool          TEXT,
     snapshot_model_id      TEXT,
-    snapshot_message_count INTEGER NOT NULL DEFAULT 0
+    snapshot_message_count INTEGER NOT NULL DEFAULT 0,
+    viewed_at              TEXT,
+    revoked_at             TEXT,
+    revoke_reason          TEXT
 );
 CREATE INDEX handoffs_recipient ON handoffs(recipient_email, created_at);
 CREATE INDEX handoffs_sender ON handoffs(sender_id, created_at);
+
+CREATE TABLE handoff_comments (
+    id             TEXT PRIMARY KEY,
+    handoff_id     TEXT NOT NULL REFERENCES handoffs(id) ON DELETE CASCADE,
+    author_user_id TEXT NOT NULL,
+    content        TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX handoff_comments_handoff ON handoff_comments(handoff_id, created_at);
+
+CREATE TABLE handoff_events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    handoff_id    TEXT NOT NULL REFERENCES handoffs(id) ON DELETE CASCADE,
+    event_type    TEXT NOT NULL,
+    actor_user_id TEXT,
+    payload       TEXT NOT NULL DEFAULT '{}',
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX handoff_events_handoff ON handoff_events(handoff_id, id);

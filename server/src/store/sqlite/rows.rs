@@ -13,7 +13,7 @@ updated_at, uploaded_at, blob_key, blob_size, etag, is_deleted, deleted_at, dele
 /// The handoff query up to its WHERE clause.
 pub const HANDOFF_SELECT: &str = "SELECT h.id, h.sender_id, u.email, h.session_id, h.recipient_email, h.message, h.status, h.created_at, \
 h.expires_at, h.claimed_at, h.recipient_id, h.recipient_session_id, h.snapshot_title, h.snapshot_tool, h.snapshot_model_id, \
-h.snapshot_message_count FROM handoffs h JOIN users u ON u.id = h.sender_id";
+h.snapshot_message_count, h.viewed_at, h.revoked_at, h.revoke_reason FROM handoffs h JOIN users u ON u.id = h.sender_id";
 
 fn n(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     Ok(r.get::<_, i64>(i)?.max(0) as u64)
@@ -102,5 +102,8 @@ pub fn handoff_from_row(r: &Row<'_>) -> rusqlite::Result<HandoffRecord> {
         snapshot_tool: r.get(13)?,
         snapshot_model_id: r.get(14)?,
         snapshot_message_count: n(r, 15)?,
+        viewed_at: r.get(16)?,
+        revoked_at: r.get(17)?,
+        revoke_reason: r.get(18)?,
     })
 }

@@ -1,10 +1,10 @@
 use std::io::{self, Read, Write};
 
+use crate::ErrorCode;
+use crate::SessionId;
 use flate2::write::GzEncoder;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use serde_json::json;
-use sessionfs_shared::ErrorCode;
-use sessionfs_shared::SessionId;
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
@@ -675,4 +675,26 @@ fn error_codes_follow_the_catalogue() {
     for e in [ArchiveError::NotGzip, ArchiveError::MissingManifest, ArchiveError::TrailingData] {
         assert_eq!(e.code(), ErrorCode::InvalidArchive, "{e}");
     }
+}
+
+#[test]
+fn unpack_lists_every_member_and_rewrite_changes_only_the_manifest() {
+    let manifest = serde_json::json!({"sfs_version": "0.1.0", "session_id": "ses_0123456789abcdef", "created_at": "2026-03-20T10:00:00Z", "source": {"tool": "codex"}}).to_string();
+    let packed =
+        pack(&[("manifest.json", manifest.as_bytes()), ("messages.jsonl", b"{}\n"), ("extra/notes.txt", b"keep me")])
+            .unwrap();
+    let limits = ArchiveLimits::default();
+    let members = unpack(&packed, &limits).unwrap();
+    let names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["extra/notes.txt", "manifest.json", "messages.jsonl"]);
+    let new_id = SessionId::parse("ses_fedcba9876543210").unwrap();
+    let rewritten = rewrite_manifest(&packed, &limits, |m| {
+        m.parent_session_id = Some(m.session_id.to_string());
+        m.session_id = new_id.clone();
+    })
+    .unwrap();
+    let checked = check(&rewritten, Some(&new_id), &limits).unwrap();
+    assert_eq!(checked.manifest.parent_session_id.as_deref(), Some("ses_0123456789abcdef"));
+    assert_eq!(read_member(&rewritten, "extra/notes.txt", &limits).unwrap().as_deref(), Some(&b"keep me"[..]));
+    assert!(rewrite_manifest(b"not gzip", &limits, |_| {}).is_err());
 }

@@ -28,11 +28,11 @@ mod tests;
 use std::fmt::Write as _;
 use std::io;
 
+use crate::sfs::{Block, Manifest, Message, Role, files};
+use crate::{ErrorCode, SessionId};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::Value;
-use sessionfs_shared::sfs::{Block, Manifest, Message, Role, files};
-use sessionfs_shared::{ErrorCode, SessionId};
 use sha2::{Digest, Sha256};
 
 use walk::{Flow, member_name, walk};
@@ -314,6 +314,40 @@ pub fn read_member(compressed: &[u8], name: &str, limits: &ArchiveLimits) -> Res
         Flow::Stop
     })?;
     Ok(out)
+}
+
+/// Every regular member of an archive, as (normalised relative name, bytes), under the same limits and
+/// refusals as [`check`]. What a client unpacks into a session directory: names are safe to join to it.
+///
+/// # Errors
+/// The archive's first fault (bad gzip, unsafe entries, limits).
+pub fn unpack(compressed: &[u8], limits: &ArchiveLimits) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    let mut out = Vec::new();
+    walk(compressed, limits, &|_: &str| true, &mut |name, bytes| {
+        out.push((name, bytes));
+        Flow::Continue
+    })?;
+    Ok(out)
+}
+
+/// Re-pack an archive with its manifest changed by `edit` (e.g. a handoff copy gets its own session ID).
+/// The other members are kept byte for byte.
+///
+/// # Errors
+/// The archive's faults, a missing or invalid manifest, or a manifest that no longer serialises.
+pub fn rewrite_manifest(
+    compressed: &[u8],
+    limits: &ArchiveLimits,
+    edit: impl FnOnce(&mut Manifest),
+) -> Result<Vec<u8>, ArchiveError> {
+    let mut members = unpack(compressed, limits)?;
+    let slot = members.iter_mut().find(|(n, _)| n == files::MANIFEST).ok_or(ArchiveError::MissingManifest)?;
+    let mut manifest = parse_manifest(&slot.1)?;
+    edit(&mut manifest);
+    slot.1 = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| ArchiveError::InvalidManifest { reason: format!("cannot serialise the edited manifest: {e}") })?;
+    let refs: Vec<(&str, &[u8])> = members.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    pack(&refs).map_err(|e| ArchiveError::InvalidManifest { reason: format!("cannot re-pack: {e}") })
 }
 
 /// Build a tar.gz from (relative name, bytes) pairs, members sorted by name, mode 0644, mtime 0: deterministic
