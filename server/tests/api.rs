@@ -197,8 +197,8 @@ async fn another_users_key_sees_nothing_and_changes_nothing() {
     .await;
     expect_error(
         bob.req(Method::POST, &format!("/sessions/{ID}/restore")).send().await.unwrap(),
-        404,
-        "session_not_found",
+        410,
+        "session_deleted",
     )
     .await;
     let r = bob

@@ -396,6 +396,11 @@ async fn restore(
         Err(StoreError::Conflict { .. }) => {
             Err(ApiError::new(ErrorCode::Conflict).detail("the session is not deleted"))
         }
+        // The original answers 410 here, and its client reports it as "permanently purged".
+        Err(StoreError::NotFound) => {
+            Err(ApiError::new(ErrorCode::SessionDeleted)
+                .detail("it is not in the trash: it was purged, or never existed"))
+        }
         Err(e) => Err(e.into()),
     }
 }
