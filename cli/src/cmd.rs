@@ -1,13 +1,19 @@
 //! One module per subcommand; each has an `Args` struct and a `run`.
 
+mod auth;
 mod daemon;
+mod delete;
 mod doctor;
 mod export;
+mod handoff;
 mod import;
 mod list;
+mod push;
+mod remote_list;
 mod search;
 mod show;
 mod storage;
+mod sync;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,6 +40,25 @@ pub enum Command {
     Storage(storage::Storage),
     /// Check the store, the index and each agent's capture
     Doctor(doctor::Doctor),
+    /// Log in to a sync server, sign up, show or forget the login
+    #[command(subcommand)]
+    Auth(auth::Auth),
+    /// Upload a session to the server (merging if it changed there)
+    Push(push::Push),
+    /// Download a session from the server (merging with local changes)
+    Pull(push::Pull),
+    /// Sync every session both ways, or manage autosync
+    Sync(sync::Sync),
+    /// List the sessions on the server
+    ListRemote(remote_list::ListRemote),
+    /// Hand a session to a teammate by email
+    Handoff(handoff::Handoff),
+    /// Claim a session handed to you and pull your copy
+    PullHandoff(handoff::PullHandoff),
+    /// Delete a session here, on the server, or both
+    Delete(delete::Delete),
+    /// Bring back a deleted session
+    Restore(delete::Restore),
 }
 
 impl Command {
@@ -47,6 +72,15 @@ impl Command {
             Self::Export(c) => c.run(),
             Self::Storage(c) => c.run(),
             Self::Doctor(c) => c.run(),
+            Self::Auth(c) => c.run(),
+            Self::Push(c) => c.run(),
+            Self::Pull(c) => c.run(),
+            Self::Sync(c) => c.run(),
+            Self::ListRemote(c) => c.run(),
+            Self::Handoff(c) => c.run(),
+            Self::PullHandoff(c) => c.run(),
+            Self::Delete(c) => c.run(),
+            Self::Restore(c) => c.run(),
         }
     }
 }

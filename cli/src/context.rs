@@ -36,3 +36,16 @@ pub fn init_logging() {
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
+
+/// The configured server, or the not-logged-in error with its hint.
+pub fn remote() -> Result<sessionfs_client::sync::RemoteClient> {
+    let paths = store_paths()?;
+    let config = sessionfs_client::ClientConfig::load(paths.root())?;
+    let remote = config.remote().ok_or(sessionfs_client::sync::SyncError::NotLoggedIn)?;
+    Ok(sessionfs_client::sync::RemoteClient::new(&remote)?)
+}
+
+/// A syncer over the store and the configured server.
+pub fn syncer() -> Result<sessionfs_client::sync::Syncer> {
+    Ok(sessionfs_client::sync::Syncer::new(open_store()?, remote()?))
+}

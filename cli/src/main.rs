@@ -39,7 +39,11 @@ fn report(err: &anyhow::Error) -> ExitCode {
     }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "sfs: error: {err:#}");
-    let hint = err.chain().find_map(|c| c.downcast_ref::<sessionfs_client::ClientError>()).and_then(|e| e.hint());
+    let hint = err.chain().find_map(|c| {
+        c.downcast_ref::<sessionfs_client::ClientError>().and_then(sessionfs_client::ClientError::hint).or_else(|| {
+            c.downcast_ref::<sessionfs_client::sync::SyncError>().and_then(sessionfs_client::sync::SyncError::hint)
+        })
+    });
     if let Some(hint) = hint {
         let _ = writeln!(stderr, "  hint: {hint}");
     }

@@ -67,9 +67,18 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
         .collect();
     watch_new_roots(&mut watcher, &mut status);
 
+    let autosync = start_autosync(&config.paths, &stop);
+    status.autosync = autosync.is_some();
+    let to_autosync = |id: &sessionfs_shared::SessionId| {
+        if let Some((tx, _)) = &autosync {
+            let _ = tx.send(id.clone());
+        }
+    };
+
     let started = Instant::now();
     let reports = capturer.import_all(&mut ())?;
     status.captures += reports.len() as u64;
+    reports.iter().for_each(|r| to_autosync(&r.session_id));
     info!(captured = reports.len(), ms = started.elapsed().as_millis() as u64, "initial scan done");
     status.write(&config.paths)?;
 
@@ -101,23 +110,58 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
             // A folder appeared: capture what is already in it.
             let reports = capturer.import_all(&mut ())?;
             status.captures += reports.len() as u64;
+            reports.iter().for_each(|r| to_autosync(&r.session_id));
         }
         if pending.is_empty() {
             continue;
         }
-        capture_batch(&mut capturer, std::mem::take(&mut pending), &mut status);
+        for id in capture_batch(&mut capturer, std::mem::take(&mut pending), &mut status) {
+            to_autosync(&id);
+        }
         batch_started = None;
         if let Err(e) = status.write(&config.paths) {
             warn!(error = %e, "could not write daemon status");
         }
     }
     info!("sfsd stopping");
+    stop.store(true, Ordering::Relaxed);
+    if let Some((tx, handle)) = autosync {
+        drop(tx);
+        let _ = handle.join();
+    }
     status::remove(&config.paths);
     drop(lock);
     Ok(())
 }
 
-fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut DaemonStatus) {
+/// Start background sync when a server is configured (`sfs auth login`).
+fn start_autosync(paths: &StorePaths, stop: &Arc<AtomicBool>) -> Option<(std::sync::mpsc::Sender<sessionfs_shared::SessionId>, std::thread::JoinHandle<()>)> {
+    let remote = match crate::config::ClientConfig::load(paths.root()) {
+        Ok(c) => c.remote()?,
+        Err(e) => {
+            warn!(error = %e, "cannot read the config; autosync is off");
+            return None;
+        }
+    };
+    let client = match crate::sync::RemoteClient::new(&remote) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "autosync is off");
+            return None;
+        }
+    };
+    match crate::sync::AutoSync::spawn(paths.clone(), client, crate::sync::AutoSyncConfig::default(), Arc::clone(stop)) {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            warn!(error = %e, "autosync could not start");
+            None
+        }
+    }
+}
+
+/// Capture the changed files; returns the sessions that changed.
+fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut DaemonStatus) -> Vec<sessionfs_shared::SessionId> {
+    let mut changed = Vec::new();
     // A sub-agent file after its session's main file, whatever order the events came in.
     let mut ordered: Vec<PathBuf> = paths.into_iter().collect();
     ordered.sort_by_key(|p| p.components().any(|c| c.as_os_str() == "subagents"));
@@ -127,6 +171,7 @@ fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut
                 status.captures += 1;
                 status.last_capture_at = Some(sessionfs_shared::Timestamp::now().to_rfc3339());
                 info!(session.id = %report.session_id, agent = %report.agent, new = report.new_messages, skipped = report.skipped, path = %path.display(), "captured");
+                changed.push(report.session_id);
             }
             Ok(None) => {}
             Err(e) => {
@@ -135,6 +180,7 @@ fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut
             }
         }
     }
+    changed
 }
 
 /// Start watching roots that exist now and were not watched; true if any was added.

@@ -50,6 +50,14 @@ pub enum ClientError {
         /// The cause.
         source: notify::Error,
     },
+    /// The config file is malformed.
+    #[error("config file {path}: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Another daemon holds the store's lock.
     #[error("the daemon is already running (pid {pid}, lock {lock})")]
     AlreadyRunning {

@@ -93,6 +93,33 @@ impl Store {
         Ok(report)
     }
 
+    /// Re-read one session's directory into the index (after a pull replaced it).
+    pub fn reindex_session(&mut self, id: &SessionId) -> Result<()> {
+        let dir = self.session_dir(id);
+        let manifest = dir.read_manifest()?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+        let read = dir.read_messages()?;
+        let messages_bytes = fs::metadata(dir.path().join(files::MESSAGES)).map(|m| m.len()).unwrap_or(0);
+        let workspace: Option<Workspace> = dir.read_json(files::WORKSPACE).ok().flatten();
+        let mut row = SessionRow::from_manifest(&manifest, messages_bytes, dir.size_bytes());
+        row.project_path = workspace.map(|w| w.root_path).filter(|p| !p.is_empty());
+        row.message_count = read.messages.len() as u64;
+        let now = sessionfs_shared::Timestamp::now().to_rfc3339();
+        let tx = self.index.write()?;
+        write::upsert_session(&tx, &row, &now)?;
+        write::clear_messages(&tx, id)?;
+        write::index_messages(&tx, id, &read.messages)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Point capture of `from`'s native files at `to` (a fork that continues the local line).
+    pub fn move_capture(&mut self, from: &SessionId, to: &SessionId) -> Result<()> {
+        let tx = self.index.write()?;
+        tx.execute("UPDATE native_files SET session_id = ?2 WHERE session_id = ?1", [from.as_str(), to.as_str()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Remove a session from disk and index.
     pub fn remove(&mut self, id: &SessionId) -> Result<()> {
         let dir = self.paths.session(id);

@@ -43,6 +43,9 @@ pub struct DaemonStatus {
     pub errors: u64,
     /// The last capture.
     pub last_capture_at: Option<String>,
+    /// Background sync with the configured server runs.
+    #[serde(default)]
+    pub autosync: bool,
 }
 
 impl DaemonStatus {
@@ -58,6 +61,7 @@ impl DaemonStatus {
             captures: 0,
             errors: 0,
             last_capture_at: None,
+            autosync: false,
         }
     }
 

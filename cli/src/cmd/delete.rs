@@ -1,0 +1,113 @@
+//! `sfs delete` and `sfs restore`. Deletes are sync-aware: the ID goes into `deleted.json`, so neither
+//! capture nor autosync brings the session back by itself.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sessionfs_client::DeletedList;
+use sessionfs_client::sync::SyncError;
+
+use crate::context;
+
+/// Where a delete applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scope {
+    /// This machine only
+    Local,
+    /// The server only (into its trash; the local copy stays)
+    Cloud,
+    /// Both
+    Everywhere,
+}
+
+/// Delete a session here, on the server, or both
+#[derive(Debug, clap::Args)]
+pub struct Delete {
+    /// Session ID, unique ID prefix, or alias
+    session: String,
+    /// Where (default: everywhere when logged in, else local)
+    #[arg(long, value_enum)]
+    scope: Option<Scope>,
+}
+
+/// Bring back a deleted session
+#[derive(Debug, clap::Args)]
+pub struct Restore {
+    /// Session ID (ses_…)
+    id: sessionfs_shared::SessionId,
+}
+
+impl Delete {
+    pub fn run(self) -> Result<ExitCode> {
+        let mut store = context::open_store()?;
+        let id = match store.index().resolve(&self.session) {
+            Ok(id) => id,
+            Err(e) => match sessionfs_shared::SessionId::parse(&self.session) {
+                Ok(id) => id, // not local: may still be on the server
+                Err(_) => return Err(e.into()),
+            },
+        };
+        let remote = context::remote().ok();
+        let scope = self.scope.unwrap_or(if remote.is_some() { Scope::Everywhere } else { Scope::Local });
+        if scope != Scope::Local {
+            let remote = remote.ok_or(SyncError::NotLoggedIn)?;
+            let wire = if scope == Scope::Cloud { "cloud" } else { "everywhere" };
+            match remote.delete(id.as_str(), wire) {
+                Ok(d) => println!(
+                    "Deleted {id} on the server; it stays in its trash until {}.",
+                    d.summary.purge_after.as_deref().unwrap_or("purged")
+                ),
+                Err(e) if e.status() == Some(410) => println!("{id} was already in the server's trash."),
+                Err(e) if e.status() == Some(404) && scope == Scope::Everywhere => {
+                    println!("{id} is not on the server.")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if scope != Scope::Cloud {
+            store.remove(&id)?;
+            println!("Deleted {id} from this machine.");
+        }
+        let wire = match scope {
+            Scope::Local => "local",
+            Scope::Cloud => "cloud",
+            Scope::Everywhere => "everywhere",
+        };
+        DeletedList::mark(&store.paths().deleted_json(), &id, wire, None, None)?;
+        println!("Capture and autosync will not bring it back; `sfs restore {id}` undoes this.");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+impl Restore {
+    pub fn run(self) -> Result<ExitCode> {
+        let store = context::open_store()?;
+        DeletedList::remove(&store.paths().deleted_json(), &self.id)?;
+        let local = store.session_dir(&self.id).exists();
+        drop(store);
+        if let Ok(remote) = context::remote() {
+            match remote.restore(self.id.as_str()) {
+                Ok(_) => println!("Restored {} on the server.", self.id),
+                Err(e) if e.status() == Some(409) => println!("{} is not deleted on the server.", self.id),
+                Err(e) if e.status() == Some(410) && local => println!("{} is not in the server's trash.", self.id),
+                Err(e) => return Err(e.into()),
+            }
+            if !local {
+                let mut syncer = context::syncer()?;
+                syncer.pull(&self.id, true)?;
+                println!("Pulled {} back into the local store.", self.id);
+            }
+        } else if !local {
+            // Local-only delete: capture it again from the agent's files.
+            let mut capturer = context::capturer()?;
+            let n = capturer.import_all(&mut ())?.iter().filter(|r| r.session_id == self.id).count();
+            if n == 0 {
+                println!("{} is no longer in the agent's files; nothing to restore here.", self.id);
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("Captured {} again from the agent's files.", self.id);
+        }
+        println!("{} is no longer excluded from capture and autosync.", self.id);
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,96 @@
+//! `sfs handoff` and `sfs pull-handoff`: give a session to a teammate, and take one given to you.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use sessionfs_client::sync::{PushOutcome, SyncError};
+use sessionfs_shared::api::CreateHandoffRequest;
+use sessionfs_shared::{HandoffId, SessionId};
+
+use crate::context;
+
+/// Hand a session to a teammate by email
+#[derive(Debug, clap::Args)]
+pub struct Handoff {
+    /// Session ID, unique ID prefix, or alias
+    session: String,
+    /// The teammate's email
+    #[arg(long)]
+    to: String,
+    /// A note for them
+    #[arg(long, short = 'm')]
+    message: Option<String>,
+    /// Hours until it expires (1 to 720)
+    #[arg(long, default_value_t = 168)]
+    expires_hours: u32,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Claim a session handed to you and pull your copy
+#[derive(Debug, clap::Args)]
+pub struct PullHandoff {
+    /// The handoff ID (hnd_…), from the email or `sfs handoff list`
+    id: HandoffId,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+impl Handoff {
+    pub fn run(self) -> Result<ExitCode> {
+        let mut syncer = context::syncer()?;
+        let id = syncer.store().index().resolve(&self.session)?;
+        // The recipient gets the server's copy: bring it up to date first (redacted, merged if needed).
+        let pushed = syncer.push(&id, false, false)?;
+        if matches!(pushed, PushOutcome::TooLarge { .. } | PushOutcome::DeletedOnServer | PushOutcome::SkippedDeleted) {
+            bail!("{}", super::push::describe_push(id.as_str(), &pushed));
+        }
+        let req = CreateHandoffRequest {
+            session_id: id.to_string(),
+            recipient_email: Some(self.to.clone()),
+            message: self.message,
+            expires_in_hours: Some(self.expires_hours),
+            ..CreateHandoffRequest::default()
+        };
+        let h = syncer.remote().create_handoff(&req)?;
+        if self.json {
+            super::print_json(&h)?;
+        } else {
+            println!("Handed {id} to {} (handoff {}, expires {}).", h.recipient_email, h.id, h.expires_at);
+            println!("They can claim it with:  sfs pull-handoff {}", h.id);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+impl PullHandoff {
+    pub fn run(self) -> Result<ExitCode> {
+        let mut syncer = context::syncer()?;
+        let remote = syncer.remote().clone();
+        let h = remote.handoff(self.id.as_str()).with_context(|| format!("reading handoff {}", self.id))?;
+        let claimed = match remote.claim(self.id.as_str()) {
+            Ok(c) => c,
+            // Already claimed (by this account, earlier): carry on with the copy it made.
+            Err(e @ SyncError::Api { status: 409, .. }) => match remote.handoff(self.id.as_str())? {
+                again if again.recipient_session_id.is_some() => again,
+                _ => return Err(e.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        let copy = claimed.recipient_session_id.clone().context("the server did not say which session is your copy")?;
+        let copy = SessionId::parse(&copy)?;
+        let outcome = syncer.pull(&copy, true)?;
+        if self.json {
+            super::print_json(&serde_json::json!({ "handoff": claimed, "session_id": copy, "pull": outcome }))?;
+        } else {
+            println!("Claimed {} from {}: your copy is {copy}.", h.id, h.sender_email);
+            if let Some(m) = &h.message {
+                println!("Their note: {m}");
+            }
+            println!("Continue it with:  sfs resume {copy}");
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

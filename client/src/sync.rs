@@ -1,0 +1,116 @@
+//! Syncing the local store with a SessionFS server: push, pull, full sync, conflict resolution that never
+//! loses messages, and the daemon's autosync. Secrets are redacted from everything that leaves the
+//! machine ([`crate::redact`]); deleted sessions (`deleted.json`) are skipped in both directions.
+
+mod autosync;
+mod engine;
+mod pack;
+mod remote;
+
+use std::fmt;
+
+pub use autosync::{AutoSync, AutoSyncConfig};
+pub use engine::{PullOutcome, PushOutcome, SyncProgress, SyncReport, Syncer};
+pub use pack::{PackedSession, pack_session};
+pub use remote::{Pulled, RemoteClient};
+use serde_json::{Map, Value};
+use sessionfs_shared::ErrorCode;
+
+use crate::error::ClientError;
+
+/// What can go wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No server configured.
+    #[error("not logged in to a sync server")]
+    NotLoggedIn,
+    /// A URL that would send the key in the clear.
+    #[error("{url:?} is not allowed: use https:// (plain http:// only for localhost)")]
+    InsecureUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The server answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Catalogue code, when known.
+        code: Option<ErrorCode>,
+        /// The server's message (it says how to fix it).
+        message: String,
+        /// Envelope details (`current_etag`, limits, …).
+        details: Map<String, Value>,
+        /// `Retry-After`, when sent.
+        retry_after: Option<String>,
+    },
+    /// The server could not be reached.
+    #[error("cannot reach {url}: {source}")]
+    Transport {
+        /// The server.
+        url: String,
+        /// The cause.
+        source: reqwest::Error,
+    },
+    /// An archive from the server is unsafe or malformed.
+    #[error("the archive for {id} is refused: {reason}")]
+    Archive {
+        /// The session.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The local store failed.
+    #[error(transparent)]
+    Local(#[from] ClientError),
+}
+
+impl SyncError {
+    /// The catalogue code, when the server sent one (or for a missing login).
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api { code, .. } => *code,
+            Self::NotLoggedIn => Some(ErrorCode::Unauthorized),
+            Self::Local(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, for API errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's current ETag in a 409.
+    pub fn current_etag(&self) -> Option<&str> {
+        match self {
+            Self::Api { details, .. } => details.get("current_etag").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotLoggedIn => Some("run `sfs auth login --url <server> --key <sk_sfs_…>`".into()),
+            Self::InsecureUrl { .. } => Some("use the server's https:// address".into()),
+            Self::Transport { .. } => Some("check the URL with `sfs auth status` and that the server is up (its /healthz)".into()),
+            Self::Api { .. } => self.code().map(|c| c.fix().to_owned()),
+            Self::Archive { .. } => Some("the server's copy is damaged or hostile; it was not written to your store".into()),
+            Self::Local(e) => e.hint(),
+        }
+    }
+}
+
+/// A short human line for a redaction summary.
+pub struct Redactions<'a>(pub &'a std::collections::BTreeMap<&'static str, usize>);
+
+impl fmt::Display for Redactions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
