@@ -59,19 +59,22 @@ impl ClientConfig {
     pub fn save(&self, store_root: &Path) -> Result<()> {
         std::fs::create_dir_all(store_root).map_err(ClientError::io("creating", store_root))?;
         let path = Self::path(store_root);
-        let text = toml::to_string(self).map_err(|e| ClientError::Config { path: path.clone(), reason: e.to_string() })?;
+        let text =
+            toml::to_string(self).map_err(|e| ClientError::Config { path: path.clone(), reason: e.to_string() })?;
         write_atomic(&path, text.as_bytes())?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(ClientError::io("protecting", &path))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(ClientError::io("protecting", &path))?;
         }
         Ok(())
     }
 
     /// The remote to use: the environment's, else the file's.
     pub fn remote(&self) -> Option<Remote> {
-        let env = |a: &str, b: &str| std::env::var(a).ok().or_else(|| std::env::var(b).ok()).filter(|v| !v.trim().is_empty());
+        let env =
+            |a: &str, b: &str| std::env::var(a).ok().or_else(|| std::env::var(b).ok()).filter(|v| !v.trim().is_empty());
         match (env("SFS_API_URL", "SESSIONFS_API_URL"), env("SFS_API_KEY", "SESSIONFS_API_KEY")) {
             (Some(url), Some(api_key)) => Some(Remote { url, api_key }),
             (None, Some(api_key)) => self.sync.as_ref().map(|r| Remote { url: r.url.clone(), api_key }),
@@ -88,7 +91,9 @@ mod tests {
     #[test]
     fn round_trips_owner_only_and_never_prints_the_key() {
         let dir = tempfile::tempdir().unwrap();
-        let c = ClientConfig { sync: Some(Remote { url: "http://127.0.0.1:8080".into(), api_key: format!("sk_sfs_{}", "a".repeat(32)) }) };
+        let c = ClientConfig {
+            sync: Some(Remote { url: "http://127.0.0.1:8080".into(), api_key: format!("sk_sfs_{}", "a".repeat(32)) }),
+        };
         c.save(dir.path()).unwrap();
         assert_eq!(ClientConfig::load(dir.path()).unwrap(), c);
         #[cfg(unix)]

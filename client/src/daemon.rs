@@ -135,7 +135,10 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
 }
 
 /// Start background sync when a server is configured (`sfs auth login`).
-fn start_autosync(paths: &StorePaths, stop: &Arc<AtomicBool>) -> Option<(std::sync::mpsc::Sender<sessionfs_shared::SessionId>, std::thread::JoinHandle<()>)> {
+fn start_autosync(
+    paths: &StorePaths,
+    stop: &Arc<AtomicBool>,
+) -> Option<(std::sync::mpsc::Sender<sessionfs_shared::SessionId>, std::thread::JoinHandle<()>)> {
     let remote = match crate::config::ClientConfig::load(paths.root()) {
         Ok(c) => c.remote()?,
         Err(e) => {
@@ -150,7 +153,8 @@ fn start_autosync(paths: &StorePaths, stop: &Arc<AtomicBool>) -> Option<(std::sy
             return None;
         }
     };
-    match crate::sync::AutoSync::spawn(paths.clone(), client, crate::sync::AutoSyncConfig::default(), Arc::clone(stop)) {
+    match crate::sync::AutoSync::spawn(paths.clone(), client, crate::sync::AutoSyncConfig::default(), Arc::clone(stop))
+    {
         Ok(handle) => Some(handle),
         Err(e) => {
             warn!(error = %e, "autosync could not start");
@@ -160,7 +164,11 @@ fn start_autosync(paths: &StorePaths, stop: &Arc<AtomicBool>) -> Option<(std::sy
 }
 
 /// Capture the changed files; returns the sessions that changed.
-fn capture_batch(capturer: &mut Capturer, paths: BTreeSet<PathBuf>, status: &mut DaemonStatus) -> Vec<sessionfs_shared::SessionId> {
+fn capture_batch(
+    capturer: &mut Capturer,
+    paths: BTreeSet<PathBuf>,
+    status: &mut DaemonStatus,
+) -> Vec<sessionfs_shared::SessionId> {
     let mut changed = Vec::new();
     // A sub-agent file after its session's main file, whatever order the events came in.
     let mut ordered: Vec<PathBuf> = paths.into_iter().collect();

@@ -41,11 +41,17 @@ fn update(path: &Path, f: impl FnOnce(&mut BTreeMap<String, Value>)) -> Result<(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
     }
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(ClientError::io("opening", &lock_path))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(ClientError::io("opening", &lock_path))?;
     lock.lock().map_err(ClientError::io("locking", &lock_path))?;
     let mut entries = read(path);
     f(&mut entries);
-    let bytes = serde_json::to_vec_pretty(&entries).map_err(|source| ClientError::Json { path: path.to_owned(), source })?;
+    let bytes =
+        serde_json::to_vec_pretty(&entries).map_err(|source| ClientError::Json { path: path.to_owned(), source })?;
     write_atomic(path, &bytes)
 }
 
@@ -68,7 +74,8 @@ impl DeletedList {
     /// (`messages_bytes`: the session's current size of `messages.jsonl`).
     pub fn is_too_large(&self, id: &SessionId, messages_bytes: Option<u64>) -> bool {
         let Some(e) = self.entries.get(id.as_str()) else { return false };
-        e.get("reason").and_then(Value::as_str) == Some(TOO_LARGE) && e.get("messages_bytes").and_then(Value::as_u64) == messages_bytes
+        e.get("reason").and_then(Value::as_str) == Some(TOO_LARGE)
+            && e.get("messages_bytes").and_then(Value::as_u64) == messages_bytes
     }
 
     /// IDs and entries, for `sfs trash`.
@@ -77,7 +84,13 @@ impl DeletedList {
     }
 
     /// Record a deletion (scope `local`, `cloud` or `everywhere`) or an exclusion (`reason`).
-    pub fn mark(path: &Path, id: &SessionId, scope: &str, reason: Option<&str>, messages_bytes: Option<u64>) -> Result<()> {
+    pub fn mark(
+        path: &Path,
+        id: &SessionId,
+        scope: &str,
+        reason: Option<&str>,
+        messages_bytes: Option<u64>,
+    ) -> Result<()> {
         let mut entry = json!({ "deleted_at": sessionfs_shared::Timestamp::now().to_rfc3339(), "scope": scope });
         if let Some(r) = reason {
             entry["reason"] = r.into();
@@ -118,7 +131,11 @@ mod tests {
         DeletedList::remove(&path, &a).unwrap();
         assert!(!DeletedList::load(&path).contains(&a));
         // The original's format is read: entries without a reason are deletions.
-        std::fs::write(&path, r#"{"ses_00000000000000cc": {"deleted_at": "2026-05-01T12:00:00Z", "scope": "cloud"}, "junk": 3}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"ses_00000000000000cc": {"deleted_at": "2026-05-01T12:00:00Z", "scope": "cloud"}, "junk": 3}"#,
+        )
+        .unwrap();
         assert!(DeletedList::load(&path).contains(&SessionId::parse("ses_00000000000000cc").unwrap()));
     }
 

@@ -66,6 +66,9 @@ pub enum ClientError {
         /// The lock file.
         lock: PathBuf,
     },
+    /// A session could not be continued in an agent.
+    #[error(transparent)]
+    Resume(#[from] sessionfs_agents::ResumeError),
 }
 
 impl ClientError {
@@ -88,6 +91,7 @@ impl ClientError {
         match self {
             Self::Ambiguous { .. } => Some("give more characters of the ID, or the whole ID from `sfs list`".into()),
             Self::AlreadyRunning { .. } => Some("see `sfs daemon status`; stop it with `sfs daemon stop`".into()),
+            Self::Resume(e) => e.hint(),
             Self::Sqlite(e) if e.to_string().contains("locked") => Some(
                 "another process holds the index; it usually clears within 5 seconds. If not, check for several daemons with `ps aux | grep sfsd` and run `sfs daemon restart`".into(),
             ),

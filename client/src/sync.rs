@@ -69,7 +69,18 @@ impl SyncError {
     /// The catalogue code, when the server sent one (or for a missing login).
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Api { code, .. } => *code,
+            // The original server's codes are mostly the bare status ("401"); fall back on the status.
+            Self::Api { code: Some(c), .. } => Some(*c),
+            Self::Api { status, details, .. } => match status {
+                401 => Some(ErrorCode::Unauthorized),
+                404 => Some(ErrorCode::SessionNotFound),
+                409 if details.contains_key("current_etag") => Some(ErrorCode::EtagMismatch),
+                409 => Some(ErrorCode::Conflict),
+                410 => Some(ErrorCode::SessionDeleted),
+                413 => Some(ErrorCode::RequestEntityTooLarge),
+                429 => Some(ErrorCode::RateLimited),
+                _ => None,
+            },
             Self::NotLoggedIn => Some(ErrorCode::Unauthorized),
             Self::Local(e) => e.code(),
             _ => None,
@@ -97,9 +108,13 @@ impl SyncError {
         match self {
             Self::NotLoggedIn => Some("run `sfs auth login --url <server> --key <sk_sfs_…>`".into()),
             Self::InsecureUrl { .. } => Some("use the server's https:// address".into()),
-            Self::Transport { .. } => Some("check the URL with `sfs auth status` and that the server is up (its /healthz)".into()),
+            Self::Transport { .. } => {
+                Some("check the URL with `sfs auth status` and that the server is up (its /healthz)".into())
+            }
             Self::Api { .. } => self.code().map(|c| c.fix().to_owned()),
-            Self::Archive { .. } => Some("the server's copy is damaged or hostile; it was not written to your store".into()),
+            Self::Archive { .. } => {
+                Some("the server's copy is damaged or hostile; it was not written to your store".into())
+            }
             Self::Local(e) => e.hint(),
         }
     }

@@ -851,7 +851,12 @@ fn samples() -> Vec<(String, Value)> {
             sample("SearchMatch", &SearchMatch { snippet: "s".into() }),
             sample(
                 "SyncSettings",
-                &SyncSettings { mode: SyncMode::Selective, debounce_seconds: 30, max_member_bytes: 1 << 20 },
+                &SyncSettings {
+                    mode: SyncMode::Selective,
+                    debounce_seconds: 30,
+                    max_member_bytes: 1 << 20,
+                    max_upload_bytes: Some(1 << 30),
+                },
             ),
             sample(
                 "SyncSettingsUpdate",

@@ -70,7 +70,8 @@ pub struct SignupResponse {
 }
 
 /// `GET /api/v1/auth/me`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MeResponse {
     /// The user.
     pub user_id: String,
@@ -132,7 +133,8 @@ pub struct CreatedApiKey {
 }
 
 /// A session as listed (`SessionSummary` of the original).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionSummary {
     /// `ses_…`
     pub id: String,
@@ -179,7 +181,8 @@ pub struct SessionSummary {
 }
 
 /// A session with everything the server knows of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionDetail {
     /// The summary fields.
     #[serde(flatten)]
@@ -197,7 +200,8 @@ pub struct SessionDetail {
 }
 
 /// `GET /api/v1/sessions`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionListResponse {
     /// This page.
     pub sessions: Vec<SessionSummary>,
@@ -212,7 +216,8 @@ pub struct SessionListResponse {
 }
 
 /// Reply to an upload or sync push.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncPushResponse {
     /// The session.
     pub session_id: String,
@@ -309,10 +314,11 @@ pub struct SearchMatch {
 }
 
 /// The autosync mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     /// Manual push only.
+    #[default]
     Off,
     /// Every captured session.
     All,
@@ -340,6 +346,10 @@ pub struct SyncSettings {
     pub debounce_seconds: u32,
     /// Largest archive member the server accepts.
     pub max_member_bytes: u64,
+    /// Largest upload the server accepts (`SFS_MAX_UPLOAD_SIZE`); clients check it before sending, since
+    /// a server refuses an oversized body before reading it. Absent from the original server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// `PUT /api/v1/sync/settings`.
@@ -353,7 +363,8 @@ pub struct SyncSettingsUpdate {
 }
 
 /// One watched session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WatchedSession {
     /// The session.
     pub session_id: String,
@@ -370,14 +381,16 @@ pub struct WatchedSession {
 }
 
 /// `GET /api/v1/sync/watchlist`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Watchlist {
     /// Watched sessions, newest first.
     pub sessions: Vec<WatchedSession>,
 }
 
 /// `GET /api/v1/sync/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncStatus {
     /// Autosync mode.
     pub mode: SyncMode,
@@ -422,7 +435,8 @@ pub struct CreateHandoffRequest {
 }
 
 /// A handoff.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HandoffResponse {
     /// `hnd_…`
     pub id: String,
@@ -489,7 +503,8 @@ pub struct HandoffCommentRequest {
 }
 
 /// Handoff lists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HandoffListResponse {
     /// Newest first.
     pub handoffs: Vec<HandoffResponse>,

@@ -51,7 +51,12 @@ pub struct AutoSync {
 
 impl AutoSync {
     /// Start the worker thread; captured session IDs go into the returned sender.
-    pub fn spawn(paths: StorePaths, remote: RemoteClient, config: AutoSyncConfig, stop: Arc<AtomicBool>) -> crate::Result<(Sender<SessionId>, JoinHandle<()>)> {
+    pub fn spawn(
+        paths: StorePaths,
+        remote: RemoteClient,
+        config: AutoSyncConfig,
+        stop: Arc<AtomicBool>,
+    ) -> crate::Result<(Sender<SessionId>, JoinHandle<()>)> {
         let store = Store::open(paths)?;
         let (tx, rx) = channel();
         let mut worker = Self {
@@ -92,7 +97,8 @@ impl AutoSync {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            let due: Vec<SessionId> = self.pending.iter().filter(|(_, t)| t.elapsed() >= self.debounce).map(|(id, _)| id.clone()).collect();
+            let due: Vec<SessionId> =
+                self.pending.iter().filter(|(_, t)| t.elapsed() >= self.debounce).map(|(id, _)| id.clone()).collect();
             for id in due {
                 self.pending.remove(&id);
                 if self.wants(&id) {
@@ -134,7 +140,15 @@ impl AutoSync {
             // Sessions captured while the daemon was stopped, or never pushed.
             if let Ok(rows) = self.syncer.store().index().list(&ListFilter::default()) {
                 for row in rows {
-                    let dirty = self.syncer.store().session_dir(&row.id).read_manifest().ok().flatten().and_then(|m| m.sync).is_none_or(|s| s.dirty || s.etag.is_none());
+                    let dirty = self
+                        .syncer
+                        .store()
+                        .session_dir(&row.id)
+                        .read_manifest()
+                        .ok()
+                        .flatten()
+                        .and_then(|m| m.sync)
+                        .is_none_or(|s| s.dirty || s.etag.is_none());
                     if dirty && self.wants(&row.id) {
                         self.pending.insert(row.id, Instant::now() - self.debounce);
                     }

@@ -10,9 +10,9 @@ use sessionfs_shared::SessionId;
 use sessionfs_shared::archive::{self, ArchiveLimits};
 use sessionfs_shared::sfs::{Message, SyncState, files};
 
+use super::SyncError;
 use super::pack::{install, pack_session};
 use super::remote::{Pulled, RemoteClient};
-use super::SyncError;
 use crate::deleted::DeletedList;
 use crate::index::ListFilter;
 use crate::paths::StorePaths;
@@ -127,6 +127,8 @@ pub struct Syncer {
     remote: RemoteClient,
     redactor: Arc<Redactor>,
     limits: ArchiveLimits,
+    /// The server's upload limit, read once (`None`: not known, e.g. the original server).
+    max_upload: Option<Option<u64>>,
 }
 
 impl Syncer {
@@ -137,7 +139,7 @@ impl Syncer {
 
     /// Sharing a redactor (it compiles its patterns once).
     pub fn with_redactor(store: Store, remote: RemoteClient, redactor: Arc<Redactor>) -> Self {
-        Self { store, remote, redactor, limits: ArchiveLimits::default() }
+        Self { store, remote, redactor, limits: ArchiveLimits::default(), max_upload: None }
     }
 
     /// The store.
@@ -183,23 +185,48 @@ impl Syncer {
             return Ok(PushOutcome::Unchanged);
         }
         if deleted.is_too_large(id, self.store.index().session(id)?.map(|r| r.messages_bytes)) && !force {
-            return Ok(PushOutcome::TooLarge { message: "excluded after the server refused it as too large; it is retried when it changes".into() });
+            return Ok(PushOutcome::TooLarge {
+                message: "excluded after the server refused it as too large; it is retried when it changes".into(),
+            });
         }
         let packed = pack_session(dir.path(), &self.redactor)?;
+        // A server refuses an oversized body before reading it, which a client sees as a broken
+        // connection, not a 413: check the limit first.
+        let limit =
+            *self.max_upload.get_or_insert_with(|| self.remote.settings().ok().and_then(|s| s.max_upload_bytes));
+        if let Some(max) = limit.filter(|max| packed.bytes.len() as u64 + 1024 > *max) {
+            let size = self.store.index().session(id)?.map(|r| r.messages_bytes);
+            DeletedList::mark(&self.store.paths().deleted_json(), id, "cloud", Some(crate::deleted::TOO_LARGE), size)?;
+            return Ok(PushOutcome::TooLarge {
+                message: format!(
+                    "its archive is {} bytes and the server accepts at most {max} (SFS_MAX_UPLOAD_SIZE); {}",
+                    packed.bytes.len(),
+                    sessionfs_shared::ErrorCode::PayloadTooLarge.fix()
+                ),
+            });
+        }
         match self.remote.push(id.as_str(), &packed.bytes, sync.etag.as_deref(), undelete) {
             Ok(resp) => {
                 self.mark_synced(id, &resp.etag)?;
                 if undelete {
                     DeletedList::remove(&self.store.paths().deleted_json(), id)?;
                 }
-                Ok(PushOutcome::Pushed { created: sync.etag.is_none(), etag: resp.etag, bytes: resp.blob_size_bytes, redactions: packed.redactions })
+                Ok(PushOutcome::Pushed {
+                    created: sync.etag.is_none(),
+                    etag: resp.etag,
+                    bytes: resp.blob_size_bytes,
+                    redactions: packed.redactions,
+                })
             }
             Err(e) if e.status() == Some(409) && e.current_etag().is_some() => self.resolve(id, true),
             Err(e) if e.status() == Some(410) => {
                 DeletedList::mark(&self.store.paths().deleted_json(), id, "cloud", Some("deleted_on_server"), None)?;
                 Ok(PushOutcome::DeletedOnServer)
             }
-            Err(e) if e.status() == Some(413) || (e.status() == Some(400) && e.code() == Some(sessionfs_shared::ErrorCode::PayloadTooLarge)) => {
+            Err(e)
+                if e.status() == Some(413)
+                    || (e.status() == Some(400) && e.code() == Some(sessionfs_shared::ErrorCode::PayloadTooLarge)) =>
+            {
                 let size = self.store.index().session(id)?.map(|r| r.messages_bytes);
                 DeletedList::mark(&self.store.paths().deleted_json(), id, "cloud", Some("too_large"), size)?;
                 Ok(PushOutcome::TooLarge { message: e.to_string() })
@@ -212,9 +239,18 @@ impl Syncer {
     fn resolve(&mut self, id: &SessionId, push_local_extension: bool) -> Result<PushOutcome, SyncError> {
         let (bytes, etag) = match self.remote.pull(id.as_str(), None)? {
             Pulled::Archive { bytes, etag } => (bytes, etag),
-            Pulled::NotModified => return Err(SyncError::Archive { id: id.to_string(), reason: "the server answered 304 to an unconditional pull".into() }),
+            Pulled::NotModified => {
+                return Err(SyncError::Archive {
+                    id: id.to_string(),
+                    reason: "the server answered 304 to an unconditional pull".into(),
+                });
+            }
         };
-        let remote_msgs = parse_messages(&archive::read_member(&bytes, files::MESSAGES, &self.limits).map_err(|e| SyncError::Archive { id: id.to_string(), reason: e.to_string() })?.unwrap_or_default());
+        let remote_msgs = parse_messages(
+            &archive::read_member(&bytes, files::MESSAGES, &self.limits)
+                .map_err(|e| SyncError::Archive { id: id.to_string(), reason: e.to_string() })?
+                .unwrap_or_default(),
+        );
         let local_msgs = self.store.session_dir(id).read_messages()?.messages;
         if ids_prefix(&remote_msgs, &local_msgs) {
             if !push_local_extension {
@@ -304,7 +340,12 @@ impl Syncer {
     }
 
     /// Sync everything both ways with `workers` parallel connections.
-    pub fn sync_all(paths: &StorePaths, remote: &RemoteClient, workers: usize, progress: &dyn SyncProgress) -> Result<SyncReport, SyncError> {
+    pub fn sync_all(
+        paths: &StorePaths,
+        remote: &RemoteClient,
+        workers: usize,
+        progress: &dyn SyncProgress,
+    ) -> Result<SyncReport, SyncError> {
         let store = Store::open(paths.clone())?;
         let remote_sessions: HashMap<String, String> = remote.list_all()?.into_iter().map(|s| (s.id, s.etag)).collect();
         let deleted = DeletedList::load(&paths.deleted_json());
@@ -356,7 +397,11 @@ impl Syncer {
                     };
                     loop {
                         let Some((push, id)) = lock(&queue).pop_front() else { return };
-                        let outcome = if push { syncer.push(&id, false, false).map(PullOutcome::Resolved) } else { syncer.pull(&id, false) };
+                        let outcome = if push {
+                            syncer.push(&id, false, false).map(PullOutcome::Resolved)
+                        } else {
+                            syncer.pull(&id, false)
+                        };
                         let mut r = lock(&shared);
                         match outcome {
                             Ok(o) => tally(&mut r, &id, o),
@@ -382,7 +427,8 @@ fn tally(r: &mut SyncReport, id: &SessionId, o: PullOutcome) {
     match o {
         PullOutcome::Pulled { .. } => r.pulled += 1,
         PullOutcome::UpToDate | PullOutcome::Resolved(PushOutcome::Unchanged) => r.unchanged += 1,
-        PullOutcome::SkippedDeleted | PullOutcome::Resolved(PushOutcome::SkippedDeleted | PushOutcome::DeletedOnServer) => r.skipped_deleted += 1,
+        PullOutcome::SkippedDeleted
+        | PullOutcome::Resolved(PushOutcome::SkippedDeleted | PushOutcome::DeletedOnServer) => r.skipped_deleted += 1,
         PullOutcome::Resolved(PushOutcome::Pushed { redactions, .. }) => {
             r.pushed += 1;
             for (k, n) in redactions {
@@ -400,5 +446,9 @@ fn tally(r: &mut SyncReport, id: &SessionId, o: PullOutcome) {
 }
 
 fn parse_messages(bytes: &[u8]) -> Vec<Message> {
-    bytes.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).filter_map(|l| Message::from_json_line(l).ok()).collect()
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .filter_map(|l| Message::from_json_line(l).ok())
+        .collect()
 }

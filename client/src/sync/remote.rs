@@ -10,8 +10,9 @@ use reqwest::header::{ETAG, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use sessionfs_shared::api::{
-    CreateHandoffRequest, ErrorEnvelope, HandoffListResponse, HandoffResponse, MeResponse, RestoreResponse, SessionDetail,
-    SessionListResponse, SessionSummary, SyncMode, SyncPushResponse, SyncSettings, SyncStatus, Watchlist,
+    CreateHandoffRequest, ErrorEnvelope, HandoffListResponse, HandoffResponse, MeResponse, RestoreResponse,
+    SessionDetail, SessionListResponse, SessionSummary, SyncMode, SyncPushResponse, SyncSettings, SyncStatus,
+    Watchlist,
 };
 
 use super::SyncError;
@@ -40,7 +41,11 @@ fn check_url(url: &str) -> Result<String, SyncError> {
     } else if let Some(r) = base.strip_prefix("http://") {
         let host = r.split(['/', '?']).next().unwrap_or("");
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let name = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { host.split(':').next().unwrap_or("").to_owned() };
+        let name = if host.starts_with('[') {
+            host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        } else {
+            host.split(':').next().unwrap_or("").to_owned()
+        };
         if !matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
             return Err(SyncError::InsecureUrl { url: base });
         }
@@ -100,7 +105,8 @@ impl RemoteClient {
         let mut wait = self.backoff;
         let mut attempt = 1;
         loop {
-            let result = build(&self.http).bearer_auth(&self.key).header("X-Client-Platform", std::env::consts::OS).send();
+            let result =
+                build(&self.http).bearer_auth(&self.key).header("X-Client-Platform", std::env::consts::OS).send();
             let retry_after = match &result {
                 Ok(r) if matches!(r.status().as_u16(), 429 | 502 | 503 | 504) => Some(
                     r.headers()
@@ -138,7 +144,10 @@ impl RemoteClient {
         Err(SyncError::Api {
             status,
             code: envelope.as_ref().and_then(ErrorEnvelope::code),
-            message: envelope.as_ref().map_or_else(|| format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()), |e| e.error.message.clone()),
+            message: envelope.as_ref().map_or_else(
+                || format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()),
+                |e| e.error.message.clone(),
+            ),
             details: envelope.map(|e| e.error.details).unwrap_or_default(),
             retry_after,
         })
@@ -185,7 +194,13 @@ impl RemoteClient {
     }
 
     /// `PUT /sessions/{id}/sync`.
-    pub fn push(&self, id: &str, archive: &[u8], if_match: Option<&str>, undelete: bool) -> Result<SyncPushResponse, SyncError> {
+    pub fn push(
+        &self,
+        id: &str,
+        archive: &[u8],
+        if_match: Option<&str>,
+        undelete: bool,
+    ) -> Result<SyncPushResponse, SyncError> {
         let url = self.url(&format!("/sessions/{id}/sync"));
         let resp = self.send(|c| {
             let part = reqwest::blocking::multipart::Part::bytes(archive.to_vec())

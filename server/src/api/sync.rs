@@ -24,7 +24,12 @@ pub fn routes() -> Router<AppState> {
 
 async fn settings(user: AuthUser, State(app): State<AppState>) -> ApiResult<Json<SyncSettings>> {
     let (mode, debounce_seconds) = app.store.sync_settings(&user.user.id).await?;
-    Ok(Json(SyncSettings { mode, debounce_seconds, max_member_bytes: app.config.max_member_size }))
+    Ok(Json(SyncSettings {
+        mode,
+        debounce_seconds,
+        max_member_bytes: app.config.max_member_size,
+        max_upload_bytes: Some(app.config.max_upload_size),
+    }))
 }
 
 async fn set_settings(
@@ -35,7 +40,12 @@ async fn set_settings(
     let (_, current) = app.store.sync_settings(&user.user.id).await?;
     let debounce = req.debounce_seconds.unwrap_or(current).clamp(5, 300);
     app.store.set_sync_settings(&user.user.id, req.mode, debounce).await?;
-    Ok(Json(SyncSettings { mode: req.mode, debounce_seconds: debounce, max_member_bytes: app.config.max_member_size }))
+    Ok(Json(SyncSettings {
+        mode: req.mode,
+        debounce_seconds: debounce,
+        max_member_bytes: app.config.max_member_size,
+        max_upload_bytes: Some(app.config.max_upload_size),
+    }))
 }
 
 async fn watchlist(user: AuthUser, State(app): State<AppState>) -> ApiResult<Json<Watchlist>> {
