@@ -255,3 +255,21 @@ fn an_empty_store_lists_nothing_helpfully() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("sfs import"));
     assert_eq!(env.json(&["list", "--json"]), serde_json::json!([]));
 }
+
+#[test]
+fn exports_redact_secrets_unless_told_not_to() {
+    let env = Env::new();
+    let key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnop";
+    env.append(&user_line("u1", &format!("use the key {key} for the deploy")));
+    env.ok(&["import"]);
+    let md = env.sfs(&["export", "ses_0a1b", "--format", "markdown"]);
+    let text = String::from_utf8_lossy(&md.stdout);
+    assert!(!text.contains(key) && text.contains("[REDACTED:"), "{text}");
+    assert!(String::from_utf8_lossy(&md.stderr).contains("redacted"), "the redaction is reported");
+    let dir = env.tmp.path().join("out.sfs");
+    env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", dir.to_str().unwrap()]);
+    let messages = fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    assert!(!messages.contains(key), "{messages}");
+    let raw = env.ok(&["export", "ses_0a1b", "--format", "json", "--no-redact"]);
+    assert!(raw.contains(key));
+}

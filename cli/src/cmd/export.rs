@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
+use sessionfs_client::Redactor;
+
 use crate::{context, render};
 
 /// Output formats of `sfs export`.
@@ -32,6 +34,9 @@ pub struct Export {
     /// Replace an existing output
     #[arg(long)]
     force: bool,
+    /// Keep secrets (API keys, tokens, passwords) instead of redacting them
+    #[arg(long)]
+    no_redact: bool,
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<u64> {
@@ -51,6 +56,10 @@ fn copy_dir(from: &Path, to: &Path) -> Result<u64> {
     Ok(n)
 }
 
+fn redaction_note(r: &std::collections::BTreeMap<&'static str, usize>) -> String {
+    if r.is_empty() { String::new() } else { format!("; redacted {} (use --no-redact to keep them)", sessionfs_client::sync::Redactions(r)) }
+}
+
 impl Export {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
@@ -61,11 +70,40 @@ impl Export {
                 if out.exists() && !self.force {
                     bail!("{} already exists (use --force to replace it)", out.display());
                 }
-                let n = copy_dir(store.session_dir(&id).path(), &out)?;
-                eprintln!("Wrote {n} file(s) to {}", out.display());
+                if self.no_redact {
+                    let n = copy_dir(store.session_dir(&id).path(), &out)?;
+                    eprintln!("Wrote {n} file(s) to {} (secrets kept: --no-redact)", out.display());
+                } else {
+                    // The same redaction as a push: the archive that would leave the machine, unpacked.
+                    let packed = sessionfs_client::sync::pack_session(store.session_dir(&id).path(), &Redactor::new())?;
+                    let limits = sessionfs_shared::archive::ArchiveLimits::default();
+                    let members = sessionfs_shared::archive::unpack(&packed.bytes, &limits)?;
+                    for (name, data) in &members {
+                        let path = out.join(name);
+                        if let Some(dir) = path.parent() {
+                            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                        }
+                        std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+                    }
+                    eprintln!("Wrote {} file(s) to {}{}", members.len(), out.display(), redaction_note(&packed.redactions));
+                }
             }
             Format::Markdown | Format::Json => {
-                let (manifest, read) = store.load(&id)?;
+                let (mut manifest, mut read) = store.load(&id)?;
+                let mut redactions = std::collections::BTreeMap::new();
+                if !self.no_redact {
+                    let r = Redactor::new();
+                    let mut findings = Vec::new();
+                    for m in &mut read.messages {
+                        findings.extend(r.redact_message(m));
+                    }
+                    if let Some(title) = manifest.title.take() {
+                        let (t, f) = r.redact_str(&title);
+                        manifest.title = Some(t.into_owned());
+                        findings.extend(f);
+                    }
+                    redactions = sessionfs_client::redact::summarize(&findings);
+                }
                 let text = match self.format {
                     Format::Markdown => render::markdown(&manifest, &read.messages),
                     _ => serde_json::to_string_pretty(&super::show::session_json(&manifest, &read.messages)?)? + "\n",
@@ -76,11 +114,14 @@ impl Export {
                             bail!("{} already exists (use --force to replace it)", path.display());
                         }
                         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-                        eprintln!("Wrote {}", path.display());
+                        eprintln!("Wrote {}{}", path.display(), redaction_note(&redactions));
                     }
                     None => {
                         use std::io::Write;
                         std::io::stdout().lock().write_all(text.as_bytes())?;
+                        if !redactions.is_empty() {
+                            eprintln!("{}", redaction_note(&redactions).trim_start_matches("; "));
+                        }
                     }
                 }
             }
