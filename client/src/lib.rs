@@ -11,18 +11,24 @@
 //! Entry points: [`Store`], [`Index`], [`Capturer`], [`daemon::run`].
 
 mod capture;
+pub mod config;
 pub mod daemon;
 mod deleted;
 mod error;
 pub mod index;
 mod paths;
+pub mod resume;
+pub mod redact;
 mod session_dir;
 mod store;
+pub mod sync;
 
 pub use capture::{CaptureReport, Capturer, ImportProgress};
+pub use config::{ClientConfig, Remote};
 pub use deleted::DeletedList;
 pub use error::{ClientError, Result};
-pub use index::{AgentHealth, Index, ListFilter, SearchHit, SessionRow};
+pub use index::{AgentHealth, Index, ListFilter, ResumeRecord, SearchHit, SessionRow};
 pub use paths::StorePaths;
+pub use redact::{Finding, Redactor};
 pub use session_dir::{MessagesRead, SessionDir};
 pub use store::{RebuildReport, Store};
