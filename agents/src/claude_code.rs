@@ -4,7 +4,9 @@
 //! Records of type `user` and `assistant` carry an Anthropic-shaped `message`; `summary` records carry the
 //! session's title; `system`, `attachment`, `file-history-snapshot`, `queue-operation` and the like carry
 //! no conversation and are passed over. A streamed answer is written as several `assistant` records sharing
-//! one `message.id`; its usage is counted once.
+//! one `message.id`; its usage is counted once. `write` writes sessions back for resume.
+
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +15,11 @@ use serde_json::{Map, Value};
 use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
+pub use write::project_dir_name;
+
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
+    SkippedRecord,
 };
 
 /// The Claude Code adapter.
@@ -70,6 +75,10 @@ impl Agent for ClaudeCode {
         let state: State = serde_json::from_value(saved)
             .map_err(|source| AgentError::BadState { agent: AgentKind::ClaudeCode, source })?;
         Ok(Box::new(state))
+    }
+
+    fn writer(&self) -> Option<&dyn NativeWriter> {
+        Some(self)
     }
 }
 

@@ -4,7 +4,11 @@
 //! The conversation is in `response_item` records (messages, reasoning, function calls and their
 //! outputs). A user prompt and the final answer are also echoed as `event_msg` records (`user_message`,
 //! `agent_message`): each is counted once, whichever copy comes first. Context Codex injects itself
-//! (`<environment_context>`, instructions) is kept but marked `is_meta`.
+//! (`<environment_context>`, instructions) is kept but marked `is_meta`. `write` writes threads back for
+//! resume and `state` registers them in Codex's own index.
+
+mod state;
+mod write;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -14,8 +18,11 @@ use serde_json::{Map, Value};
 use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
 use sessionfs_shared::{AgentKind, Timestamp};
 
+pub(crate) use state::unregister_thread;
+
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
+    SkippedRecord,
 };
 
 /// The Codex adapter.
@@ -57,6 +64,10 @@ impl Agent for Codex {
         let state: State =
             serde_json::from_value(saved).map_err(|source| AgentError::BadState { agent: AgentKind::Codex, source })?;
         Ok(Box::new(state))
+    }
+
+    fn writer(&self) -> Option<&dyn NativeWriter> {
+        Some(self)
     }
 }
 

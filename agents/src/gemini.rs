@@ -5,7 +5,11 @@
 //! The `.jsonl` log's first line holds the session header (`sessionId`, `startTime`, …); later lines are
 //! operations such as `{"$set": {"messages": [...]}}` applied in order, or single message records. Since an
 //! operation may replace the whole conversation, this parser works on snapshots: it reads the whole file
-//! and returns the whole conversation, and the store keeps what it already has.
+//! and returns the whole conversation, and the store keeps what it already has. `write` writes sessions
+//! back for resume, registering their project in `registry`.
+
+mod registry;
+mod write;
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +19,8 @@ use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, ParseMode, ParseOutcome, SessionMeta, SkippedRecord,
+    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
+    SkippedRecord,
 };
 
 /// The Gemini CLI adapter.
@@ -51,6 +56,10 @@ impl Agent for Gemini {
             .map_err(|source| AgentError::BadState { agent: AgentKind::GeminiCli, source })?;
         state.project_root = project_root_of(&file.path);
         Ok(Box::new(state))
+    }
+
+    fn writer(&self) -> Option<&dyn NativeWriter> {
+        Some(self)
     }
 }
 

@@ -2,23 +2,29 @@
 //! ([`Agent::discover`], [`Agent::classify`]) and how to turn its files into `.sfs` messages
 //! ([`NativeParser`]).
 //!
+//! [`resume`] goes the other way: it writes a captured session as a new native session of an agent
+//! ([`Agent::writer`]), registers it where the agent needs, and checks it with the agent's own parser.
+//!
 //! Parsing is incremental where the format allows it: a parser remembers where it stopped (its state is
 //! serialisable, so a restarted daemon picks up where it was) and is fed only the bytes appended since.
 //! Only complete lines are consumed; a half-written last line is left for the next pass. Records that do
 //! not parse are counted in [`ParseOutcome::skipped`] with their line and error, never dropped silently.
 //!
-//! This crate reads files but keeps no store: `sessionfs-client` owns the `.sfs` store and the index.
+//! This crate reads and writes agents' files but keeps no store: `sessionfs-client` owns the `.sfs` store and
+//! the index.
 
 pub mod claude_code;
 pub mod codex;
 pub mod gemini;
 mod lines;
 mod meta;
+pub mod resume;
 
 use std::path::{Path, PathBuf};
 
 pub use lines::{LineSplitter, is_complete_json_object};
 pub use meta::{SessionMeta, title_from_prompt};
+pub use resume::{NativeWriter, ResumeError, WriteRequest, WrittenSession};
 use serde::{Deserialize, Serialize};
 use sessionfs_shared::AgentKind;
 use sessionfs_shared::sfs::Message;
@@ -103,6 +109,10 @@ pub trait Agent: Send + Sync {
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser>;
     /// A parser restored from [`NativeParser::save`].
     fn restore_parser(&self, file: &NativeFile, state: serde_json::Value) -> Result<Box<dyn NativeParser>, AgentError>;
+    /// The writer of this agent's native format, when SessionFS can resume sessions in it.
+    fn writer(&self) -> Option<&dyn NativeWriter> {
+        None
+    }
 
     /// Every session file under `home`, found by walking the watch roots.
     fn discover(&self, home: &Path) -> Vec<NativeFile> {

@@ -10,6 +10,7 @@ mod import;
 mod list;
 mod push;
 mod remote_list;
+mod resume;
 mod search;
 mod show;
 mod storage;
@@ -36,6 +37,8 @@ pub enum Command {
     Search(search::Search),
     /// Write a session out as .sfs, Markdown or JSON
     Export(export::Export),
+    /// Continue a session in Claude Code, Codex or Gemini CLI
+    Resume(resume::Resume),
     /// Show local disk use per agent
     Storage(storage::Storage),
     /// Check the store, the index and each agent's capture
@@ -70,6 +73,7 @@ impl Command {
             Self::Show(c) => c.run(),
             Self::Search(c) => c.run(),
             Self::Export(c) => c.run(),
+            Self::Resume(c) => c.run(),
             Self::Storage(c) => c.run(),
             Self::Doctor(c) => c.run(),
             Self::Auth(c) => c.run(),

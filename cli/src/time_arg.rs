@@ -6,24 +6,24 @@ use sessionfs_shared::Timestamp;
 /// Parse a `--since` value into the canonical RFC 3339 form the index sorts by.
 pub fn parse_since(s: &str) -> Result<String, String> {
     let s = s.trim();
-    if let Some((num, unit)) = s.char_indices().last().map(|(i, c)| (&s[..i], c)) {
-        if let Ok(n) = num.parse::<i64>() {
-            let d = match unit {
-                'd' => Some(Duration::days(n)),
-                'h' => Some(Duration::hours(n)),
-                'm' => Some(Duration::minutes(n)),
-                'w' => Some(Duration::weeks(n)),
-                _ => None,
-            };
-            if let Some(d) = d {
-                return Ok(Timestamp::from_datetime(Utc::now() - d).to_rfc3339());
-            }
+    if let Some((num, unit)) = s.char_indices().last().map(|(i, c)| (&s[..i], c))
+        && let Ok(n) = num.parse::<i64>()
+    {
+        let d = match unit {
+            'd' => Some(Duration::days(n)),
+            'h' => Some(Duration::hours(n)),
+            'm' => Some(Duration::minutes(n)),
+            'w' => Some(Duration::weeks(n)),
+            _ => None,
+        };
+        if let Some(d) = d {
+            return Ok(Timestamp::from_datetime(Utc::now() - d).to_rfc3339());
         }
     }
-    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = day.and_hms_opt(0, 0, 0) {
-            return Ok(Timestamp::from_datetime(t.and_utc()).to_rfc3339());
-        }
+    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(t) = day.and_hms_opt(0, 0, 0)
+    {
+        return Ok(Timestamp::from_datetime(t.and_utc()).to_rfc3339());
     }
     Timestamp::parse(s)
         .map(|t| t.to_rfc3339())

@@ -56,13 +56,17 @@ struct Opts {
     idle_secs: u64,
     dir: PathBuf,
     keep: bool,
+    /// Print the search queries (kind TAB query) and exit.
+    print_queries: bool,
+    /// Keep the corpus in this folder, and reuse the Claude Code corpus and store found there.
+    reuse: Option<PathBuf>,
     seed: u64,
     bin_dir: PathBuf,
 }
 
 const USAGE: &str = "usage: capture [--quick] [--only capture,codex,append,search,rebuild,daemon] [--sessions N] \
 [--session-kib N] [--projects N] [--codex-mib N] [--codex-kib N] [--big-mib N] [--appends N] [--queries N] \
-[--idle-secs N] [--dir DIR] [--keep] [--seed N] [--bin-dir DIR]   (env SFS_BENCH_QUICK=1 = --quick)";
+[--idle-secs N] [--dir DIR] [--keep] [--reuse DIR] [--print-queries] [--seed N] [--bin-dir DIR]   (env SFS_BENCH_QUICK=1 = --quick)";
 
 impl Opts {
     fn full() -> Self {
@@ -79,6 +83,8 @@ impl Opts {
             idle_secs: 30,
             dir: std::env::temp_dir(),
             keep: false,
+            print_queries: false,
+            reuse: None,
             seed: 0x5e55_10f5,
             bin_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release"),
         }
@@ -108,6 +114,7 @@ impl Opts {
             match a.as_str() {
                 "--quick" | "--bench" => {} // cargo bench passes --bench
                 "--keep" => o.keep = true,
+                "--print-queries" => o.print_queries = true,
                 "--only" => {
                     let v = val()?;
                     o.only = v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
@@ -125,6 +132,7 @@ impl Opts {
                 "--queries" => o.queries = val()?.parse()?,
                 "--idle-secs" => o.idle_secs = val()?.parse()?,
                 "--dir" => o.dir = PathBuf::from(val()?),
+                "--reuse" => o.reuse = Some(PathBuf::from(val()?)),
                 "--seed" => o.seed = val()?.parse()?,
                 "--bin-dir" => o.bin_dir = PathBuf::from(val()?),
                 "-h" | "--help" => {
@@ -1085,28 +1093,55 @@ fn machine() -> String {
 
 fn main() -> R<()> {
     let o = Opts::parse()?;
-    fs::create_dir_all(&o.dir)?;
-    let tmp = tempfile::Builder::new().prefix("sfs-bench-").tempdir_in(&o.dir)?;
-    let root = tmp.path().to_owned();
+    if o.print_queries {
+        for (kind, q) in queries(&Vocab::new(5000, o.seed), o.seed, o.queries) {
+            println!("{kind}\t{q}");
+        }
+        return Ok(());
+    }
+    let (tmp, root) = match &o.reuse {
+        Some(dir) => {
+            fs::create_dir_all(dir)?;
+            (None, dir.clone())
+        }
+        None => {
+            fs::create_dir_all(&o.dir)?;
+            let t = tempfile::Builder::new().prefix("sfs-bench-").tempdir_in(&o.dir)?;
+            let root = t.path().to_owned();
+            (Some(t), root)
+        }
+    };
+    let keep = o.keep || o.reuse.is_some();
     eprintln!("sessionfs capture bench on {}; corpus under {}", machine(), root.display());
     let vocab = Vocab::new(5000, o.seed);
     let mut table = Table(Vec::new());
 
+    // Nothing is deleted until the end: on ext4, creating files soon after deleting many is slower.
+    if o.wants("append") {
+        measure_append(&root, &vocab, &o, &mut table)?;
+    }
     let cc_needed = ["capture", "search", "rebuild", "daemon"].iter().any(|s| o.wants(s));
     if cc_needed {
         let home = root.join("home");
-        let started = Instant::now();
-        let bytes = gen_claude(&home, &vocab, &o)?;
-        eprintln!(
-            "generated {} Claude Code sessions, {:.0} MiB in {:.1} s",
-            o.sessions,
-            bytes as f64 / MIB,
-            started.elapsed().as_secs_f64()
-        );
         let store_dir = root.join("store");
-        let mut cap = measure_capture("Claude Code", &home, &store_dir, &mut table)?;
+        let reusable = o.reuse.is_some() && home.is_dir() && store_dir.join("index.db").is_file();
+        let mut cap = if reusable {
+            eprintln!("reusing the corpus and store in {}", root.display());
+            Capturer::new(Store::open(StorePaths::new(&store_dir))?, &home)
+        } else {
+            let started = Instant::now();
+            let bytes = gen_claude(&home, &vocab, &o)?;
+            eprintln!(
+                "generated {} Claude Code sessions, {:.0} MiB in {:.1} s",
+                o.sessions,
+                bytes as f64 / MIB,
+                started.elapsed().as_secs_f64()
+            );
+            measure_capture("Claude Code", &home, &store_dir, &mut table)?
+        };
         if o.wants("search") {
-            measure_search("search (index built by capture)", cap.store(), &vocab, &o, &mut table)?;
+            let label = if reusable { "search (reused index)" } else { "search (index built by capture)" };
+            measure_search(label, cap.store(), &vocab, &o, &mut table)?;
         }
         if o.wants("rebuild") {
             let started = Instant::now();
@@ -1121,17 +1156,17 @@ fn main() -> R<()> {
                 measure_search("search (after rebuild)", cap.store(), &vocab, &o, &mut table)?;
             }
         }
+        let sessions: i64 = cap.store().index().conn().query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?;
         drop(cap);
         if o.wants("daemon") {
-            measure_daemon(&home, &store_dir, &o, o.sessions, &mut table)?;
-        }
-        if !o.keep {
-            fs::remove_dir_all(&home)?;
-            fs::remove_dir_all(&store_dir)?;
+            measure_daemon(&home, &store_dir, &o, sessions as usize, &mut table)?;
         }
     }
     if o.wants("codex") {
         let home = root.join("home-codex");
+        let store_dir = root.join("store-codex");
+        let _ = fs::remove_dir_all(&home);
+        let _ = fs::remove_dir_all(&store_dir);
         let started = Instant::now();
         let (files, bytes) = gen_codex(&home, &vocab, &o)?;
         eprintln!(
@@ -1139,15 +1174,10 @@ fn main() -> R<()> {
             bytes as f64 / MIB,
             started.elapsed().as_secs_f64()
         );
-        let store_dir = root.join("store-codex");
         drop(measure_capture("Codex", &home, &store_dir, &mut table)?);
-        if !o.keep {
-            fs::remove_dir_all(&home)?;
-            fs::remove_dir_all(&store_dir)?;
-        }
     }
-    if o.wants("append") {
-        measure_append(&root, &vocab, &o, &mut table)?;
+    for scratch in ["home-big", "store-big", "home-codex", "store-codex"] {
+        let _ = fs::remove_dir_all(root.join(scratch)); // the Claude Code corpus is what --keep/--reuse keep
     }
 
     println!("\nSessionFS benchmarks — {}\n", machine());
@@ -1156,9 +1186,12 @@ fn main() -> R<()> {
     for (w, v, t) in &table.0 {
         println!("| {w} | {v} | {t} |");
     }
-    if o.keep {
-        let kept = tmp.keep();
+    if keep {
+        let kept = tmp.map(tempfile::TempDir::keep).unwrap_or(root);
         println!("\ncorpus kept in {}", kept.display());
+    } else if let Some(t) = tmp {
+        eprintln!("removing the corpus…");
+        t.close()?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
-use crate::index::{NativeFileRow, SessionRow, write};
+use crate::index::{NativeFileRow, ResumeRecord, SessionRow, write};
 use crate::store::Store;
 
 /// How many leading bytes identify a native file, to notice when its agent rewrote it.
@@ -276,16 +276,16 @@ impl Capturer {
         let mut files: Vec<NativeFile> = Vec::new();
         for row in self.store.index().native_files_of(id)? {
             let path = PathBuf::from(&row.path);
-            if let Some((_, f)) = self.classify(&path) {
-                if path.is_file() {
-                    files.push(f);
-                }
-            }
-        }
-        if let Some(f) = extra {
-            if !files.iter().any(|x| x.path == f.path) {
+            if let Some((_, f)) = self.classify(&path)
+                && path.is_file()
+            {
                 files.push(f);
             }
+        }
+        if let Some(f) = extra
+            && !files.iter().any(|x| x.path == f.path)
+        {
+            files.push(f);
         }
         files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
         let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
@@ -464,7 +464,13 @@ impl Capturer {
         if !skip_session {
             let dir = self.store.session_dir(id);
             let previous = dir.read_manifest().ok().flatten();
-            let manifest = build_manifest(id, agent, main_path, metas, native_rows, &plan, previous.as_ref());
+            let mut manifest = build_manifest(id, agent, main_path, metas, native_rows, &plan, previous.as_ref());
+            // A native session `sfs resume` wrote continues another session: link it, don't start a new line.
+            let native_id = manifest.source.original_session_id.clone();
+            let main_key = main_path.to_string_lossy();
+            if let Some(origin) = self.store.index().resume_origin(&main_key, agent.as_str(), native_id.as_deref())? {
+                link_to_origin(&mut manifest, &origin);
+            }
             let manifest_len = dir.write_manifest(&manifest)?;
             let main = metas.iter().find(|(s, _)| s.is_none()).map(|(_, m)| m).or(metas.first().map(|(_, m)| m));
             if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
@@ -541,6 +547,24 @@ fn session_id_of(p: &Parsed) -> Option<SessionId> {
         p.parser.meta().native_id.clone().or_else(|| p.file.native_id.clone())
     };
     native.filter(|n| !n.is_empty()).map(|n| SessionId::derive(&n))
+}
+
+/// Mark a session as the continuation of the one a resume wrote it from.
+fn link_to_origin(manifest: &mut Manifest, origin: &ResumeRecord) {
+    if origin.origin_session_id == manifest.session_id {
+        return;
+    }
+    manifest.parent_session_id = Some(origin.origin_session_id.to_string());
+    manifest.metadata.insert(
+        "resumed_from".into(),
+        serde_json::json!({
+            "session_id": origin.origin_session_id,
+            "agent": origin.agent,
+            "native_id": origin.native_id,
+            "written_messages": origin.written_messages,
+            "resumed_at": origin.created_at,
+        }),
+    );
 }
 
 fn build_manifest(

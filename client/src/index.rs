@@ -12,7 +12,7 @@ use sessionfs_shared::{AgentKind, SessionId};
 
 use crate::error::{ClientError, Result};
 
-const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql"), include_str!("index/002_resumes.sql")];
 
 /// How long a writer waits for another's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -66,6 +66,8 @@ pub struct SessionRow {
     pub updated_at: String,
     /// Disk use of the `.sfs` directory.
     pub size_bytes: u64,
+    /// The session this one continues (a resume in another agent) or was forked from.
+    pub parent_session_id: Option<String>,
     #[serde(skip)]
     pub(crate) messages_bytes: u64,
 }
@@ -76,7 +78,7 @@ impl SessionRow {
         let stats = m.stats.clone().unwrap_or_default();
         Self {
             id: m.session_id.clone(),
-            source_tool: m.source.tool.as_str().to_owned(),
+            source_tool: m.source.tool.canonical().to_owned(),
             native_id: m.source.original_session_id.clone(),
             title: m.title.clone(),
             alias: m.alias.clone(),
@@ -91,6 +93,7 @@ impl SessionRow {
             created_at: m.created_at.to_rfc3339(),
             updated_at: m.updated_at.unwrap_or(m.created_at).to_rfc3339(),
             size_bytes,
+            parent_session_id: m.parent_session_id.clone(),
             messages_bytes,
         }
     }
@@ -174,6 +177,36 @@ pub struct NativeFileRow {
     pub last_captured_at: Option<String>,
 }
 
+/// A native session `sfs resume` wrote: which session it continues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResumeRecord {
+    /// The native file written (`None` while it is being written).
+    pub native_path: Option<String>,
+    /// The agent it was written for.
+    pub agent: String,
+    /// The agent's ID of it.
+    pub native_id: String,
+    /// The session it continues.
+    pub origin_session_id: SessionId,
+    /// Messages written into it.
+    pub written_messages: u64,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+fn row_to_resume(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResumeRecord> {
+    let id: String = r.get("origin_session_id")?;
+    Ok(ResumeRecord {
+        native_path: r.get("native_path")?,
+        agent: r.get("agent")?,
+        native_id: r.get("native_id")?,
+        origin_session_id: SessionId::parse(&id)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
+        written_messages: r.get::<_, i64>("written_messages")? as u64,
+        created_at: r.get("created_at")?,
+    })
+}
+
 /// The index database.
 pub struct Index {
     conn: Connection,
@@ -201,6 +234,7 @@ fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         size_bytes: r.get::<_, i64>("size_bytes")? as u64,
+        parent_session_id: r.get("parent_session_id")?,
         messages_bytes: r.get::<_, i64>("messages_bytes")? as u64,
     })
 }
@@ -287,10 +321,10 @@ impl Index {
     /// Find a session by full ID, unique ID prefix (with or without `ses_`), alias, or the agent's own ID.
     pub fn resolve(&self, reference: &str) -> Result<SessionId> {
         let reference = reference.trim();
-        if let Ok(id) = SessionId::parse(reference) {
-            if self.session(&id)?.is_some() {
-                return Ok(id);
-            }
+        if let Ok(id) = SessionId::parse(reference)
+            && self.session(&id)?.is_some()
+        {
+            return Ok(id);
         }
         let by_alias: Option<String> = self
             .conn
@@ -334,21 +368,24 @@ impl Index {
             return Ok(Vec::new());
         };
         let mut sql = String::from(
-            "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), bm25(messages_fts), s.source_tool, s.title \
+            "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), messages_fts.rank, s.source_tool, s.title \
              FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
              WHERE messages_fts MATCH ?1",
         );
         if tool.is_some() {
             sql.push_str(" AND s.source_tool = ?3");
         }
-        sql.push_str(" ORDER BY bm25(messages_fts) LIMIT ?2");
+        // `rank` is bm25() (no other rank function is configured). Ordering by it rather than by bm25(...)
+        // lets FTS5 sort inside the virtual table, so SQLite stops after LIMIT rows and computes the joins
+        // and snippets only for those, not for every match (2-3x faster for mid-frequency terms).
+        sql.push_str(" ORDER BY messages_fts.rank LIMIT ?2");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
         let fetch = (limit.max(1) * 8) as i64;
-        let map =
-            |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, String, String, f64, String, Option<String>)> {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-            };
+        type HitRow = (String, String, String, String, f64, String, Option<String>);
+        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<HitRow> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        };
         let rows: Vec<_> = match tool {
             Some(t) => stmt.query_map(params![q, fetch, t.as_str()], map)?.collect::<rusqlite::Result<_>>()?,
             None => stmt.query_map(params![q, fetch], map)?.collect::<rusqlite::Result<_>>()?,
@@ -412,6 +449,33 @@ impl Index {
         Ok(rows)
     }
 
+    /// The resume that wrote a native session, found by the agent's ID of it or by its file; `None` for
+    /// sessions SessionFS did not write.
+    pub fn resume_origin(
+        &self,
+        native_path: &str,
+        agent: &str,
+        native_id: Option<&str>,
+    ) -> Result<Option<ResumeRecord>> {
+        if let Some(native_id) = native_id {
+            let found = self
+                .conn
+                .query_row(
+                    "SELECT * FROM resumes WHERE agent = ?1 AND native_id = ?2",
+                    [agent, native_id],
+                    row_to_resume,
+                )
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(self
+            .conn
+            .query_row("SELECT * FROM resumes WHERE native_path = ?1", [native_path], row_to_resume)
+            .optional()?)
+    }
+
     /// Number of indexed messages (FTS rows).
     pub fn message_rows(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM message_rows", [], |r| r.get::<_, i64>(0))? as u64)
@@ -425,13 +489,14 @@ pub(crate) mod write {
     pub(crate) fn upsert_session(tx: &Transaction<'_>, s: &SessionRow, now: &str) -> Result<()> {
         tx.execute(
             "INSERT INTO sessions (session_id, source_tool, native_id, title, alias, tags, project_path, model_id, message_count, turn_count, \
-               tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at, size_bytes, messages_bytes, indexed_at) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18) \
+               tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at, size_bytes, messages_bytes, indexed_at, parent_session_id) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) \
              ON CONFLICT(session_id) DO UPDATE SET source_tool=excluded.source_tool, native_id=excluded.native_id, title=excluded.title, \
                alias=excluded.alias, tags=excluded.tags, project_path=excluded.project_path, model_id=excluded.model_id, \
                message_count=excluded.message_count, turn_count=excluded.turn_count, tool_use_count=excluded.tool_use_count, \
                total_input_tokens=excluded.total_input_tokens, total_output_tokens=excluded.total_output_tokens, created_at=excluded.created_at, \
-               updated_at=excluded.updated_at, size_bytes=excluded.size_bytes, messages_bytes=excluded.messages_bytes, indexed_at=excluded.indexed_at",
+               updated_at=excluded.updated_at, size_bytes=excluded.size_bytes, messages_bytes=excluded.messages_bytes, indexed_at=excluded.indexed_at, \
+               parent_session_id=excluded.parent_session_id",
             params![
                 s.id.as_str(),
                 s.source_tool,
@@ -450,7 +515,8 @@ pub(crate) mod write {
                 s.updated_at,
                 s.size_bytes as i64,
                 s.messages_bytes as i64,
-                now
+                now,
+                s.parent_session_id
             ],
         )?;
         Ok(())
@@ -509,6 +575,27 @@ pub(crate) mod write {
                 f.last_captured_at
             ],
         )?;
+        Ok(())
+    }
+
+    pub(crate) fn record_resume(tx: &Transaction<'_>, r: &ResumeRecord) -> Result<()> {
+        tx.execute(
+            "INSERT OR REPLACE INTO resumes (native_path, agent, native_id, origin_session_id, written_messages, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                r.native_path,
+                r.agent,
+                r.native_id,
+                r.origin_session_id.as_str(),
+                r.written_messages as i64,
+                r.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn forget_resume(tx: &Transaction<'_>, agent: &str, native_id: &str) -> Result<()> {
+        tx.execute("DELETE FROM resumes WHERE agent = ?1 AND native_id = ?2", [agent, native_id])?;
         Ok(())
     }
 

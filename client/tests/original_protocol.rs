@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex};
 use sessionfs_client::Remote;
 use sessionfs_client::sync::{Pulled, RemoteClient};
 
+/// One canned answer: path prefix, status, headers, body.
+type Route = (&'static str, u16, Vec<(&'static str, String)>, Vec<u8>);
+
 /// Serve canned (status, headers, body) answers by path prefix; record the requests' first lines.
-fn canned(routes: Vec<(&'static str, u16, Vec<(&'static str, String)>, Vec<u8>)>) -> (String, Arc<Mutex<Vec<String>>>) {
+fn canned(routes: Vec<Route>) -> (String, Arc<Mutex<Vec<String>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", l.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -111,7 +111,10 @@ impl Auth {
                     }
                     return Ok(ExitCode::SUCCESS);
                 };
-                let me = RemoteClient::new(&remote).and_then(|c| c.me());
+                let me = match RemoteClient::new(&remote) {
+                    Ok(c) => c.me(),
+                    Err(e) => Err(e),
+                };
                 if json {
                     let (account, error) = match &me {
                         Ok(m) => (serde_json::to_value(m)?, None),

@@ -210,7 +210,7 @@ fn tail(path: &Path, lines: usize) -> Result<String> {
     let want = (lines as u64 * 400).max(64 * 1024).min(len);
     f.seek(SeekFrom::Start(len - want))?;
     let mut buf = String::new();
-    f.take(want).read_to_string(&mut buf).or_else(|_| Ok::<_, std::io::Error>(0))?;
+    f.take(want).read_to_string(&mut buf).or(Ok::<_, std::io::Error>(0))?;
     let all: Vec<&str> = buf.lines().collect();
     Ok(all[all.len().saturating_sub(lines)..].join("\n"))
 }

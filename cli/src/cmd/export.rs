@@ -57,7 +57,11 @@ fn copy_dir(from: &Path, to: &Path) -> Result<u64> {
 }
 
 fn redaction_note(r: &std::collections::BTreeMap<&'static str, usize>) -> String {
-    if r.is_empty() { String::new() } else { format!("; redacted {} (use --no-redact to keep them)", sessionfs_client::sync::Redactions(r)) }
+    if r.is_empty() {
+        String::new()
+    } else {
+        format!("; redacted {} (use --no-redact to keep them)", sessionfs_client::sync::Redactions(r))
+    }
 }
 
 impl Export {
@@ -85,7 +89,12 @@ impl Export {
                         }
                         std::fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
                     }
-                    eprintln!("Wrote {} file(s) to {}{}", members.len(), out.display(), redaction_note(&packed.redactions));
+                    eprintln!(
+                        "Wrote {} file(s) to {}{}",
+                        members.len(),
+                        out.display(),
+                        redaction_note(&packed.redactions)
+                    );
                 }
             }
             Format::Markdown | Format::Json => {

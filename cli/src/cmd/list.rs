@@ -43,6 +43,11 @@ impl List {
             let updated = r.updated_at.get(..16).unwrap_or(&r.updated_at).replace('T', " ");
             let title = r.alias.as_ref().map(|a| format!("[{a}] ")).unwrap_or_default()
                 + r.title.as_deref().unwrap_or("(untitled)");
+            // A session continued from another (`sfs resume`, a fork) names it.
+            let title = match &r.parent_session_id {
+                Some(parent) => format!("{} (from {parent})", super::ellipsize(&title, 45)),
+                None => title,
+            };
             println!(
                 "{:<21} {:<11} {:>5}  {:<16}  {}",
                 r.id,

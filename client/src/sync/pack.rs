@@ -72,10 +72,10 @@ pub fn pack_session(dir: &Path, redactor: &Redactor) -> Result<PackedSession, Sy
             }
             files::MANIFEST | files::WORKSPACE | files::TOOLS => {
                 if let Ok(mut v) = serde_json::from_slice::<Value>(bytes) {
-                    if name == files::MANIFEST {
-                        if let Some(o) = v.as_object_mut() {
-                            o.remove("sync");
-                        }
+                    if name == files::MANIFEST
+                        && let Some(o) = v.as_object_mut()
+                    {
+                        o.remove("sync");
                     }
                     findings.extend(redactor.redact_json(&mut v));
                     *bytes = serde_json::to_vec_pretty(&v).unwrap_or_else(|_| bytes.clone());

@@ -1,0 +1,223 @@
+//! `sfs resume` without the real agents: its errors (session not found, agent not installed, unknown
+//! version, unsupported agent), the working-folder fallback, `--project`, trimming with `--max-tokens`, and
+//! the `--no-launch --json` output. A stand-in `claude`/`codex` script answers `--version`; sessions come
+//! from the recorded fixtures, whose folders do not exist on this machine.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    /// A home holding the recorded Claude Code `tool_call` and `two_turns` sessions, captured.
+    fn new() -> Self {
+        let env = Self { tmp: tempfile::tempdir().unwrap() };
+        std::fs::create_dir_all(env.bin()).unwrap();
+        std::fs::create_dir_all(env.work()).unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agents/tests/fixtures/claude-code/2.1.197");
+        for scenario in ["tool_call", "two_turns"] {
+            copy(&fixtures.join(scenario).join("home"), &env.home());
+        }
+        let out = env.sfs(&["import"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        env
+    }
+
+    fn home(&self) -> PathBuf {
+        self.tmp.path().join("home")
+    }
+    fn bin(&self) -> PathBuf {
+        self.tmp.path().join("bin")
+    }
+    fn work(&self) -> PathBuf {
+        self.tmp.path().join("work")
+    }
+
+    /// A stand-in for an agent's program that reports `version`.
+    fn fake_cli(&self, program: &str, version: &str) {
+        let path = self.bin().join(program);
+        std::fs::write(&path, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    fn sfs(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sfs"))
+            .args(args)
+            .current_dir(self.work())
+            .env("PATH", self.bin())
+            .env("HOME", self.home())
+            .env("SFS_HOME", self.tmp.path().join("store"))
+            .output()
+            .unwrap()
+    }
+
+    /// The captured session whose agent ID is `native`.
+    fn session(&self, native: &str) -> String {
+        let out = self.sfs(&["list", "--json"]);
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let row = list.as_array().unwrap().iter().find(|r| r["native_id"] == native).unwrap();
+        row["id"].as_str().unwrap().to_owned()
+    }
+}
+
+const TOOL_CALL: &str = "e72b7bde-28dd-409c-92ba-037d2a2b00d6";
+const TWO_TURNS: &str = "1899c274-7c5e-4d94-968b-02149e06bf42";
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn session_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        session_files(&e.path())
+                    } else {
+                        usize::from(e.path().extension().is_some_and(|x| x == "jsonl"))
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_unknown_session_is_not_found() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    let out = env.sfs(&["resume", "ses_deadbeef00", "--in", "claude-code", "--no-launch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no session matches \"ses_deadbeef00\""), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn a_missing_agent_says_how_to_install_it() {
+    let env = Env::new();
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--in", "codex", "--no-launch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("codex is not installed: no `codex` on PATH"), "{err}");
+    assert!(err.contains("hint: install it with `npm install -g @openai/codex`"), "{err}");
+}
+
+#[test]
+fn an_unknown_version_lists_the_known_ones_unless_forced() {
+    let env = Env::new();
+    env.fake_cli("claude", "9.9.9 (Claude Code)");
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--no-launch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("claude-code \"9.9.9\"") && err.contains("known versions: 2.1.197"), "{err}");
+    assert!(err.contains("--force-version"), "{err}");
+    assert_eq!(session_files(&env.home().join(".claude/projects")), 2, "nothing was written");
+
+    let out = env.sfs(&["resume", &id, "--no-launch", "--force-version", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a verified version"), "{}", stderr(&out));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(Path::new(written["files"][0].as_str().unwrap()).is_file());
+}
+
+#[test]
+fn an_agent_without_a_writer_is_refused() {
+    let env = Env::new();
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--in", "cursor", "--no-launch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot continue sessions in \"cursor\""), "{err}");
+    assert!(err.contains("hint: pass --in claude-code"), "{err}");
+}
+
+#[test]
+fn a_folder_missing_here_falls_back_to_the_current_one_in_one_line() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--no-launch", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let notes: Vec<String> = stderr(&out).lines().filter(|l| l.contains("does not exist")).map(str::to_owned).collect();
+    assert_eq!(notes.len(), 1, "{}", stderr(&out));
+    assert!(notes[0].contains("/tmp/sfs-fixture-OohIJb/project-tool_call"), "{}", notes[0]);
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let work = std::fs::canonicalize(env.work()).unwrap();
+    assert_eq!(written["cwd"], work.to_str().unwrap());
+    assert_eq!(written["agent"], "claude-code");
+    assert_eq!(written["command"][0], "claude");
+    assert_eq!(written["command"][1], "--resume");
+    assert_eq!(written["command"][2], written["native_id"]);
+    assert_eq!(
+        written["shell"],
+        format!("cd {} && claude --resume {}", work.display(), written["native_id"].as_str().unwrap())
+    );
+    // Written where Claude Code looks for the current folder's sessions.
+    let file = PathBuf::from(written["files"][0].as_str().unwrap());
+    let folder = work.to_str().unwrap().replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    assert_eq!(file.parent().unwrap(), env.home().join(".claude/projects").join(folder));
+
+    // --project overrides it, and must exist.
+    let other = env.tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let out = env.sfs(&["resume", &id, "--no-launch", "--json", "--project", other.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("does not exist"));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(written["cwd"], std::fs::canonicalize(&other).unwrap().to_str().unwrap());
+    let out = env.sfs(&["resume", &id, "--no-launch", "--project", "/no/such/place"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--project /no/such/place: no such folder"), "{}", stderr(&out));
+}
+
+#[test]
+fn max_tokens_trims_the_oldest_turns_behind_a_summary() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    let id = env.session(TWO_TURNS);
+    let out = env.sfs(&["resume", &id, "--no-launch", "--json", "--max-tokens", "40"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(written["trimmed"]["turns"], 1, "{written}");
+    assert!(stderr(&out).contains("left out the oldest 1 turn"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(written["files"][0].as_str().unwrap()).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let head = first["message"]["content"].as_str().unwrap();
+    assert!(head.starts_with("[SessionFS] The start of this session was left out"), "{head}");
+    assert!(head.contains("MARKER-TURN1"), "the summary names the dropped prompt: {head}");
+    assert!(!text.contains("\"content\":\"First turn"), "the first turn itself is gone");
+    assert!(text.contains("MARKER-TURN2"), "the newest turn stays");
+}
+
+#[test]
+fn json_output_needs_no_launch() {
+    let env = Env::new();
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
