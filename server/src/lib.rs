@@ -51,6 +51,9 @@ impl Server {
             blobs,
             limiter: KeyLimiter::new(config.rate_limit_per_minute).map(Arc::new),
             mailer: Mailer::new(config.outbox_dir(), config.mail_from.clone(), config.smtp_url.as_deref())?,
+            push_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 2,
+            )),
             config: Arc::new(config),
         };
         Ok(Self { state })

@@ -79,6 +79,7 @@ pub async fn accept_push(
     opts: PushOptions,
 ) -> Result<(bool, SyncPushResponse), ApiError> {
     let expected = opts.expect_id_in_manifest.then(|| id.clone());
+    let _slot = app.push_slots.acquire().await.map_err(ApiError::internal)?;
     let checked = check_archive(app, bytes.clone(), expected).await?;
     let key = Blobs::key(owner, id.as_str(), &checked.etag);
     app.blobs.put(&key, bytes).await?;

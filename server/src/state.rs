@@ -21,6 +21,9 @@ pub struct AppState {
     pub limiter: Option<Arc<KeyLimiter>>,
     /// Mail.
     pub mailer: Mailer,
+    /// Pushes being unpacked and checked at once: each holds its archive decompressed in memory, so this
+    /// bounds memory under load (queued pushes wait; they are not refused).
+    pub push_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
