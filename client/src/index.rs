@@ -17,6 +17,9 @@ const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql"), include_str!("
 /// How long a writer waits for another's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// How many of the newest matching messages a search ranks (see [`Index::search`]).
+pub const SEARCH_WINDOW: usize = 2_000;
+
 /// The most text indexed per message: tool outputs can be whole files, which search does not need.
 const MAX_INDEXED_TEXT: usize = 64 * 1024;
 
@@ -367,17 +370,22 @@ impl Index {
         let Some(q) = fts_query(query) else {
             return Ok(Vec::new());
         };
+        // Ranking is bm25 over a window of the newest matches, not over every match: a common word can
+        // match hundreds of thousands of messages, and scoring them all takes far longer than a person
+        // waits. FTS5 walks a doclist newest-first and stops at the window's end, and the rowid bound lets
+        // it skip everything older. Rare words (fewer matches than the window) are ranked over all.
         let mut sql = String::from(
             "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), messages_fts.rank, s.source_tool, s.title \
              FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
-             WHERE messages_fts MATCH ?1",
+             WHERE messages_fts MATCH ?1 AND messages_fts.rowid >= \
+               (SELECT COALESCE(MIN(rowid), 0) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?4))",
         );
         if tool.is_some() {
             sql.push_str(" AND s.source_tool = ?3");
         }
         // `rank` is bm25() (no other rank function is configured). Ordering by it rather than by bm25(...)
         // lets FTS5 sort inside the virtual table, so SQLite stops after LIMIT rows and computes the joins
-        // and snippets only for those, not for every match (2-3x faster for mid-frequency terms).
+        // and snippets only for those, not for every match.
         sql.push_str(" ORDER BY messages_fts.rank LIMIT ?2");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
@@ -386,9 +394,10 @@ impl Index {
         let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<HitRow> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         };
+        let window = SEARCH_WINDOW as i64;
         let rows: Vec<_> = match tool {
-            Some(t) => stmt.query_map(params![q, fetch, t.as_str()], map)?.collect::<rusqlite::Result<_>>()?,
-            None => stmt.query_map(params![q, fetch], map)?.collect::<rusqlite::Result<_>>()?,
+            Some(t) => stmt.query_map(params![q, fetch, t.as_str(), window], map)?.collect::<rusqlite::Result<_>>()?,
+            None => stmt.query_map(params![q, fetch, "", window], map)?.collect::<rusqlite::Result<_>>()?,
         };
         let mut hits: Vec<SearchHit> = Vec::new();
         for (sid, msg_id, role, snippet, score, source_tool, title) in rows {

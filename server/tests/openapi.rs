@@ -1228,6 +1228,27 @@ async fn live_responses_conform_to_the_document() {
     expect!("post", "/api/v1/handoffs/{id}/claim", bob.req(Method::POST, &format!("/handoffs/{h1}/claim")), 200);
     expect!("post", "/api/v1/handoffs/{id}/claim", bob.req(Method::POST, &format!("/handoffs/{h1}/claim")), 409);
     expect!("post", "/api/v1/handoffs/{id}/revoke", alice.req(Method::POST, &format!("/handoffs/{h1}/revoke")), 409);
+    expect!(
+        "post",
+        "/api/v1/handoffs/{id}/comments",
+        bob.req(Method::POST, &format!("/handoffs/{h1}/comments")).json(&json!({"content": "thanks"})),
+        201
+    );
+    expect!(
+        "post",
+        "/api/v1/handoffs/{id}/comments",
+        bob.req(Method::POST, &format!("/handoffs/{h1}/comments")).json(&json!({"content": ""})),
+        400
+    );
+    expect!("get", "/api/v1/handoffs/{id}/comments", alice.req(Method::GET, &format!("/handoffs/{h1}/comments")), 200);
+    expect!("get", "/api/v1/handoffs/{id}/comments", admin.req(Method::GET, &format!("/handoffs/{h1}/comments")), 404);
+    expect!(
+        "get",
+        "/api/v1/handoffs/{id}/events",
+        alice.req(Method::GET, &format!("/handoffs/{h1}/events?limit=5")),
+        200
+    );
+    expect!("get", "/api/v1/handoffs/{id}/events", admin.req(Method::GET, &format!("/handoffs/{h1}/events")), 404);
     let h2 = expect!("post", "/api/v1/handoffs", offer(ID), 201)["id"].as_str().unwrap().to_owned();
     expect!(
         "post",
