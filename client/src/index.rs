@@ -17,7 +17,7 @@ const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql"), include_str!("
 /// How long a writer waits for another's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
-/// How many of the newest matching messages a search ranks (see [`Index::search`]).
+/// Above this many matching messages a search orders by recency instead of bm25 (see [`Index::search`]).
 pub const SEARCH_WINDOW: usize = 2_000;
 
 /// The most text indexed per message: tool outputs can be whole files, which search does not need.
@@ -370,23 +370,32 @@ impl Index {
         let Some(q) = fts_query(query) else {
             return Ok(Vec::new());
         };
-        // Ranking is bm25 over a window of the newest matches, not over every match: a common word can
-        // match hundreds of thousands of messages, and scoring them all takes far longer than a person
-        // waits. FTS5 walks a doclist newest-first and stops at the window's end, and the rowid bound lets
-        // it skip everything older. Rare words (fewer matches than the window) are ranked over all.
-        let mut sql = String::from(
-            "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), messages_fts.rank, s.source_tool, s.title \
+        // Ranking every match by bm25 costs time in proportion to the doclists of the query's words, and a
+        // common word matches hundreds of thousands of messages. So: find the newest matches first (FTS5
+        // walks a doclist newest-first and stops early). If there are few, rank them all by bm25; if the
+        // window fills, the query is too common for relevance to mean much, and the newest hits win.
+        let window = SEARCH_WINDOW as i64;
+        let newest: Vec<i64> = {
+            let mut probe = self.conn.prepare_cached(
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+            )?;
+            probe.query_map(params![q, window + 1], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        // bm25's IDF walks the whole doclist of every word in the query, so it is affordable only for a
+        // single rare word; several words, or a common one, are ordered newest first.
+        let single_word = !q.contains(' ') && !q.ends_with('*');
+        let common = newest.len() as i64 > window || !single_word;
+        let select = "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), \
+             CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
              FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
-             WHERE messages_fts MATCH ?1 AND messages_fts.rowid >= \
-               (SELECT COALESCE(MIN(rowid), 0) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?4))",
-        );
+             WHERE messages_fts MATCH ?1";
+        let mut sql = String::from(select);
         if tool.is_some() {
             sql.push_str(" AND s.source_tool = ?3");
         }
-        // `rank` is bm25() (no other rank function is configured). Ordering by it rather than by bm25(...)
-        // lets FTS5 sort inside the virtual table, so SQLite stops after LIMIT rows and computes the joins
-        // and snippets only for those, not for every match.
-        sql.push_str(" ORDER BY messages_fts.rank LIMIT ?2");
+        // `rank` is bm25(); ordering by it (not by bm25(...)) lets FTS5 sort inside the virtual table and
+        // stop after LIMIT rows, so joins and snippets are computed for those only.
+        sql.push_str(if common { " ORDER BY messages_fts.rowid DESC LIMIT ?2" } else { " ORDER BY messages_fts.rank LIMIT ?2" });
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
         let fetch = (limit.max(1) * 8) as i64;
@@ -394,10 +403,9 @@ impl Index {
         let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<HitRow> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
         };
-        let window = SEARCH_WINDOW as i64;
         let rows: Vec<_> = match tool {
-            Some(t) => stmt.query_map(params![q, fetch, t.as_str(), window], map)?.collect::<rusqlite::Result<_>>()?,
-            None => stmt.query_map(params![q, fetch, "", window], map)?.collect::<rusqlite::Result<_>>()?,
+            Some(t) => stmt.query_map(params![q, fetch, t.as_str(), common], map)?.collect::<rusqlite::Result<_>>()?,
+            None => stmt.query_map(params![q, fetch, "", common], map)?.collect::<rusqlite::Result<_>>()?,
         };
         let mut hits: Vec<SearchHit> = Vec::new();
         for (sid, msg_id, role, snippet, score, source_tool, title) in rows {
