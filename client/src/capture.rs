@@ -294,14 +294,19 @@ impl Capturer {
 
     /// Write a whole session from parsed files: append when the stored copy is a prefix of it, rewrite
     /// when it is at least as long, keep the stored copy when it is longer.
-    fn write_full(&mut self, id: &SessionId, parsed: Vec<Parsed>) -> Result<CaptureReport> {
+    fn write_full(&mut self, id: &SessionId, mut parsed: Vec<Parsed>) -> Result<CaptureReport> {
         let Some(first) = parsed.first() else {
             return Err(ClientError::NotFound(id.to_string()));
         };
         let agent = first.file.agent;
         let main_path = first.file.path.clone();
         let deleted = DeletedList::load(&self.store.paths().deleted_json());
-        let all: Vec<Message> = parsed.iter().flat_map(|p| p.messages.iter().cloned()).collect();
+        // Move the messages out (sessions can be large; no copies), keeping each file's count.
+        let counts: Vec<u64> = parsed.iter().map(|p| p.messages.len() as u64).collect();
+        let mut all: Vec<Message> = Vec::with_capacity(counts.iter().sum::<u64>() as usize);
+        for p in &mut parsed {
+            all.append(&mut p.messages);
+        }
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
         let row = self.store.index().session(id)?;
@@ -317,25 +322,26 @@ impl Capturer {
             dir.create()?;
             let stored = if row.is_some() { dir.read_messages()?.messages } else { Vec::new() };
             let is_prefix = stored.len() <= all.len() && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
+            tx_plan.total = all.len() as u64;
+            tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
             if is_prefix && row.is_some() {
-                let new = &all[stored.len()..];
-                let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), new)?;
-                tx_plan.new_messages = new.to_vec();
+                let new = all.split_off(stored.len());
+                let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), &new)?;
+                tx_plan.new_messages = new;
                 tx_plan.messages_bytes = Some(len);
             } else {
                 let len = dir.rewrite_messages(&all)?;
                 tx_plan.reindex_all = true;
-                tx_plan.new_messages = all.clone();
+                tx_plan.new_messages = std::mem::take(&mut all);
                 tx_plan.messages_bytes = Some(len);
             }
-            tx_plan.total = all.len() as u64;
-            tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
         }
 
         let now = now();
         let native_rows: Vec<NativeFileRow> = parsed
             .iter()
-            .map(|p| NativeFileRow {
+            .zip(&counts)
+            .map(|(p, count)| NativeFileRow {
                 path: p.file.path.to_string_lossy().into_owned(),
                 agent: p.file.agent.as_str().to_owned(),
                 session_id: id.clone(),
@@ -343,7 +349,7 @@ impl Capturer {
                 offset: p.offset,
                 head_hash: Some(p.head_hash.clone()),
                 parser_state: Some(p.parser.save().to_string()),
-                messages: p.messages.len() as u64,
+                messages: *count,
                 records_skipped: p.skipped.len() as u64,
                 last_error: p.skipped.last().map(|s| format!("line {}: {}", s.line, s.error)),
                 last_error_at: p.skipped.last().map(|_| now.clone()),

@@ -395,7 +395,11 @@ impl Index {
         }
         // `rank` is bm25(); ordering by it (not by bm25(...)) lets FTS5 sort inside the virtual table and
         // stop after LIMIT rows, so joins and snippets are computed for those only.
-        sql.push_str(if common { " ORDER BY messages_fts.rowid DESC LIMIT ?2" } else { " ORDER BY messages_fts.rank LIMIT ?2" });
+        sql.push_str(if common {
+            " ORDER BY messages_fts.rowid DESC LIMIT ?2"
+        } else {
+            " ORDER BY messages_fts.rank LIMIT ?2"
+        });
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
         let fetch = (limit.max(1) * 8) as i64;
