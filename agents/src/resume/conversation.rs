@@ -93,9 +93,10 @@ enum Event {
 impl Conversation {
     /// Build the conversation from a session's messages.
     ///
-    /// Sub-agent threads (`is_sidechain`) and context an agent injected itself (`is_meta`: environment
-    /// descriptions, instructions, notices) are left out: the parent's call of the sub-agent and its
-    /// result stay, and the target agent injects its own context. Summaries become user text; blocks of
+    /// Context an agent injected itself (`is_meta`: environment descriptions, instructions, notices) is
+    /// left out: the target agent injects its own. Sub-agent threads (`is_sidechain`) have no place in
+    /// another agent's history, so each becomes a compact transcript appended to the first tool result
+    /// that follows it (the parent's call of the sub-agent, as a rule), or a note at the end. Summaries become user text; blocks of
     /// unknown types become a short placeholder, never their raw JSON.
     pub fn from_messages(source: &str, messages: &[Message]) -> Self {
         let events = events(messages);
@@ -160,8 +161,72 @@ fn call_as_text(name: &str, input: &Value) -> Block {
     Block::text(format!("[tool call {name}: {input}]"))
 }
 
+/// The most text of one sub-agent carried into the target, and of one of its messages.
+const SUBAGENT_TRANSCRIPT_CHARS: usize = 16_000;
+const SUBAGENT_MESSAGE_CHARS: usize = 1_500;
+
+/// Sub-agent threads as (last timestamp, transcript), in the order they started.
+fn subagent_transcripts(messages: &[Message]) -> Vec<(Option<Timestamp>, String)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_agent: HashMap<String, (Option<Timestamp>, String)> = HashMap::new();
+    for m in messages.iter().filter(|m| m.is_sidechain && !m.is_meta) {
+        let agent = m.agent_id.clone().unwrap_or_else(|| "sub-agent".into());
+        let entry = by_agent.entry(agent.clone()).or_insert_with(|| {
+            order.push(agent.clone());
+            (None, String::new())
+        });
+        entry.0 = m.timestamp.or(entry.0);
+        let mut line = String::new();
+        for b in &m.content {
+            let piece = match b {
+                Block::Text { text } => text.clone(),
+                Block::ToolUse { name, input, .. } => format!("[tool call {name}: {input}]"),
+                Block::ToolResult { content, .. } => format!("[tool result: {content}]"),
+                _ => continue,
+            };
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&piece);
+        }
+        if line.trim().is_empty() || entry.1.len() >= SUBAGENT_TRANSCRIPT_CHARS {
+            continue;
+        }
+        let clipped: String = line.chars().take(SUBAGENT_MESSAGE_CHARS).collect();
+        entry.1.push_str(&format!("\n{}: {clipped}", m.role.as_str()));
+    }
+    order
+        .into_iter()
+        .filter_map(|agent| {
+            let (at, body) = by_agent.remove(&agent)?;
+            let body: String = body.chars().take(SUBAGENT_TRANSCRIPT_CHARS).collect();
+            Some((at, format!("[SessionFS] Turns of sub-agent {agent}:{body}")))
+        })
+        .collect()
+}
+
+/// Append the transcripts of sub-agents that finished by `at` to a tool result's text.
+fn fold_subagents(block: Block, at: Option<Timestamp>, pending: &mut VecDeque<(Option<Timestamp>, String)>) -> Block {
+    let Block::ToolResult { tool_use_id, mut content, is_error, exit_code, duration_ms } = block else { return block };
+    while let Some((done, _)) = pending.front() {
+        let finished = match (done, at) {
+            (Some(d), Some(a)) => *d <= a,
+            _ => true,
+        };
+        if !finished {
+            break;
+        }
+        if let Some((_, transcript)) = pending.pop_front() {
+            content.push_str("\n\n");
+            content.push_str(&transcript);
+        }
+    }
+    Block::ToolResult { tool_use_id, content, is_error, exit_code, duration_ms }
+}
+
 fn events(messages: &[Message]) -> Vec<Event> {
     let mut out = Vec::new();
+    let mut pending: VecDeque<(Option<Timestamp>, String)> = subagent_transcripts(messages).into();
     for m in messages.iter().filter(|m| !m.is_sidechain && !m.is_meta) {
         let at = m.timestamp;
         match m.role {
@@ -175,7 +240,7 @@ fn events(messages: &[Message]) -> Vec<Event> {
                             if !say.is_empty() {
                                 out.push(Event::Say(std::mem::take(&mut say), at, m.model.clone()));
                             }
-                            out.push(Event::Result(b.clone(), at));
+                            out.push(Event::Result(fold_subagents(b.clone(), at, &mut pending), at));
                         }
                         Block::Image { .. } => say.push(Block::text("[image]")),
                         Block::Unknown(_) => say.push(unsupported(b)),
@@ -189,7 +254,9 @@ fn events(messages: &[Message]) -> Vec<Event> {
                 let mut prompt = Vec::new();
                 for b in &m.content {
                     match b {
-                        Block::ToolResult { .. } => out.push(Event::Result(b.clone(), at)),
+                        Block::ToolResult { .. } => {
+                            out.push(Event::Result(fold_subagents(b.clone(), at, &mut pending), at))
+                        }
                         Block::Text { .. } | Block::Image { .. } => prompt.push(b.clone()),
                         Block::Summary { text, .. } => {
                             prompt.push(Block::text(format!("[Summary of the earlier conversation] {text}")));
@@ -205,6 +272,10 @@ fn events(messages: &[Message]) -> Vec<Event> {
                 }
             }
         }
+    }
+    // Sub-agents no later tool result could carry: a note at the end.
+    for (at, transcript) in pending {
+        out.push(Event::Prompt(vec![Block::text(transcript)], at));
     }
     out
 }
@@ -428,15 +499,45 @@ mod tests {
     }
 
     #[test]
-    fn meta_and_sidechain_messages_are_left_out_and_the_head_is_a_user_turn() {
+    fn meta_is_left_out_sidechains_become_a_transcript_and_the_head_is_a_user_turn() {
         let mut meta = msg(Role::User, vec![Block::text("<environment_context>")]);
         meta.is_meta = true;
         let mut side = msg(Role::Assistant, vec![Block::text("sub-agent work")]);
         side.is_sidechain = true;
+        side.agent_id = Some("agent-x".into());
         let messages = vec![meta, side, msg(Role::Assistant, vec![Block::text("hello")])];
         let c = Conversation::from_messages("claude-code", &messages);
-        assert_eq!(kinds(&c), ["user", "assistant"]);
+        assert_eq!(kinds(&c), ["user", "assistant", "user"]);
         assert!(text_of(c.items[0].blocks()).starts_with("[SessionFS]"));
         assert_eq!(text_of(c.items[1].blocks()), "hello");
+        let note = text_of(c.items[2].blocks());
+        assert!(note.contains("sub-agent agent-x") && note.contains("sub-agent work"), "{note}");
+    }
+
+    #[test]
+    fn a_subagent_transcript_rides_on_the_next_tool_result() {
+        let call = msg(
+            Role::Assistant,
+            vec![Block::ToolUse { tool_use_id: "t1".into(), name: "Task".into(), input: serde_json::json!({}) }],
+        );
+        let mut side = msg(Role::Assistant, vec![Block::text("found three callers")]);
+        side.is_sidechain = true;
+        side.agent_id = Some("agent-explore".into());
+        let result = msg(
+            Role::Tool,
+            vec![Block::ToolResult {
+                tool_use_id: "t1".into(),
+                content: "done".into(),
+                is_error: false,
+                exit_code: None,
+                duration_ms: None,
+            }],
+        );
+        let c =
+            Conversation::from_messages("claude-code", &[msg(Role::User, vec![Block::text("go")]), call, side, result]);
+        let carried = c.items.iter().flat_map(|i| i.blocks()).any(|b| {
+            matches!(b, Block::ToolResult { content, .. } if content.starts_with("done") && content.contains("found three callers"))
+        });
+        assert!(carried, "{:?}", c.items);
     }
 }
