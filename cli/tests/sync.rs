@@ -143,6 +143,30 @@ impl Machine {
     }
 }
 
+/// `sfs resume <id> --in claude-code --no-launch --json` on machine `m`, with a stand-in `claude` on PATH
+/// (only its `--version` is asked).
+fn resume_here(m: &Machine, id: &str) -> Value {
+    let bin = m.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    fs::write(&claude, "#!/bin/sh\necho '2.1.197 (Claude Code)'\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&claude, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(env!("CARGO_BIN_EXE_sfs"))
+        .args(["resume", id, "--in", "claude-code", "--no-launch", "--json", "--project", m.home.to_str().unwrap()])
+        .env("HOME", &m.home)
+        .env("SFS_HOME", &m.store)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "resume failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn signup(server: &Server, email: &str) -> String {
     let out = Command::new("curl")
         .args([
@@ -222,6 +246,10 @@ fn two_machines_push_pull_merge_and_fork_without_losing_turns() {
     assert!(out.contains("Pulled"), "{out}");
     assert_eq!(b.msg_ids(ID), ["u1"]);
     assert!(!b.json(&["search", "kumquats", "--json"]).as_array().unwrap().is_empty(), "pulled sessions are indexed");
+    // And B can continue it in an agent: the pulled session is written natively there.
+    let resumed = resume_here(&b, ID);
+    assert!(Path::new(resumed["files"][0].as_str().unwrap()).starts_with(&b.home), "{resumed}");
+    assert!(fs::read_to_string(resumed["files"][0].as_str().unwrap()).unwrap().contains("kumquats"));
 
     // A extends; B has not changed: a sync on B fast-forwards.
     a.say(NATIVE, "u2", "second turn");
@@ -469,4 +497,58 @@ fn the_daemon_autosyncs_a_changed_session_within_the_debounce() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+#[test]
+fn selective_autosync_pushes_only_watched_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let a = Machine::new(tmp.path(), "a");
+    login(&a, &server, &key);
+    let other_native = "99999999-1111-2222-3333-444455556666";
+    let other = "ses_9999999911112222";
+    a.ok(&["sync", "auto", "--mode", "selective", "--debounce", "5"]);
+    a.ok(&["sync", "watch", ID]);
+    a.ok(&["daemon", "start"]);
+    struct Stop<'a>(&'a Machine);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.sfs(&["daemon", "stop"]);
+        }
+    }
+    let _stop = Stop(&a);
+    std::thread::sleep(Duration::from_millis(500));
+    a.say(NATIVE, "u1", "watched session");
+    a.say(other_native, "u1", "not watched");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ids: Vec<String> = a
+            .json(&["list-remote", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.contains(&ID.to_string()) {
+            assert!(!ids.contains(&other.to_string()), "an unwatched session was pushed: {ids:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watched session was not pushed; log:\n{}",
+            a.ok(&["daemon", "logs", "-n", "40"])
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Give the daemon time to (wrongly) push the other one, then check it did not.
+    std::thread::sleep(Duration::from_secs(7));
+    let ids: Vec<String> = a
+        .json(&["list-remote", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, [ID.to_string()]);
 }
