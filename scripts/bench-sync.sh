@@ -49,7 +49,7 @@ r = json.load(open(sys.argv[1])); t = float(sys.argv[3]) - float(sys.argv[2]); n
 assert r["pushed"] == n and not r["failed"], r
 print(f"first full sync: {n} sessions in {t:.1f} s = {n/t:.0f} sessions/s")
 PY
-one=$(ls "$HOME/.claude/projects/-tmp-bench" | head -1)
+one=$(find "$HOME/.claude/projects/-tmp-bench" -name "*.jsonl" -print -quit | xargs basename)
 echo '{"parentUuid":null,"type":"user","uuid":"extra-1","timestamp":"2026-03-20T11:00:00.000Z","message":{"role":"user","content":"one more turn"}}' >>"$HOME/.claude/projects/-tmp-bench/$one"
 "$BIN/sfs" import --json >/dev/null
 t0=$(date +%s.%N)
