@@ -257,63 +257,73 @@ impl<'de> Deserialize<'de> for Block {
 }
 
 impl Serialize for Block {
+    // Written field by field, straight to the serializer: capture writes every message, and building an
+    // intermediate map per block cost more than parsing it.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = Map::new();
-        let mut put = |k: &str, v: Value| {
-            map.insert(k.to_owned(), v);
-        };
+        use serde::ser::SerializeMap;
         match self {
             Self::Text { text } => {
-                put("type", "text".into());
-                put("text", text.clone().into());
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "text")?;
+                m.serialize_entry("text", text)?;
+                m.end()
             }
             Self::Thinking { text, signature, redacted, summary } => {
-                put("type", "thinking".into());
-                put("text", text.clone().into());
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "thinking")?;
+                m.serialize_entry("text", text)?;
                 if let Some(sig) = signature {
-                    put("signature", sig.clone().into());
+                    m.serialize_entry("signature", sig)?;
                 }
                 if *redacted {
-                    put("redacted", true.into());
+                    m.serialize_entry("redacted", &true)?;
                 }
                 if let Some(sum) = summary {
-                    put("summary", sum.clone().into());
+                    m.serialize_entry("summary", sum)?;
                 }
+                m.end()
             }
             Self::ToolUse { tool_use_id, name, input } => {
-                put("type", "tool_use".into());
-                put("tool_use_id", tool_use_id.clone().into());
-                put("name", name.clone().into());
-                put("input", input.clone());
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("type", "tool_use")?;
+                m.serialize_entry("tool_use_id", tool_use_id)?;
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("input", input)?;
+                m.end()
             }
             Self::ToolResult { tool_use_id, content, is_error, exit_code, duration_ms } => {
-                put("type", "tool_result".into());
-                put("tool_use_id", tool_use_id.clone().into());
-                put("content", content.clone().into());
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "tool_result")?;
+                m.serialize_entry("tool_use_id", tool_use_id)?;
+                m.serialize_entry("content", content)?;
                 if *is_error {
-                    put("is_error", true.into());
+                    m.serialize_entry("is_error", &true)?;
                 }
                 if let Some(code) = exit_code {
-                    put("exit_code", (*code).into());
+                    m.serialize_entry("exit_code", code)?;
                 }
                 if let Some(ms) = duration_ms {
-                    put("duration_ms", (*ms).into());
+                    m.serialize_entry("duration_ms", ms)?;
                 }
+                m.end()
             }
             Self::Image { source } => {
-                put("type", "image".into());
-                put("source", serde_json::to_value(source).map_err(serde::ser::Error::custom)?);
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", "image")?;
+                m.serialize_entry("source", source)?;
+                m.end()
             }
             Self::Summary { text, summarized_through_msg_id } => {
-                put("type", "summary".into());
-                put("text", text.clone().into());
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "summary")?;
+                m.serialize_entry("text", text)?;
                 if let Some(id) = summarized_through_msg_id {
-                    put("summarized_through_msg_id", id.clone().into());
+                    m.serialize_entry("summarized_through_msg_id", id)?;
                 }
+                m.end()
             }
-            Self::Unknown(m) => return m.serialize(s),
+            Self::Unknown(m) => m.serialize(s),
         }
-        map.serialize(s)
     }
 }
 
