@@ -14,7 +14,7 @@ use clap::Parser;
 
 /// SessionFS: every coding-agent session, captured, searchable, portable
 #[derive(Debug, Parser)]
-#[command(name = "sfs", version, about, propagate_version = true, max_term_width = 110)]
+#[command(name = "sfs", version, propagate_version = true, max_term_width = 110)]
 struct Cli {
     #[command(subcommand)]
     command: cmd::Command,

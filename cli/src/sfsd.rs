@@ -12,7 +12,7 @@ use sessionfs_client::daemon::{self, DaemonConfig};
 
 /// The SessionFS capture daemon
 #[derive(Debug, Parser)]
-#[command(name = "sfsd", version, about)]
+#[command(name = "sfsd", version)]
 struct Args {
     /// Store directory (default $SFS_HOME, else ~/.sessionfs)
     #[arg(long, value_name = "DIR")]

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The SessionFS sync server (REST API under /api/v1; SQLite + local files by default)
 #[derive(Debug, Parser)]
-#[command(name = "sessionfs-server", version, about, max_term_width = 110)]
+#[command(name = "sessionfs-server", version, max_term_width = 110)]
 struct Args {
     #[command(flatten)]
     config: Config,
