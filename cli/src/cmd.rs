@@ -8,6 +8,7 @@ mod export;
 mod handoff;
 mod import;
 mod list;
+mod mcp;
 mod push;
 mod remote_list;
 mod resume;
@@ -62,6 +63,9 @@ pub enum Command {
     Delete(delete::Delete),
     /// Bring back a deleted session
     Restore(delete::Restore),
+    /// Serve sessions to agents over MCP (stdio), or add SessionFS to an agent's MCP settings
+    #[command(subcommand)]
+    Mcp(mcp::Mcp),
 }
 
 impl Command {
@@ -85,6 +89,7 @@ impl Command {
             Self::PullHandoff(c) => c.run(),
             Self::Delete(c) => c.run(),
             Self::Restore(c) => c.run(),
+            Self::Mcp(c) => c.run(),
         }
     }
 }

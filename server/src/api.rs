@@ -14,6 +14,7 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use sessionfs_shared::ErrorCode;
+use tower::ServiceExt as _;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,14 +29,26 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(ops::api_routes())
         .fallback(not_found);
+    let mcp = tower::ServiceBuilder::new().layer(middleware::from_fn_with_state(state.clone(), mcp_auth)).service(
+        crate::mcp::ServerSource::service(state.clone())
+            .map_request(|req: Request| req)
+            .map_response(IntoResponse::into_response),
+    );
     let limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
     Router::new()
         .nest("/api/v1", api)
+        .nest_service("/mcp", mcp)
         .merge(ops::routes())
         .layer(middleware::from_fn_with_state(state.clone(), refuse_oversized))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(ops::record_metrics))
         .with_state(state)
+}
+
+/// Refuse an `/mcp` request without a valid bearer key before it reaches the MCP service (each tool call
+/// checks the key again from its own request).
+async fn mcp_auth(_caller: crate::extract::AuthUser, req: Request, next: Next) -> Response {
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {

@@ -77,6 +77,9 @@ pub struct Config {
     /// Seconds between runs of the purge of sessions past retention
     #[arg(long, env = "SFS_PURGE_INTERVAL_SECS", default_value_t = 86_400)]
     pub purge_interval_secs: u64,
+    /// Comma-separated Host names the /mcp endpoint accepts besides localhost (e.g. sfs.example.com)
+    #[arg(long, env = "SFS_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub mcp_allowed_hosts: Vec<String>,
     /// Log format
     #[arg(long, env = "SFS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -101,6 +104,7 @@ impl Config {
             public_url: None,
             allow_signup: true,
             purge_interval_secs: 86_400,
+            mcp_allowed_hosts: Vec::new(),
             log_format: LogFormat::Text,
         }
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod mail;
+pub mod mcp;
 pub mod purge;
 pub mod sessions;
 pub mod state;

@@ -14,6 +14,8 @@ pub mod api;
 pub mod archive;
 pub mod error;
 mod id;
+#[cfg(feature = "redact")]
+pub mod redact;
 pub mod search;
 pub mod sfs;
 mod time;

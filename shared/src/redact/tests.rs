@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
+use crate::sfs::{Block, ImageSource, Message, Role};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
 
 use super::rules::{ASSIGNMENT, KEY_WORDS};
 use super::{Finding, Redactor, summarize};

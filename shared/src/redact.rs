@@ -30,10 +30,10 @@ mod tests;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::sfs::{Block, Message};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde_json::{Map, Value};
-use sessionfs_shared::sfs::{Block, Message};
 
 use rules::{Kind, RULES};
 

@@ -1,0 +1,266 @@
+//! What the tools read from: [`SessionSource`], implemented by the local store (client) and by the server's
+//! database (per caller), and the plain values it hands back.
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sessionfs_shared::ErrorCode;
+use sessionfs_shared::sfs::Message;
+
+/// Who is calling. Over stdio the local user; over HTTP the owner of the request's bearer key, read anew on
+/// every call.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user's ID (`local` over stdio).
+    pub user_id: String,
+    /// The user's email, when known.
+    pub email: Option<String>,
+    /// The bearer key this call came with (HTTP), for sources that act on the caller's behalf.
+    pub key: Option<String>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller").field("user_id", &self.user_id).field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// The local user of a stdio server.
+    pub fn local() -> Self {
+        Self { user_id: "local".to_owned(), email: None, key: None }
+    }
+}
+
+/// A domain failure: a catalogue code and what went wrong. Tools turn it into a tool error carrying the
+/// catalogue's fix.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {detail}", code.message())]
+pub struct SourceError {
+    /// The catalogue entry.
+    pub code: ErrorCode,
+    /// What happened, for this call.
+    pub detail: String,
+}
+
+impl SourceError {
+    /// A failure with its detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into() }
+    }
+
+    /// The text a tool error carries: message, detail and the catalogue's fix.
+    pub fn to_tool_text(&self) -> String {
+        format!("{}: {}. Fix: {}", self.code.message(), self.detail, self.code.fix())
+    }
+}
+
+/// Source results.
+pub type SourceResult<T> = Result<T, SourceError>;
+
+/// One session, as lists show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionInfo {
+    /// `ses_…` ID.
+    pub id: String,
+    /// The agent that recorded it (`claude-code`, `codex`, `gemini-cli`, …).
+    pub agent: String,
+    /// Title, when known.
+    pub title: Option<String>,
+    /// User alias, when set.
+    pub alias: Option<String>,
+    /// User tags.
+    pub tags: Vec<String>,
+    /// The folder the agent worked in, when known.
+    pub project_path: Option<String>,
+    /// Main model.
+    pub model: Option<String>,
+    /// Messages.
+    pub message_count: u64,
+    /// User turns.
+    pub turn_count: u64,
+    /// Tool calls.
+    pub tool_call_count: u64,
+    /// Created (RFC 3339).
+    pub created_at: Option<String>,
+    /// Last updated (RFC 3339).
+    pub updated_at: Option<String>,
+}
+
+/// Filters and page of [`SessionSource::list_sessions`].
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only this agent.
+    pub agent: Option<String>,
+    /// Only sessions whose project path contains this.
+    pub project: Option<String>,
+    /// Only sessions updated at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Only sessions whose title, alias or tags contain this (case-insensitive).
+    pub text: Option<String>,
+    /// Page from 1.
+    pub page: u32,
+    /// Page size.
+    pub page_size: u32,
+}
+
+/// A page of sessions, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SessionPage {
+    /// The sessions on this page.
+    pub sessions: Vec<SessionInfo>,
+    /// This page (from 1).
+    pub page: u32,
+    /// Page size.
+    pub page_size: u32,
+    /// Sessions matching the filters, all pages.
+    pub total: u64,
+    /// True when a later page exists.
+    pub has_more: bool,
+}
+
+/// One search hit: the best-matching message of a session.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SearchHit {
+    /// The session.
+    pub session_id: String,
+    /// Its agent.
+    pub agent: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// The matching message's ID, when known.
+    pub msg_id: Option<String>,
+    /// The matching message's role, when known.
+    pub role: Option<String>,
+    /// Text around the match.
+    pub snippet: String,
+}
+
+/// A session with all its messages, as a source loads it for reading.
+#[derive(Debug, Clone)]
+pub struct LoadedSession {
+    /// Its metadata.
+    pub info: SessionInfo,
+    /// Its messages, in order.
+    pub messages: Vec<Message>,
+}
+
+/// A handoff, as the handoff tools return it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HandoffInfo {
+    /// `hnd_…` ID.
+    pub id: String,
+    /// The session handed off.
+    pub session_id: String,
+    /// Sender.
+    pub sender_email: String,
+    /// Recipient.
+    pub recipient_email: String,
+    /// The sender's note.
+    pub message: Option<String>,
+    /// `pending`, `claimed`, `revoked`, `declined` or `expired`.
+    pub status: String,
+    /// Session title.
+    pub title: Option<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Expires (RFC 3339).
+    pub expires_at: String,
+    /// The recipient's copy, once claimed.
+    pub claimed_session_id: Option<String>,
+}
+
+/// Which handoffs to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mailbox {
+    /// Handoffs sent to the caller.
+    #[default]
+    Inbox,
+    /// Handoffs the caller sent.
+    Sent,
+}
+
+/// A session written for another agent (local store only).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResumeWritten {
+    /// The agent it was written for.
+    pub agent: String,
+    /// The agent's ID of the new native session.
+    pub native_id: String,
+    /// The folder to run the agent in.
+    pub cwd: String,
+    /// The command (argv) that continues the session, run in `cwd`.
+    pub command: Vec<String>,
+    /// The same as one shell line (`cd … && …`).
+    pub shell: String,
+    /// Messages the agent will read.
+    pub messages: u64,
+}
+
+/// Where the MCP tools read sessions and handoffs from. Every method takes the caller and must only ever
+/// return the caller's own data.
+#[async_trait]
+pub trait SessionSource: Send + Sync + 'static {
+    /// The caller, from the request's bearer key (`None` over stdio or when the request had none).
+    async fn caller(&self, bearer: Option<&str>) -> SourceResult<Caller>;
+    /// A page of the caller's sessions, newest first.
+    async fn list_sessions(&self, caller: &Caller, query: &ListQuery) -> SourceResult<SessionPage>;
+    /// Full-text search over the caller's sessions' messages: at most `limit` hits, best first.
+    async fn search_sessions(
+        &self,
+        caller: &Caller,
+        query: &str,
+        agent: Option<&str>,
+        limit: u32,
+    ) -> SourceResult<Vec<SearchHit>>;
+    /// One session with its messages; `reference` is an ID (or, where the source supports it, a unique
+    /// prefix or an alias).
+    async fn load_session(&self, caller: &Caller, reference: &str) -> SourceResult<LoadedSession>;
+    /// Write the session as a native session of `target_tool` so that agent can continue it. Only the
+    /// local store can; the default refuses.
+    async fn write_for_agent(
+        &self,
+        _caller: &Caller,
+        _session_id: &str,
+        target_tool: &str,
+        _max_tokens: Option<u64>,
+    ) -> SourceResult<ResumeWritten> {
+        Err(SourceError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "this server cannot write sessions for {target_tool} on your machine; \
+                 run `sfs pull` and `sfs resume` locally, or use the local `sfs mcp serve`"
+            ),
+        ))
+    }
+    /// Hand a session to `email` with an optional note.
+    async fn handoff(
+        &self,
+        caller: &Caller,
+        session_id: &str,
+        email: &str,
+        message: Option<&str>,
+    ) -> SourceResult<HandoffInfo>;
+    /// The caller's inbox or sent handoffs, newest first.
+    async fn list_handoffs(&self, caller: &Caller, mailbox: Mailbox) -> SourceResult<Vec<HandoffInfo>>;
+    /// Claim a handoff sent to the caller: the caller gets their own copy of the session.
+    async fn claim_handoff(&self, caller: &Caller, handoff_id: &str) -> SourceResult<HandoffInfo>;
+}
+
+impl From<sessionfs_shared::api::HandoffResponse> for HandoffInfo {
+    fn from(h: sessionfs_shared::api::HandoffResponse) -> Self {
+        Self {
+            id: h.id,
+            session_id: h.session_id,
+            sender_email: h.sender_email,
+            recipient_email: h.recipient_email,
+            message: h.message,
+            status: h.status,
+            title: h.session_title,
+            created_at: h.created_at,
+            expires_at: h.expires_at,
+            claimed_session_id: h.recipient_session_id,
+        }
+    }
+}
