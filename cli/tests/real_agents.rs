@@ -120,3 +120,59 @@ fn the_daemon_captures_a_real_cli_turn_as_it_happens() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Claude Code itself, given `sfs mcp serve` as an MCP server, calls `search_sessions` and gets back the
+/// session an earlier run captured: the MCP server works for the agent it is meant for, not only for
+/// our own client.
+#[test]
+fn claude_code_finds_a_captured_session_through_the_mcp_server() {
+    if !clis_available() {
+        return;
+    }
+    let model = FakeModel::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, store, cwd) = (tmp.path().join("home"), tmp.path().join("store"), tmp.path().join("work"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let marker = "MARKERMCPREAL";
+    run_agent(AgentKind::ClaudeCode, &home, &cwd, &model, &format!("Run it. TOOL:echo {marker}"), None);
+    let out = sfs(&home, &store, &["import"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits = json(&home, &store, &["search", marker, "--json"]);
+    let id = hits[0]["session_id"].as_str().unwrap().to_owned();
+
+    let config = tmp.path().join("mcp.json");
+    let servers = serde_json::json!({"mcpServers": {"sessionfs": {
+        "command": env!("CARGO_BIN_EXE_sfs"),
+        "args": ["mcp", "serve"],
+        "env": {"SFS_HOME": store, "HOME": home},
+    }}});
+    std::fs::write(&config, servers.to_string()).unwrap();
+    let prompt = format!("Find it. MCP:search_sessions {{\"query\":\"{marker}\"}}");
+    let out = agent_cli::run_claude_with(
+        &home,
+        &cwd,
+        &model,
+        &prompt,
+        &[
+            "--mcp-config",
+            config.to_str().unwrap(),
+            "--strict-mcp-config",
+            "--allowedTools=mcp__sessionfs__search_sessions",
+        ],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "claude failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let offered = model.requests().iter().any(|r| {
+        r.body["tools"].as_array().is_some_and(|t| t.iter().any(|t| t["name"] == "mcp__sessionfs__search_sessions"))
+    });
+    assert!(offered, "Claude Code did not offer the sessionfs MCP tools to the model");
+    let results = model.tool_results();
+    assert!(results.iter().any(|r| r.contains(&id)), "no tool result names the captured session {id}: {results:?}");
+}

@@ -107,11 +107,7 @@ pub fn run(
     command.current_dir(cwd);
     match agent {
         AgentKind::ClaudeCode => {
-            command
-                .env("ANTHROPIC_BASE_URL", model.base_url())
-                .env("ANTHROPIC_API_KEY", "sk-ant-fake")
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1");
+            claude_env(&mut command, model);
             command.arg("-p");
             if let Some(id) = resume_native_id {
                 command.args(["--resume", id]);
@@ -142,6 +138,36 @@ pub fn run(
         _ => bail!("agent_cli cannot drive {agent}"),
     }
     run_with_timeout(command, TIMEOUT).with_context(|| format!("running {}", exe.display()))
+}
+
+/// Runs Claude Code once with extra arguments before the prompt (for example `--mcp-config <file>` and
+/// `--allowedTools=mcp__sessionfs__search_sessions`), otherwise as [`run`] does.
+pub fn run_claude_with(
+    home: &Path,
+    cwd: &Path,
+    model: &FakeModel,
+    prompt: &str,
+    extra_args: &[&str],
+) -> anyhow::Result<Output> {
+    let Some(dir) = bin_dir() else {
+        bail!("the agent CLIs are not installed: set {BIN_DIR_ENV} or run scripts/regen-fixtures.sh");
+    };
+    let exe = dir.join("claude");
+    let mut command = Command::new(&exe);
+    base_env(&mut command, home);
+    command.current_dir(cwd);
+    claude_env(&mut command, model);
+    command.arg("-p").args(extra_args).arg("--").arg(prompt);
+    run_with_timeout(command, TIMEOUT).with_context(|| format!("running {}", exe.display()))
+}
+
+/// Points Claude Code at the fake model and keeps it from calling home.
+fn claude_env(command: &mut Command, model: &FakeModel) {
+    command
+        .env("ANTHROPIC_BASE_URL", model.base_url())
+        .env("ANTHROPIC_API_KEY", "sk-ant-fake")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1");
 }
 
 /// A clean environment: only `PATH` (to find `node`) is inherited.

@@ -11,7 +11,27 @@ use super::{
 /// The shell tool Claude Code offers.
 const SHELL_TOOL: &str = "Bash";
 
+/// `MCP:<tool> <json args>` in the newest user text asks for a call of the MCP tool Claude Code names
+/// `mcp__sessionfs__<tool>`, when the request offers it and no tool result has come back yet.
+fn mcp_call(body: &Value, turn: &Turn) -> Option<(String, Value)> {
+    if turn.tool_output.is_some() {
+        return None;
+    }
+    let text = turn.user_text.as_deref()?;
+    let (_, rest) = text.split_once("MCP:")?;
+    let line = rest.lines().next()?.trim();
+    let (tool, args) = line.split_once(' ').unwrap_or((line, "{}"));
+    let name = format!("mcp__sessionfs__{tool}");
+    let offered =
+        body["tools"].as_array().is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(name.as_str())));
+    let input: Value = serde_json::from_str(args.trim()).ok()?;
+    offered.then_some((name, input))
+}
+
 pub(super) fn messages(shared: &Shared, body: &Value) -> Response {
+    if let Some((name, input)) = mcp_call(body, &turn(body)) {
+        return tool_call(shared, body, &name, input);
+    }
     let can_call_tool =
         body["tools"].as_array().is_some_and(|tools| tools.iter().any(|t| t["name"].as_str() == Some(SHELL_TOOL)));
     let reply = decide(&turn(body), can_call_tool);
@@ -129,6 +149,44 @@ fn results_of(message: &Value) -> Vec<String> {
             other => text_of(other),
         })
         .collect()
+}
+
+/// Answer with one call of `name` (streamed when asked).
+fn tool_call(shared: &Shared, body: &Value, name: &str, input: Value) -> Response {
+    let model = body["model"].as_str().unwrap_or("claude-fake");
+    let id = shared.id("msg_");
+    let call_id = shared.id("toolu_");
+    let usage = json!({"input_tokens": estimate_tokens(body), "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 20});
+    if body["stream"].as_bool() != Some(true) {
+        return json_response(json!({
+            "id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "tool_use", "id": call_id, "name": name, "input": input}],
+            "stop_reason": "tool_use", "stop_sequence": null, "usage": usage,
+        }));
+    }
+    sse_response(&[
+        (
+            Some("message_start"),
+            json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": model, "content": [],
+                "stop_reason": null, "stop_sequence": null, "usage": usage,
+            }}),
+        ),
+        (
+            Some("content_block_start"),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}}}),
+        ),
+        (
+            Some("content_block_delta"),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+        ),
+        (Some("content_block_stop"), json!({"type": "content_block_stop", "index": 0})),
+        (
+            Some("message_delta"),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": usage}),
+        ),
+        (Some("message_stop"), json!({"type": "message_stop"})),
+    ])
 }
 
 #[cfg(test)]
