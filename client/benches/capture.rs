@@ -9,10 +9,12 @@
 //! cargo bench -p sessionfs-client --bench capture -- --only append,search --sessions 2000
 //! ```
 //!
-//! Sections (`--only`, comma-separated): `capture` (Claude Code corpus: plain JSON parse vs agent parser
-//! vs `Capturer::import_all`), `codex` (the same on a Codex corpus), `append` (one appended line in a big
-//! session), `search` (`Index::search` latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd`
-//! idle RSS and CPU; needs `sfs` and `sfsd` built in release, or `--bin-dir`).
+//! Sections (`--only`, comma-separated): `append` (one line appended to a big session), `capture` (Claude
+//! Code corpus: plain JSON parse vs agent parser vs `Capturer::import_all`), `search` (`Index::search`
+//! latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd`
+//! built in release, or `--bin-dir`), `codex` (the capture comparison on a Codex corpus). `--reuse DIR`
+//! keeps the Claude Code corpus and its store in DIR and reuses them on the next run, so the later
+//! sections can be re-run without generating and capturing 1.7 GiB again.
 
 use std::collections::BTreeSet;
 use std::error::Error;

@@ -26,6 +26,7 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 pub use config::Config;
 pub use state::AppState;
 use tokio::net::TcpListener;
@@ -74,6 +75,13 @@ impl Server {
         ));
         let app = api::router(self.state);
         let shutdown = stop.clone();
+        // Nagle off: an MCP reply goes out as several small SSE writes, and with Nagle on each one after the
+        // first waits for the client's delayed ACK (~40 ms per tools/call, measured by scripts/bench-mcp.sh).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(%err, "could not set TCP_NODELAY on an accepted connection");
+            }
+        });
         axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
         stop.cancel();
         let _ = purge.await;

@@ -20,7 +20,7 @@ use super::{
 };
 use rows::{SESSION_COLUMNS, handoff_from_row, key_from_row, session_from_row, user_from_row};
 
-const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_init.sql"), include_str!("sqlite/002_listing_index.sql")];
 const POOL_SIZE: usize = 4;
 
 /// The SQLite metadata store.
