@@ -11,6 +11,8 @@ use serde_json::Value;
 use sessionfs_shared::AgentKind;
 use sessionfs_testkit::{FakeModel, agent_cli};
 
+mod common;
+
 fn clis_available() -> bool {
     let required = std::env::var("SFS_REAL_AGENTS").is_ok_and(|v| v == "1");
     let present = agent_cli::SUPPORTED.iter().all(|a| agent_cli::executable(*a).is_some());
@@ -121,11 +123,36 @@ fn the_daemon_captures_a_real_cli_turn_as_it_happens() {
     }
 }
 
-/// Claude Code itself, given `sfs mcp serve` as an MCP server, calls `search_sessions` and gets back the
-/// session an earlier run captured: the MCP server works for the agent it is meant for, not only for
-/// our own client.
+/// Runs Claude Code once with `servers` as its only MCP configuration and a prompt that makes the fake
+/// model (its own, so nothing of an earlier run is counted) call `mcp__sessionfs__<tool>` with `input`;
+/// returns the tool results Claude Code sent back to the model.
+fn claude_calls_mcp_tool(tmp: &Path, servers: &Value, tool: &str, input: &Value) -> Vec<String> {
+    let model = FakeModel::start().unwrap();
+    let (home, cwd) = (tmp.join("home"), tmp.join("work"));
+    let config = tmp.join("mcp.json");
+    std::fs::write(&config, servers.to_string()).unwrap();
+    let allowed = format!("--allowedTools=mcp__sessionfs__{tool}");
+    let flags = ["--mcp-config", config.to_str().unwrap(), "--strict-mcp-config", allowed.as_str()];
+    let prompt = format!("Do it. MCP:{tool} {input}");
+    let out = agent_cli::run_claude_with(&home, &cwd, &model, &prompt, &flags).unwrap();
+    assert!(
+        out.status.success(),
+        "claude failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offered = model.requests().iter().any(|r| {
+        r.body["tools"].as_array().is_some_and(|t| t.iter().any(|t| t["name"] == format!("mcp__sessionfs__{tool}")))
+    });
+    assert!(offered, "Claude Code did not offer mcp__sessionfs__{tool} to the model");
+    model.tool_results()
+}
+
+/// Claude Code itself, given our MCP server (`sfs mcp serve` over stdio, then the server's `/mcp` with a
+/// bearer key), calls `search_sessions` and `resume_session` on the session an earlier run captured, and
+/// the results reach the model's next request.
 #[test]
-fn claude_code_finds_a_captured_session_through_the_mcp_server() {
+fn claude_code_searches_and_resumes_through_the_mcp_server() {
     if !clis_available() {
         return;
     }
@@ -141,38 +168,32 @@ fn claude_code_finds_a_captured_session_through_the_mcp_server() {
     let hits = json(&home, &store, &["search", marker, "--json"]);
     let id = hits[0]["session_id"].as_str().unwrap().to_owned();
 
-    let config = tmp.path().join("mcp.json");
-    let servers = serde_json::json!({"mcpServers": {"sessionfs": {
+    let stdio = serde_json::json!({"mcpServers": {"sessionfs": {
         "command": env!("CARGO_BIN_EXE_sfs"),
         "args": ["mcp", "serve"],
         "env": {"SFS_HOME": store, "HOME": home},
     }}});
-    std::fs::write(&config, servers.to_string()).unwrap();
-    let prompt = format!("Find it. MCP:search_sessions {{\"query\":\"{marker}\"}}");
-    let out = agent_cli::run_claude_with(
-        &home,
-        &cwd,
-        &model,
-        &prompt,
-        &[
-            "--mcp-config",
-            config.to_str().unwrap(),
-            "--strict-mcp-config",
-            "--allowedTools=mcp__sessionfs__search_sessions",
-        ],
-    )
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "claude failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let search = serde_json::json!({"query": marker});
+    let resume = serde_json::json!({"session_id": id, "max_tokens": 4000});
+    let results = claude_calls_mcp_tool(tmp.path(), &stdio, "search_sessions", &search);
+    assert!(results.iter().any(|r| r.contains(&id)), "stdio search_sessions did not return {id}: {results:?}");
+    let results = claude_calls_mcp_tool(tmp.path(), &stdio, "resume_session", &resume);
+    assert!(results.iter().any(|r| r.contains(marker)), "stdio resume_session has no recent turns: {results:?}");
 
-    let offered = model.requests().iter().any(|r| {
-        r.body["tools"].as_array().is_some_and(|t| t.iter().any(|t| t["name"] == "mcp__sessionfs__search_sessions"))
-    });
-    assert!(offered, "Claude Code did not offer the sessionfs MCP tools to the model");
-    let results = model.tool_results();
-    assert!(results.iter().any(|r| r.contains(&id)), "no tool result names the captured session {id}: {results:?}");
+    // The same through the server: push the session, then point Claude Code at /mcp with the key.
+    let server = common::Server::start(&tmp.path().join("server"), &[]);
+    let key = common::signup(&server, "mcp-real@example.com");
+    for args in [&["auth", "login", "--url", &server.url, "--key", &key][..], &["push", &id]] {
+        let out = sfs(&home, &store, args);
+        assert!(out.status.success(), "sfs {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let http = serde_json::json!({"mcpServers": {"sessionfs": {
+        "type": "http",
+        "url": format!("{}/mcp", server.url),
+        "headers": {"Authorization": format!("Bearer {key}")},
+    }}});
+    let results = claude_calls_mcp_tool(tmp.path(), &http, "search_sessions", &search);
+    assert!(results.iter().any(|r| r.contains(&id)), "HTTP search_sessions did not return {id}: {results:?}");
+    let results = claude_calls_mcp_tool(tmp.path(), &http, "resume_session", &resume);
+    assert!(results.iter().any(|r| r.contains(marker)), "HTTP resume_session has no recent turns: {results:?}");
 }

@@ -7,79 +7,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-fn server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("SFS_SERVER_BIN") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_BIN_EXE_sfs")).with_file_name("sessionfs-server");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo build -p sessionfs-server` (or the whole workspace's tests)",
-        p.display()
-    );
-    p
-}
-
-struct Server {
-    child: Child,
-    url: String,
-    data: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(data: &Path, env: &[(&str, &str)]) -> Self {
-        Self::start_on(data, "127.0.0.1:0", env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    }
-
-    fn start_on(data: &Path, bind: &str, env: Vec<(String, String)>) -> Self {
-        let mut cmd = Command::new(server_bin());
-        cmd.env("SFS_DATA_DIR", data)
-            .env("SFS_BIND", bind)
-            .env("SFS_RATE_LIMIT_PER_MINUTE", "0")
-            .env("SFS_REQUIRE_EMAIL_VERIFICATION", "false")
-            .env("SFS_LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("the server exited before listening").unwrap();
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && v["fields"]["message"] == "listening"
-            {
-                break v["fields"]["addr"].as_str().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url: format!("http://{addr}"), data: data.to_owned(), env }
-    }
-
-    fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let bind = self.url.trim_start_matches("http://").to_owned();
-        let next = Self::start_on(&self.data, &bind, self.env.clone());
-        *self = next;
-    }
-}
+mod common;
+use common::{Server, signup};
 
 /// One machine: its own HOME (agent files) and store.
 struct Machine {
@@ -165,23 +101,6 @@ fn resume_here(m: &Machine, id: &str) -> Value {
         .unwrap();
     assert!(out.status.success(), "resume failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn signup(server: &Server, email: &str) -> String {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            &json!({"email": email}).to_string(),
-            &format!("{}/api/v1/auth/signup", server.url),
-        ])
-        .output()
-        .unwrap();
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["raw_key"].as_str().unwrap().to_owned()
 }
 
 fn login(m: &Machine, server: &Server, key: &str) {
