@@ -38,6 +38,18 @@ fn other(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Every row of `sql` with `params`, each mapped by `map`.
+fn query_all<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = c.prepare(sql).map_err(other)?;
+    let rows = stmt.query_map(params, map).map_err(other)?.collect::<rusqlite::Result<Vec<_>>>();
+    rows.map_err(other)
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -249,25 +261,21 @@ impl MetadataStore for SqliteStore {
             let total: i64 = c
                 .query_row("SELECT COUNT(*) FROM users WHERE email LIKE ?1", [&pattern], |r| r.get(0))
                 .map_err(other)?;
-            let mut stmt = c
-                .prepare(
-                    "SELECT u.id, u.email, u.display_name, u.email_verified, u.is_admin, u.created_at, \
+            let rows = query_all(
+                c,
+                "SELECT u.id, u.email, u.display_name, u.email_verified, u.is_admin, u.created_at, \
                        (SELECT COUNT(*) FROM sessions s WHERE s.owner = u.id AND s.is_deleted = 0), \
                        (SELECT COALESCE(SUM(blob_size), 0) FROM sessions s WHERE s.owner = u.id AND s.is_deleted = 0) \
                      FROM users u WHERE u.email LIKE ?1 ORDER BY u.created_at, u.email LIMIT ?2 OFFSET ?3",
-                )
-                .map_err(other)?;
-            let rows = stmt
-                .query_map(params![pattern, limit, offset], |r| {
+                params![pattern, limit, offset],
+                |r| {
                     Ok(UserUsage {
                         user: user_from_row(r)?,
                         session_count: r.get::<_, i64>(6)? as u64,
                         storage_used_bytes: r.get::<_, i64>(7)? as u64,
                     })
-                })
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+                },
+            )?;
             Ok((rows, total as u64))
         })
         .await
@@ -333,10 +341,7 @@ impl MetadataStore for SqliteStore {
     async fn keys(&self, user_id: &str) -> StoreResult<Vec<KeyRecord>> {
         let u = user_id.to_owned();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT id, user_id, name, key_hash, key_prefix, created_at, expires_at, revoked_at, last_used_at FROM api_keys WHERE user_id = ?1 ORDER BY created_at, id")
-                .map_err(other)?;
-            let rows = stmt.query_map([u], key_from_row).map_err(other)?.collect::<rusqlite::Result<Vec<_>>>().map_err(other)?;
+            let rows = query_all(c, "SELECT id, user_id, name, key_hash, key_prefix, created_at, expires_at, revoked_at, last_used_at FROM api_keys WHERE user_id = ?1 ORDER BY created_at, id", [u], key_from_row)?;
             Ok(rows)
         })
         .await
@@ -486,12 +491,7 @@ impl MetadataStore for SqliteStore {
                 "SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} ORDER BY {order}, id LIMIT {} OFFSET {offset}",
                 f.page_size
             );
-            let mut stmt = c.prepare(&sql).map_err(other)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), session_from_row)
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+            let rows = query_all(c, &sql, rusqlite::params_from_iter(args.iter()), session_from_row)?;
             Ok((rows, total as u64))
         })
         .await
@@ -650,12 +650,7 @@ impl MetadataStore for SqliteStore {
                 Some((o, id)) => (format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE owner = ?1 AND id = ?2 AND is_deleted = 1"), vec![o, id]),
                 None => (format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE is_deleted = 1 AND purge_after IS NOT NULL AND purge_after < ?1"), vec![now]),
             };
-            let mut stmt = c.prepare(&sql).map_err(other)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), session_from_row)
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+            let rows = query_all(c, &sql, rusqlite::params_from_iter(args.iter()), session_from_row)?;
             Ok(rows)
         })
         .await
@@ -802,14 +797,12 @@ impl MetadataStore for SqliteStore {
     async fn inbox(&self, email: &str) -> StoreResult<Vec<HandoffRecord>> {
         let email = email.to_lowercase();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(&format!("{} WHERE h.recipient_email = ?1 ORDER BY h.created_at DESC", rows::HANDOFF_SELECT))
-                .map_err(other)?;
-            let rows = stmt
-                .query_map([email], handoff_from_row)
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+            let rows = query_all(
+                c,
+                &format!("{} WHERE h.recipient_email = ?1 ORDER BY h.created_at DESC", rows::HANDOFF_SELECT),
+                [email],
+                handoff_from_row,
+            )?;
             Ok(rows)
         })
         .await
@@ -818,14 +811,12 @@ impl MetadataStore for SqliteStore {
     async fn sent(&self, user_id: &str) -> StoreResult<Vec<HandoffRecord>> {
         let u = user_id.to_owned();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(&format!("{} WHERE h.sender_id = ?1 ORDER BY h.created_at DESC", rows::HANDOFF_SELECT))
-                .map_err(other)?;
-            let rows = stmt
-                .query_map([u], handoff_from_row)
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+            let rows = query_all(
+                c,
+                &format!("{} WHERE h.sender_id = ?1 ORDER BY h.created_at DESC", rows::HANDOFF_SELECT),
+                [u],
+                handoff_from_row,
+            )?;
             Ok(rows)
         })
         .await
@@ -873,14 +864,8 @@ impl MetadataStore for SqliteStore {
     async fn handoff_comments(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffComment>> {
         let id = id.to_owned();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT id, handoff_id, author_user_id, content, created_at FROM handoff_comments WHERE handoff_id = ?1 \
-                     ORDER BY created_at, id LIMIT ?2",
-                )
-                .map_err(other)?;
-            let rows = stmt
-                .query_map(params![id, limit], |r| {
+            let rows = query_all(c, "SELECT id, handoff_id, author_user_id, content, created_at FROM handoff_comments WHERE handoff_id = ?1 \
+                     ORDER BY created_at, id LIMIT ?2", params![id, limit], |r| {
                     Ok(HandoffComment {
                         id: r.get(0)?,
                         handoff_id: r.get(1)?,
@@ -888,10 +873,7 @@ impl MetadataStore for SqliteStore {
                         content: r.get(3)?,
                         created_at: r.get(4)?,
                     })
-                })
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+                })?;
             Ok(rows)
         })
         .await
@@ -921,14 +903,12 @@ impl MetadataStore for SqliteStore {
     async fn handoff_events(&self, id: &str, limit: u32) -> StoreResult<Vec<HandoffEvent>> {
         let id = id.to_owned();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT id, handoff_id, event_type, actor_user_id, payload, created_at FROM handoff_events \
+            let rows = query_all(
+                c,
+                "SELECT id, handoff_id, event_type, actor_user_id, payload, created_at FROM handoff_events \
                      WHERE handoff_id = ?1 ORDER BY id LIMIT ?2",
-                )
-                .map_err(other)?;
-            let rows = stmt
-                .query_map(params![id, limit], |r| {
+                params![id, limit],
+                |r| {
                     let payload: String = r.get(4)?;
                     Ok(HandoffEvent {
                         id: r.get(0)?,
@@ -938,10 +918,8 @@ impl MetadataStore for SqliteStore {
                         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
                         created_at: r.get(5)?,
                     })
-                })
-                .map_err(other)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(other)?;
+                },
+            )?;
             Ok(rows)
         })
         .await
