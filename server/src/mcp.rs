@@ -180,6 +180,7 @@ impl SessionSource for ServerSource {
             source_tool: q.agent.clone(),
             tag: None,
             deleted: false,
+            sort: None,
         };
         let (rows, total) = self.app.store.list_sessions(&caller.user_id, &filter).await.map_err(store_error)?;
         if !needs_scan {

@@ -10,7 +10,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use serde::Serialize;
 use sessionfs_shared::SessionId;
-use sessionfs_shared::api::{SessionPatch, SyncMode};
+use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode};
 
 /// What a store method can fail with. Handlers map these to catalogue errors; SQL text never leaves.
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +214,8 @@ pub struct SessionFilter {
     pub tag: Option<String>,
     /// The trash instead of live sessions.
     pub deleted: bool,
+    /// The order; none is most recently updated first, or most recently deleted first in the trash.
+    pub sort: Option<SessionSort>,
 }
 
 /// A watch-list row.
@@ -378,7 +380,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn session(&self, owner: &str, id: &SessionId, include_deleted: bool) -> StoreResult<SessionRecord>;
     /// A live session by alias.
     async fn session_by_alias(&self, owner: &str, alias: &str) -> StoreResult<SessionRecord>;
-    /// A page of sessions, newest first, and the total.
+    /// A page of sessions in `filter.sort` order, and the total.
     async fn list_sessions(&self, owner: &str, filter: &SessionFilter) -> StoreResult<(Vec<SessionRecord>, u64)>;
     /// Full-text search over live sessions: (session, snippet), best first, and the total.
     async fn search_sessions(

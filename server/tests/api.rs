@@ -665,3 +665,109 @@ async fn probes_metrics_and_openapi() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     assert!(spec["paths"].get("/api/v1/sessions/{id}/sync").is_some(), "the spec documents the sync route");
 }
+
+/// An archive with the listing fields chosen: agent, title, times, message count, and `padding` bytes of
+/// incompressible text so that archive sizes follow it.
+fn shaped_archive(
+    id: &str,
+    tool: &str,
+    title: Option<&str>,
+    created: &str,
+    updated: &str,
+    n: usize,
+    padding: usize,
+) -> Vec<u8> {
+    let manifest = json!({
+        "sfs_version": "0.1.0", "session_id": id, "title": title, "tags": [],
+        "created_at": created, "updated_at": updated,
+        "source": {"tool": tool, "tool_version": "1.0.0", "original_session_id": id},
+        "stats": {"message_count": n, "turn_count": 1, "tool_use_count": 0, "total_input_tokens": 1, "total_output_tokens": 1}
+    });
+    // xorshift: text gzip cannot shrink much, unlike repeated bytes.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ padding as u64;
+    let noise: String = (0..padding)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(x % 36) as usize])
+        })
+        .collect();
+    let mut messages = String::new();
+    for i in 0..n {
+        let text = if i == 0 { format!("start {noise}") } else { format!("message {i}") };
+        let line = json!({"msg_id": format!("m{i}"), "role": "user", "content": [{"type": "text", "text": text}], "timestamp": created});
+        messages.push_str(&line.to_string());
+        messages.push('\n');
+    }
+    sessionfs_server::archive::pack(&[
+        ("manifest.json", manifest.to_string().as_bytes()),
+        ("messages.jsonl", messages.as_bytes()),
+    ])
+    .unwrap()
+}
+
+/// The session IDs of a listing, in order.
+async fn listed(c: &common::Client, query: &str) -> Vec<String> {
+    let page = c.json(&format!("/sessions?{query}")).await;
+    page["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn ids(suffixes: &[u8]) -> Vec<String> {
+    suffixes.iter().map(|n| format!("ses_00000000000000{n:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_sorts_by_each_order_and_breaks_ties_by_id() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    // (suffix, title, created, updated, messages, padding): every order below differs from the others.
+    let rows = [
+        (1, Some("banana"), "2026-03-20T10:01:00.000Z", "2026-03-20T11:05:00.000Z", 3, 8000),
+        (2, None, "2026-03-20T10:05:00.000Z", "2026-03-20T11:01:00.000Z", 9, 4000),
+        (3, Some("Apple"), "2026-03-20T10:02:00.000Z", "2026-03-20T11:05:00.000Z", 1, 2000),
+        (4, Some("cherry"), "2026-03-20T10:04:00.000Z", "2026-03-20T11:02:00.000Z", 9, 0),
+        (5, Some("apple"), "2026-03-20T10:03:00.000Z", "2026-03-20T11:03:00.000Z", 5, 6000),
+    ];
+    let mut sizes = Vec::new();
+    for (n, title, created, updated, messages, padding) in rows {
+        let id = &ids(&[n])[0];
+        let r =
+            alice.push(id, shaped_archive(id, "claude-code", title, created, updated, messages, padding), None).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        sizes.push(r.json::<Value>().await.unwrap()["blob_size_bytes"].as_u64().unwrap());
+    }
+    assert!(sizes[0] > sizes[4] && sizes[4] > sizes[1] && sizes[1] > sizes[2] && sizes[2] > sizes[3], "{sizes:?}");
+
+    let newest = ids(&[1, 3, 5, 4, 2]); // 1 and 3 were updated at the same time
+    assert_eq!(listed(&alice, "").await, newest);
+    assert_eq!(listed(&alice, "sort=updated").await, newest);
+    assert_eq!(listed(&alice, "sort=created").await, ids(&[2, 4, 5, 3, 1]));
+    assert_eq!(listed(&alice, "sort=title").await, ids(&[3, 5, 1, 4, 2]), "A to Z ignoring case, untitled last");
+    assert_eq!(listed(&alice, "sort=size").await, ids(&[1, 5, 2, 3, 4]));
+    assert_eq!(listed(&alice, "sort=messages").await, ids(&[2, 4, 5, 1, 3]));
+    // Pages of a sort with ties fit together: nothing repeated, nothing skipped.
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        paged.extend(listed(&alice, &format!("sort=messages&page_size=2&page={page}")).await);
+    }
+    assert_eq!(paged, ids(&[2, 4, 5, 1, 3]));
+    assert_eq!(listed(&alice, "sort=title&source_tool=codex").await, Vec::<String>::new(), "filters still apply");
+
+    for bad in ["bogus", "Size", "updated_at%20DESC;%20DROP%20TABLE%20sessions", ""] {
+        let body = expect_error(alice.get(&format!("/sessions?sort={bad}")).await, 400, "bad_request").await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("updated, created, title, size, messages"), "{message}");
+    }
+    assert_eq!(alice.json("/sessions").await["total"], 5, "the table is still there");
+
+    // The trash lists the most recently deleted first unless told otherwise.
+    for n in [1, 3] {
+        let r = alice.req(Method::DELETE, &format!("/sessions/{}?scope=cloud", ids(&[n])[0])).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await; // distinct deleted_at (milliseconds)
+    }
+    assert_eq!(listed(&alice, "deleted=true").await, ids(&[3, 1]));
+    assert_eq!(listed(&alice, "deleted=true&sort=size").await, ids(&[1, 3]));
+    assert_eq!(listed(&alice, "sort=size").await, ids(&[5, 2, 4]));
+}

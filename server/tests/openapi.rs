@@ -19,8 +19,8 @@ use sessionfs_shared::api::{
     ApiKeyInfo, CreateApiKeyRequest, CreateHandoffRequest, CreatedApiKey, ErrorEnvelope, HandoffCommentRequest,
     HandoffListResponse, HandoffResponse, MeResponse, MessagesPage, PurgeRequest, PurgeResponse, ReasonRequest,
     RestoreResponse, SearchMatch, SearchResponse, SearchResult, SessionDetail, SessionListResponse, SessionPatch,
-    SessionSummary, SignupRequest, SignupResponse, SyncMode, SyncPushResponse, SyncSettings, SyncSettingsUpdate,
-    SyncStatus, WatchedSession, Watchlist,
+    SessionSort, SessionSummary, SignupRequest, SignupResponse, SyncMode, SyncPushResponse, SyncSettings,
+    SyncSettingsUpdate, SyncStatus, WatchedSession, Watchlist,
 };
 
 const SPEC: &str = include_str!("../src/openapi.json");
@@ -899,6 +899,9 @@ fn samples() -> Vec<(String, Value)> {
             sample("PurgeResponse", &PurgeResponse { purged: 1, bytes_reclaimed: 100 }),
         ]);
     }
+    for sort in SessionSort::ALL {
+        out.push(sample("SessionSort", &sort));
+    }
     for mode in [SyncMode::Off, SyncMode::All, SyncMode::Selective] {
         out.push(sample("SyncMode", &mode));
     }
@@ -978,6 +981,8 @@ fn schemas_have_the_fields_the_shared_types_serialize() {
     assert_eq!(listed("ErrorCode"), codes, "ErrorCode enum");
     let modes: BTreeSet<String> = ["off", "all", "selective"].map(str::to_owned).into();
     assert_eq!(listed("SyncMode"), modes, "SyncMode enum");
+    let sorts: BTreeSet<String> = SessionSort::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+    assert_eq!(listed("SessionSort"), sorts, "SessionSort enum");
     assert!(errs.is_empty(), "schemas drifted from sessionfs_shared::api:\n{}", errs.join("\n"));
 }
 
@@ -1149,6 +1154,10 @@ async fn live_responses_conform_to_the_document() {
     expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?page=1&page_size=10&tag=x"), 200);
     expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions"), 200);
     expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?page_size=0"), 400);
+    for sort in SessionSort::ALL {
+        expect!("get", "/api/v1/sessions", alice.req(Method::GET, &format!("/sessions?sort={}", sort.as_str())), 200);
+    }
+    expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?sort=newest"), 400);
     expect!("get", "/api/v1/sessions/search", alice.req(Method::GET, "/sessions/search?q=beta"), 200);
     expect!("get", "/api/v1/sessions/search", alice.req(Method::GET, "/sessions/search"), 400);
     expect!("get", "/api/v1/sessions/{id}", alice.req(Method::GET, &format!("/sessions/{ID}")), 200);
@@ -1274,6 +1283,7 @@ async fn live_responses_conform_to_the_document() {
     );
     expect!("delete", "/api/v1/sessions/{id}", alice.req(Method::DELETE, &format!("/sessions/{other}")), 200);
     expect!("put", "/api/v1/sessions/{id}/sync", push(common::archive(ID, "delta", 2)), 410);
+    expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?deleted=true&sort=title"), 200);
     expect!("post", "/api/v1/sessions/{id}/restore", alice.req(Method::POST, &format!("/sessions/{ID}/restore")), 200);
     expect!("post", "/api/v1/sessions/{id}/restore", alice.req(Method::POST, &format!("/sessions/{ID}/restore")), 409);
 

@@ -215,6 +215,45 @@ pub struct SessionListResponse {
     pub has_more: bool,
 }
 
+/// The `sort` of `GET /api/v1/sessions`. Every order breaks ties by session ID, so pages do not shift
+/// between requests when values are equal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionSort {
+    /// Most recently updated first (the default; the trash defaults to most recently deleted first).
+    #[default]
+    Updated,
+    /// Most recently created first.
+    Created,
+    /// By title, A to Z ignoring ASCII case; untitled sessions last.
+    Title,
+    /// Largest archive first.
+    Size,
+    /// Most messages first.
+    Messages,
+}
+
+impl SessionSort {
+    /// Every order, in the order the dashboard offers them.
+    pub const ALL: [Self; 5] = [Self::Updated, Self::Created, Self::Title, Self::Size, Self::Messages];
+
+    /// The wire name (the `sort` query value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Updated => "updated",
+            Self::Created => "created",
+            Self::Title => "title",
+            Self::Size => "size",
+            Self::Messages => "messages",
+        }
+    }
+
+    /// The order with this wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|sort| sort.as_str() == s)
+    }
+}
+
 /// Reply to an upload or sync push.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -538,4 +577,22 @@ pub struct PurgeResponse {
     pub purged: u64,
     /// Archive bytes removed.
     pub bytes_reclaimed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_sort_wire_names_round_trip() {
+        for sort in SessionSort::ALL {
+            let json = serde_json::to_string(&sort).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", sort.as_str()));
+            assert_eq!(serde_json::from_str::<SessionSort>(&json).ok(), Some(sort));
+            assert_eq!(SessionSort::parse(sort.as_str()), Some(sort));
+        }
+        assert_eq!(SessionSort::default(), SessionSort::Updated);
+        assert_eq!(SessionSort::parse("Size"), None, "wire names are lower case, as serde reads them");
+        assert_eq!(SessionSort::parse("updated_at"), None);
+    }
 }

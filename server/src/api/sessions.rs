@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sessionfs_shared::api::{
     MessagesPage, RestoreResponse, SearchMatch, SearchResponse, SearchResult, SessionDetail, SessionListResponse,
-    SessionPatch,
+    SessionPatch, SessionSort,
 };
 use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{ErrorCode, SessionId};
@@ -143,6 +143,9 @@ struct ListQuery {
     tag: Option<String>,
     #[serde(default)]
     deleted: bool,
+    /// Read as text so an unknown value gets a message listing the allowed ones.
+    #[serde(default)]
+    sort: Option<String>,
 }
 
 fn one() -> u32 {
@@ -161,6 +164,13 @@ fn check_page(page: u32, page_size: u32, max: u32) -> ApiResult<()> {
     Ok(())
 }
 
+fn parse_sort(s: &str) -> ApiResult<SessionSort> {
+    SessionSort::parse(s).ok_or_else(|| {
+        let allowed: Vec<&str> = SessionSort::ALL.iter().map(|o| o.as_str()).collect();
+        ApiError::new(ErrorCode::BadRequest).detail(format!("sort {s:?} is not one of {}", allowed.join(", ")))
+    })
+}
+
 /// Agents by the names people use (`gemini` for `gemini-cli`).
 fn tool_name(t: &str) -> String {
     t.parse::<sessionfs_shared::AgentKind>().map(|k| k.as_str().to_owned()).unwrap_or_else(|_| t.to_owned())
@@ -172,12 +182,14 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<SessionListResponse>> {
     check_page(q.page, q.page_size, 100)?;
+    let sort = q.sort.as_deref().map(parse_sort).transpose()?;
     let filter = SessionFilter {
         page: q.page,
         page_size: q.page_size,
         source_tool: q.source_tool.as_deref().map(tool_name),
         tag: q.tag,
         deleted: q.deleted,
+        sort,
     };
     let (rows, total) = app.store.list_sessions(&user.user.id, &filter).await?;
     let has_more = u64::from(q.page) * u64::from(q.page_size) < total;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sessionfs_shared::SessionId;
-use sessionfs_shared::api::{SessionPatch, SyncMode};
+use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode};
 use tokio::sync::Semaphore;
 
 use super::{
@@ -20,7 +20,11 @@ use super::{
 };
 use rows::{SESSION_COLUMNS, handoff_from_row, key_from_row, session_from_row, user_from_row};
 
-const MIGRATIONS: &[&str] = &[include_str!("sqlite/001_init.sql"), include_str!("sqlite/002_listing_index.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sqlite/001_init.sql"),
+    include_str!("sqlite/002_listing_index.sql"),
+    include_str!("sqlite/003_listing_sorts.sql"),
+];
 const POOL_SIZE: usize = 4;
 
 /// The SQLite metadata store.
@@ -143,6 +147,20 @@ fn live_usage(conn: &Connection, owner: &str) -> StoreResult<u64> {
     )
     .map(|n| n as u64)
     .map_err(other)
+}
+
+/// The `ORDER BY` of a session listing. Only these constant strings reach the SQL, never the caller's text.
+/// Each ends with `id` so equal values keep one order from page to page, and each matches an index of
+/// `003_listing_sorts.sql` term for term (change both together, or the page is sorted row by row again).
+fn listing_order(sort: Option<SessionSort>, trash: bool) -> &'static str {
+    match sort {
+        None if trash => "deleted_at DESC, id",
+        None | Some(SessionSort::Updated) => "updated_at DESC, id",
+        Some(SessionSort::Created) => "created_at DESC, id",
+        Some(SessionSort::Title) => "title IS NULL, title COLLATE NOCASE, id",
+        Some(SessionSort::Size) => "blob_size DESC, id",
+        Some(SessionSort::Messages) => "message_count DESC, id",
+    }
 }
 
 #[async_trait]
@@ -486,9 +504,9 @@ impl MetadataStore for SqliteStore {
                 )
                 .map_err(other)?;
             let offset = i64::from(f.page.saturating_sub(1)) * i64::from(f.page_size);
-            let order = if f.deleted { "deleted_at DESC" } else { "updated_at DESC" };
+            let order = listing_order(f.sort, f.deleted);
             let sql = format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} ORDER BY {order}, id LIMIT {} OFFSET {offset}",
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} ORDER BY {order} LIMIT {} OFFSET {offset}",
                 f.page_size
             );
             let rows = query_all(c, &sql, rusqlite::params_from_iter(args.iter()), session_from_row)?;
@@ -956,5 +974,29 @@ impl MetadataStore for SqliteStore {
             tx.commit().map_err(other)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listing order reads an index in order; a sort step here means `listing_order` and
+    /// `003_listing_sorts.sql` drifted apart.
+    #[test]
+    fn every_listing_order_is_read_from_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = open(&dir.path().join("db.sqlite")).unwrap();
+        migrate(&mut c).unwrap();
+        let orders = SessionSort::ALL.map(Some).into_iter().chain([None]);
+        for (sort, trash) in orders.flat_map(|s| [(s, false), (s, true)]) {
+            let order = listing_order(sort, trash);
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT {SESSION_COLUMNS} FROM sessions WHERE owner = ?1 AND is_deleted = ?2 \
+                 ORDER BY {order} LIMIT 20 OFFSET 0"
+            );
+            let plan: Vec<String> = query_all(&c, &sql, params!["u", trash], |r| r.get(3)).unwrap();
+            assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{order}: {plan:?}");
+        }
     }
 }
