@@ -6,6 +6,7 @@ mod auth;
 mod handoffs;
 mod ops;
 mod sessions;
+mod storage;
 mod sync;
 
 use axum::Router;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::routes())
         .merge(sessions::routes())
+        .merge(storage::routes())
         .merge(sync::routes())
         .merge(handoffs::routes())
         .merge(admin::routes())

@@ -10,7 +10,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use serde::Serialize;
 use sessionfs_shared::SessionId;
-use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode};
+use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode, ToolUsage};
 
 /// What a store method can fail with. Handlers map these to catalogue errors; SQL text never leaves.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +218,29 @@ pub struct SessionFilter {
     pub sort: Option<SessionSort>,
 }
 
+/// Where an owner's storage goes, read in one snapshot so that the parts add up.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageUsage {
+    /// Live sessions per agent, most bytes first.
+    pub by_tool: Vec<ToolUsage>,
+    /// Soft-deleted sessions.
+    pub deleted_sessions: u64,
+    /// Their bytes.
+    pub deleted_bytes: u64,
+}
+
+impl StorageUsage {
+    /// Live sessions.
+    pub fn sessions(&self) -> u64 {
+        self.by_tool.iter().map(|t| t.sessions).sum()
+    }
+
+    /// Bytes of live sessions: what [`MetadataStore::storage_used`] reports.
+    pub fn used_bytes(&self) -> u64 {
+        self.by_tool.iter().map(|t| t.bytes).sum()
+    }
+}
+
 /// A watch-list row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatchRecord {
@@ -413,6 +436,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn restore(&self, owner: &str, id: &SessionId) -> StoreResult<(SessionRecord, Option<String>)>;
     /// Bytes of the owner's live sessions.
     async fn storage_used(&self, owner: &str) -> StoreResult<u64>;
+    /// The owner's live sessions and bytes per agent, and what is in the trash.
+    async fn storage_usage(&self, owner: &str) -> StoreResult<StorageUsage>;
     /// Deleted sessions whose purge time has passed (or one given deleted session).
     async fn purgeable(&self, now: &str, one: Option<(&str, &SessionId)>) -> StoreResult<Vec<SessionRecord>>;
     /// Remove a deleted session's row.

@@ -771,3 +771,67 @@ async fn listing_sorts_by_each_order_and_breaks_ties_by_id() {
     assert_eq!(listed(&alice, "deleted=true&sort=size").await, ids(&[1, 3]));
     assert_eq!(listed(&alice, "sort=size").await, ids(&[5, 2, 4]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_reports_usage_per_agent_with_the_trash_apart() {
+    let s = TestServer::start_with(|cfg| cfg.storage_quota_bytes = Some(50 << 20)).await;
+    let alice = s.signup("alice@example.com").await;
+    let bob = s.signup("bob@example.com").await;
+    let t = "2026-03-20T10:00:00.000Z";
+    // Two small Claude Code sessions, one large Codex session, and a Codex session that goes to the trash.
+    let pushes = [(1, "claude-code", 0), (2, "claude-code", 500), (3, "codex", 20_000), (4, "codex", 3000)];
+    let mut size = std::collections::HashMap::new();
+    for (n, tool, padding) in pushes {
+        let id = ids(&[n]).remove(0);
+        let r = alice.push(&id, shaped_archive(&id, tool, Some("t"), t, t, 2, padding), None).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        size.insert(n, r.json::<Value>().await.unwrap()["blob_size_bytes"].as_u64().unwrap());
+    }
+    let r = alice.req(Method::DELETE, &format!("/sessions/{}?scope=cloud", ids(&[4])[0])).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Bob's sessions are his alone: none of them may show up in Alice's figures.
+    for n in 10..22 {
+        let id = ids(&[n]).remove(0);
+        bob.push_ok(&id, shaped_archive(&id, "gemini-cli", None, t, t, 1, 100 * usize::from(n)), None).await;
+    }
+
+    let st = alice.json("/storage").await;
+    let claude = size[&1] + size[&2];
+    assert!(size[&3] > claude, "the codex session must outweigh both claude ones: {size:?}");
+    let used = claude + size[&3];
+    assert_eq!(st["used_bytes"], used, "{st}");
+    assert_eq!(st["quota_bytes"], 50 << 20);
+    assert_eq!((st["session_count"].as_u64(), st["deleted_count"].as_u64()), (Some(3), Some(1)), "{st}");
+    assert_eq!(st["deleted_bytes"], size[&4]);
+    assert_eq!(
+        st["by_tool"],
+        json!([
+            {"source_tool": "codex", "sessions": 1, "bytes": size[&3]},
+            {"source_tool": "claude-code", "sessions": 2, "bytes": claude},
+        ]),
+        "most bytes first; the deleted codex session is not counted"
+    );
+    let largest: Vec<&str> = st["largest"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let (i1, i2, i3) = (ids(&[1]), ids(&[2]), ids(&[3]));
+    assert_eq!(largest, [i3[0].as_str(), i2[0].as_str(), i1[0].as_str()]);
+    assert_eq!(alice.json("/auth/me").await["storage_used_bytes"], used, "the same figure as /auth/me");
+    assert_eq!(alice.json("/sync/status").await["storage_used_bytes"], used);
+
+    // Bob: twelve sessions, the ten largest listed.
+    let st = bob.json("/storage").await;
+    assert_eq!((st["session_count"].as_u64(), st["deleted_count"].as_u64()), (Some(12), Some(0)), "{st}");
+    let bob_used = bob.json("/auth/me").await["storage_used_bytes"].as_u64().unwrap();
+    assert_eq!(st["used_bytes"], bob_used);
+    assert_eq!(st["by_tool"], json!([{"source_tool": "gemini-cli", "sessions": 12, "bytes": bob_used}]));
+    let largest: Vec<&str> = st["largest"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (12..22).rev().flat_map(|n| ids(&[n])).collect();
+    assert_eq!(largest, expected.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Restoring moves the bytes back from the trash; without a key, nothing.
+    let r = alice.req(Method::POST, &format!("/sessions/{}/restore", ids(&[4])[0])).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let st = alice.json("/storage").await;
+    assert_eq!((st["used_bytes"].as_u64(), st["deleted_bytes"].as_u64()), (Some(used + size[&4]), Some(0)));
+    let r = reqwest::Client::new().get(format!("{}/api/v1/storage", s.url)).send().await.unwrap();
+    expect_error(r, 401, "unauthorized").await;
+}

@@ -19,8 +19,8 @@ use sessionfs_shared::api::{
     ApiKeyInfo, CreateApiKeyRequest, CreateHandoffRequest, CreatedApiKey, ErrorEnvelope, HandoffCommentRequest,
     HandoffListResponse, HandoffResponse, MeResponse, MessagesPage, PurgeRequest, PurgeResponse, ReasonRequest,
     RestoreResponse, SearchMatch, SearchResponse, SearchResult, SessionDetail, SessionListResponse, SessionPatch,
-    SessionSort, SessionSummary, SignupRequest, SignupResponse, SyncMode, SyncPushResponse, SyncSettings,
-    SyncSettingsUpdate, SyncStatus, WatchedSession, Watchlist,
+    SessionSort, SessionSummary, SignupRequest, SignupResponse, StorageResponse, SyncMode, SyncPushResponse,
+    SyncSettings, SyncSettingsUpdate, SyncStatus, ToolUsage, WatchedSession, Watchlist,
 };
 
 const SPEC: &str = include_str!("../src/openapi.json");
@@ -752,6 +752,10 @@ fn handoff(full: bool) -> HandoffResponse {
     }
 }
 
+fn tool_usage() -> ToolUsage {
+    ToolUsage { source_tool: "claude-code".into(), sessions: 1, bytes: 1234 }
+}
+
 fn sample<T: Serialize>(name: &str, v: &T) -> (String, Value) {
     (name.to_owned(), serde_json::to_value(v).unwrap())
 }
@@ -897,6 +901,19 @@ fn samples() -> Vec<(String, Value)> {
             sample("HandoffCommentRequest", &HandoffCommentRequest { content: "looks good".into() }),
             sample("PurgeRequest", &PurgeRequest { session_id: opt(full, ID), user_id: opt(full, "u") }),
             sample("PurgeResponse", &PurgeResponse { purged: 1, bytes_reclaimed: 100 }),
+            sample("ToolUsage", &tool_usage()),
+            sample(
+                "StorageResponse",
+                &StorageResponse {
+                    used_bytes: 1234,
+                    quota_bytes: full.then_some(1 << 30),
+                    session_count: 1,
+                    deleted_count: 1,
+                    deleted_bytes: 99,
+                    by_tool: vec![tool_usage()],
+                    largest: vec![summary(full)],
+                },
+            ),
         ]);
     }
     for sort in SessionSort::ALL {
@@ -1158,6 +1175,8 @@ async fn live_responses_conform_to_the_document() {
         expect!("get", "/api/v1/sessions", alice.req(Method::GET, &format!("/sessions?sort={}", sort.as_str())), 200);
     }
     expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?sort=newest"), 400);
+    expect!("get", "/api/v1/storage", alice.req(Method::GET, "/storage"), 200);
+    expect!("get", "/api/v1/storage", http.get(format!("{base}/api/v1/storage")), 401);
     expect!("get", "/api/v1/sessions/search", alice.req(Method::GET, "/sessions/search?q=beta"), 200);
     expect!("get", "/api/v1/sessions/search", alice.req(Method::GET, "/sessions/search"), 400);
     expect!("get", "/api/v1/sessions/{id}", alice.req(Method::GET, &format!("/sessions/{ID}")), 200);
@@ -1284,6 +1303,7 @@ async fn live_responses_conform_to_the_document() {
     expect!("delete", "/api/v1/sessions/{id}", alice.req(Method::DELETE, &format!("/sessions/{other}")), 200);
     expect!("put", "/api/v1/sessions/{id}/sync", push(common::archive(ID, "delta", 2)), 410);
     expect!("get", "/api/v1/sessions", alice.req(Method::GET, "/sessions?deleted=true&sort=title"), 200);
+    expect!("get", "/api/v1/storage", alice.req(Method::GET, "/storage"), 200);
     expect!("post", "/api/v1/sessions/{id}/restore", alice.req(Method::POST, &format!("/sessions/{ID}/restore")), 200);
     expect!("post", "/api/v1/sessions/{id}/restore", alice.req(Method::POST, &format!("/sessions/{ID}/restore")), 409);
 

@@ -9,7 +9,7 @@ use sessionfs_server::store::{
     HandoffRecord, MetadataStore, NewVersion, Push, PutOutcome, SessionFilter, SessionMeta, StoreError,
 };
 use sessionfs_shared::SessionId;
-use sessionfs_shared::api::SessionPatch;
+use sessionfs_shared::api::{SessionPatch, SessionSort};
 
 const NOW: &str = "2026-11-24T10:00:00.000Z";
 
@@ -192,5 +192,37 @@ async fn a_handoff_is_claimed_once() {
         store.patch_session(&a.id, &id, &p, NOW).await.unwrap();
         assert_eq!(store.session_by_alias(&a.id, "mine").await.unwrap().id, id, "{name}");
         assert!(store.session_by_alias(&b.id, "mine").await.is_err(), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_usage_adds_up_and_leaves_the_trash_apart() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let b = store.create_user("b@x.io", false, true, NOW).await.unwrap();
+        let sessions = [("ses_00000000000000a1", "codex", 10), ("ses_00000000000000a2", "codex", 20)];
+        let more = [("ses_00000000000000a3", "claude-code", 50), ("ses_00000000000000a4", "claude-code", 7)];
+        for (i, (id, tool, size)) in sessions.into_iter().chain(more).enumerate() {
+            let mut v = version(&format!("e{i}"), size, "x");
+            v.meta.source_tool = tool.into();
+            store.put_session(&a.id, &SessionId::parse(id).unwrap(), push(&v, None)).await.unwrap();
+        }
+        store
+            .put_session(&b.id, &SessionId::parse("ses_00000000000000b1").unwrap(), push(&version("f", 999, "x"), None))
+            .await
+            .unwrap();
+        store.soft_delete(&a.id, &SessionId::parse("ses_00000000000000a4").unwrap(), "cloud", NOW, NOW).await.unwrap();
+        let u = store.storage_usage(&a.id).await.unwrap();
+        let by_tool: Vec<(&str, u64, u64)> =
+            u.by_tool.iter().map(|t| (t.source_tool.as_str(), t.sessions, t.bytes)).collect();
+        assert_eq!(by_tool, [("claude-code", 1, 50), ("codex", 2, 30)], "{name}: most bytes first");
+        assert_eq!((u.deleted_sessions, u.deleted_bytes), (1, 7), "{name}");
+        assert_eq!((u.sessions(), u.used_bytes()), (3, 80), "{name}");
+        assert_eq!(store.storage_used(&a.id).await.unwrap(), u.used_bytes(), "{name}");
+        let largest =
+            SessionFilter { page: 1, page_size: 2, sort: Some(SessionSort::Size), ..SessionFilter::default() };
+        let (rows, total) = store.list_sessions(&a.id, &largest).await.unwrap();
+        let ids: Vec<&str> = rows.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!((ids, total), (vec!["ses_00000000000000a3", "ses_00000000000000a2"], 3), "{name}");
     }
 }

@@ -579,6 +579,39 @@ pub struct PurgeResponse {
     pub bytes_reclaimed: u64,
 }
 
+/// Storage used by one agent's sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ToolUsage {
+    /// The agent.
+    pub source_tool: String,
+    /// Its live sessions.
+    pub sessions: u64,
+    /// Their archive bytes.
+    pub bytes: u64,
+}
+
+/// `GET /api/v1/storage`: where the caller's storage goes. Soft-deleted sessions are reported apart and
+/// count toward neither `used_bytes` nor the quota, as the original's storage figures promise.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageResponse {
+    /// Archive bytes of live sessions: the same figure as `storage_used_bytes` of `/auth/me`.
+    pub used_bytes: u64,
+    /// The quota, when one is set.
+    pub quota_bytes: Option<u64>,
+    /// Live sessions.
+    pub session_count: u64,
+    /// Sessions in the trash.
+    pub deleted_count: u64,
+    /// Archive bytes in the trash (freed when they are purged).
+    pub deleted_bytes: u64,
+    /// Live sessions per agent, most bytes first; the bytes add up to `used_bytes`.
+    pub by_tool: Vec<ToolUsage>,
+    /// The ten largest live sessions, largest first.
+    pub largest: Vec<SessionSummary>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

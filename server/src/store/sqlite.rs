@@ -11,12 +11,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sessionfs_shared::SessionId;
-use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode};
+use sessionfs_shared::api::{SessionPatch, SessionSort, SyncMode, ToolUsage};
 use tokio::sync::Semaphore;
 
 use super::{
     HandoffComment, HandoffEvent, HandoffRecord, KeyRecord, MetadataStore, Push, PutOutcome, SessionFilter,
-    SessionRecord, Stats, StoreError, StoreResult, UserRecord, UserUsage, WatchRecord,
+    SessionRecord, Stats, StorageUsage, StoreError, StoreResult, UserRecord, UserUsage, WatchRecord,
 };
 use rows::{SESSION_COLUMNS, handoff_from_row, key_from_row, session_from_row, user_from_row};
 
@@ -660,6 +660,38 @@ impl MetadataStore for SqliteStore {
         self.with(move |c| live_usage(c, &owner)).await
     }
 
+    async fn storage_usage(&self, owner: &str) -> StoreResult<StorageUsage> {
+        let owner = owner.to_owned();
+        self.with(move |c| {
+            // One statement, so the per-agent figures and the trash come from the same snapshot.
+            let groups = query_all(
+                c,
+                "SELECT is_deleted, source_tool, COUNT(*), COALESCE(SUM(blob_size), 0) FROM sessions WHERE owner = ?1 \
+                 GROUP BY is_deleted, source_tool ORDER BY 4 DESC, source_tool",
+                [owner],
+                |r| {
+                    Ok((
+                        r.get::<_, bool>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)? as u64,
+                        r.get::<_, i64>(3)? as u64,
+                    ))
+                },
+            )?;
+            let mut usage = StorageUsage::default();
+            for (deleted, source_tool, sessions, bytes) in groups {
+                if deleted {
+                    usage.deleted_sessions += sessions;
+                    usage.deleted_bytes += bytes;
+                } else {
+                    usage.by_tool.push(ToolUsage { source_tool, sessions, bytes });
+                }
+            }
+            Ok(usage)
+        })
+        .await
+    }
+
     async fn purgeable(&self, now: &str, one: Option<(&str, &SessionId)>) -> StoreResult<Vec<SessionRecord>> {
         let now = now.to_owned();
         let one = one.map(|(o, id)| (o.to_owned(), id.to_string()));
@@ -998,5 +1030,9 @@ mod tests {
             let plan: Vec<String> = query_all(&c, &sql, params!["u", trash], |r| r.get(3)).unwrap();
             assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{order}: {plan:?}");
         }
+        let usage = "EXPLAIN QUERY PLAN SELECT is_deleted, source_tool, COUNT(*), COALESCE(SUM(blob_size), 0) \
+                     FROM sessions WHERE owner = ?1 GROUP BY is_deleted, source_tool";
+        let plan: Vec<String> = query_all(&c, usage, ["u"], |r| r.get(3)).unwrap();
+        assert!(plan.iter().any(|p| p.contains("COVERING INDEX")), "{plan:?}");
     }
 }
