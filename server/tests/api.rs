@@ -835,3 +835,28 @@ async fn storage_reports_usage_per_agent_with_the_trash_apart() {
     let r = reqwest::Client::new().get(format!("{}/api/v1/storage", s.url)).send().await.unwrap();
     expect_error(r, 401, "unauthorized").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_session_reads_in_pages_of_a_thousand_messages() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "long", 2500), None).await;
+    let mut seen = Vec::new();
+    for (page, len, more) in [(1, 1000, true), (2, 1000, true), (3, 500, false)] {
+        let m = alice.json(&format!("/sessions/{ID}/messages?page={page}&page_size=1000")).await;
+        assert_eq!(
+            (m["total"].as_u64(), m["page_size"].as_u64(), m["has_more"].as_bool()),
+            (Some(2500), Some(1000), Some(more))
+        );
+        let msgs = m["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), len, "page {page}");
+        seen.extend(msgs.iter().map(|m| m["msg_id"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(seen, (0..2500).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    let body =
+        expect_error(alice.get(&format!("/sessions/{ID}/messages?page_size=1001")).await, 400, "bad_request").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("1 to 1000"), "{body}");
+    expect_error(alice.get(&format!("/sessions/{ID}/messages?page=0")).await, 400, "bad_request").await;
+    // The session list keeps its own, smaller limit.
+    expect_error(alice.get("/sessions?page_size=101").await, 400, "bad_request").await;
+}

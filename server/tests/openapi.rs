@@ -1210,6 +1210,18 @@ async fn live_responses_conform_to_the_document() {
     );
     expect!(
         "get",
+        "/api/v1/sessions/{id}/messages",
+        alice.req(Method::GET, &format!("/sessions/{ID}/messages?page_size=1000")),
+        200
+    );
+    expect!(
+        "get",
+        "/api/v1/sessions/{id}/messages",
+        alice.req(Method::GET, &format!("/sessions/{ID}/messages?page_size=1001")),
+        400
+    );
+    expect!(
+        "get",
         "/api/v1/sessions/{id}/workspace",
         alice.req(Method::GET, &format!("/sessions/{ID}/workspace")),
         200
