@@ -1,5 +1,6 @@
 //! The HTTP surface: `/api/v1/...` resources, each module exporting `routes()`, plus the operational
-//! endpoints (`/healthz`, `/readyz`, `/metrics`). [`router`] assembles them for `main` and for tests.
+//! endpoints (`/healthz`, `/readyz`, `/metrics`) and the dashboard's files for every other path.
+//! [`router`] assembles them for `main` and for tests.
 
 mod admin;
 mod auth;
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use sessionfs_shared::ErrorCode;
 use tower::ServiceExt as _;
 
+use crate::dashboard::Dashboard;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,10 +39,12 @@ pub fn router(state: AppState) -> Router {
             .map_response(IntoResponse::into_response),
     );
     let limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
+    let dashboard = Dashboard::open(&state.config.dashboard_dir);
     Router::new()
         .nest("/api/v1", api)
         .nest_service("/mcp", mcp)
         .merge(ops::routes())
+        .fallback(move |req: Request| dashboard.clone().respond(req))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_oversized))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(ops::record_metrics))

@@ -83,14 +83,20 @@ pub struct Config {
     /// Log format
     #[arg(long, env = "SFS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The built dashboard (`cargo xtask dashboard`), served at / when it holds an index.html
+    #[arg(long, env = "SFS_DASHBOARD_DIR", default_value = "dashboard/dist")]
+    pub dashboard_dir: PathBuf,
 }
 
 impl Config {
     /// Defaults with data under `data_dir`, for tests.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: data_dir.into(),
+            // A directory that never exists, so tests see the API alone unless they build a dashboard.
+            dashboard_dir: data_dir.join("no-dashboard"),
+            data_dir,
             max_upload_size: 100 << 20,
             max_member_size: 100 << 20,
             max_unpacked_size: 512 << 20,

@@ -13,6 +13,7 @@ pub use sessionfs_shared::archive;
 pub mod auth;
 pub mod blobs;
 pub mod config;
+mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod limits;

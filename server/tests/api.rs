@@ -860,3 +860,66 @@ async fn a_long_session_reads_in_pages_of_a_thousand_messages() {
     // The session list keeps its own, smaller limit.
     expect_error(alice.get("/sessions?page_size=101").await, 400, "bad_request").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_is_served_at_the_root_with_deep_links() {
+    let dist = tempfile::tempdir().unwrap();
+    let index = "<!doctype html><title>SessionFS</title><script type=module src=/app.js></script>";
+    let js = "export const answer = 42;\n";
+    std::fs::write(dist.path().join("index.html"), index).unwrap();
+    std::fs::write(dist.path().join("app.js"), js).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(js.as_bytes()).unwrap();
+    let js_gz = gz.finish().unwrap();
+    std::fs::write(dist.path().join("app.js.gz"), &js_gz).unwrap();
+    let dir = dist.path().to_owned();
+    let s = TestServer::start_with(move |cfg| cfg.dashboard_dir = dir).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", s.url)).send();
+
+    for path in ["/", "/index.html", "/sessions/ses_abc12345", "/storage", "/sessions/ses_abc12345/messages?page=2"] {
+        let r = get(path).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(header("content-type").starts_with("text/html"), "{path}: {}", header("content-type"));
+        assert_eq!(header("cache-control"), "no-cache", "{path}: index.html must be revalidated");
+        assert_eq!(r.text().await.unwrap(), index, "{path}");
+    }
+    let r = get("/app.js").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.contains("javascript"), "{ct}");
+    assert!(r.headers().get("cache-control").is_none(), "only index.html is marked no-cache");
+    assert_eq!(r.text().await.unwrap(), js);
+    // A browser that accepts gzip gets the precompressed file.
+    let r = http.get(format!("{}/app.js", s.url)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), js_gz.as_slice());
+
+    // The server's own paths are never the dashboard.
+    let r = get("/api/v1/nope").await.unwrap();
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    expect_error(r, 404, "route_not_found").await;
+    for path in ["/api", "/api/v2/sessions", "/healthz/x", "/metrics/x", "/health/x"] {
+        expect_error(get(path).await.unwrap(), 404, "route_not_found").await;
+    }
+    let r = http.post(format!("{}/sessions/ses_abc12345", s.url)).send().await.unwrap();
+    expect_error(r, 404, "route_not_found").await;
+    assert_eq!(get("/healthz").await.unwrap().status(), StatusCode::OK);
+    let alice = s.signup("alice@example.com").await;
+    assert_eq!(alice.json("/auth/me").await["email"], "alice@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_built_dashboard_the_root_says_how_to_build_it() {
+    let s = TestServer::start().await; // Config::for_data_dir names a dashboard directory that does not exist
+    let http = reqwest::Client::new();
+    for path in ["/", "/sessions/ses_abc12345"] {
+        let r = http.get(format!("{}{path}", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = r.text().await.unwrap();
+        assert!(text.contains("not built") && text.contains("cargo xtask dashboard"), "{text}");
+    }
+    expect_error(http.get(format!("{}/api/v1/nope", s.url)).send().await.unwrap(), 404, "route_not_found").await;
+}
