@@ -1,0 +1,5 @@
+//! Widgets shared by the pages.
+
+pub mod conversation;
+pub mod feedback;
+pub mod nav;
