@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The project's test command: formatting, lints, the wasm build of the shared crate, every test, and a
-# quick smoke run of the benchmarks (the full runs are in docs/BENCHMARKS.md).
+# The project's test command: formatting, lints, the wasm builds (shared crate, dashboard), the dashboard's
+# dist/ (the browser tests load it), then every test. The benchmarks' figures are in docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo check -p sessionfs-shared --target wasm32-unknown-unknown
+cargo check -p sessionfs-shared -p sessionfs-dashboard --target wasm32-unknown-unknown
+cargo xtask dashboard
 cargo test --workspace
