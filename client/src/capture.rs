@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,6 +26,10 @@ use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
 use crate::index::{NativeFileRow, ResumeRecord, SessionRow, write};
 use crate::store::Store;
+
+/// How long an import holds one index transaction open: the daemon and other `sfs` commands wait for it,
+/// so this stays far below the index's 5 s busy timeout.
+const IMPORT_BATCH: Duration = Duration::from_millis(500);
 
 /// How many leading bytes identify a native file, to notice when its agent rewrote it.
 const HEAD_BYTES: u64 = 4096;
@@ -160,8 +164,28 @@ impl Capturer {
         found.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
         progress.start(found.len() as u64);
         let mut reports = Vec::new();
+        // Sessions are committed in batches: one commit per session spent more on FTS5's segment flushes
+        // and merges than on the session. The index is still the commit point: files written for a batch
+        // that never commits are rewritten by the next capture.
+        self.store.index_mut().begin_batch()?;
+        let mut batch: Vec<PathBuf> = Vec::new();
+        let mut batch_started = Instant::now();
         for file in found {
-            match self.capture_path(&file.path) {
+            let mut result = self.capture_path(&file.path);
+            if !self.store.index().in_batch() {
+                // A failed write rolled the batch back: redo its sessions one at a time, each committing alone.
+                for path in batch.drain(..) {
+                    if let Err(e) = self.capture_path(&path) {
+                        warn!(path = %path.display(), error = %e, "capture failed");
+                    }
+                }
+                result = self.capture_path(&file.path);
+                self.store.index_mut().begin_batch()?;
+                batch_started = Instant::now();
+            } else {
+                batch.push(file.path.clone());
+            }
+            match result {
                 Ok(report) => {
                     progress.advance(&file.path, report.as_ref());
                     reports.extend(report);
@@ -171,7 +195,14 @@ impl Capturer {
                     progress.advance(&file.path, None);
                 }
             }
+            if batch_started.elapsed() >= IMPORT_BATCH {
+                self.store.index_mut().end_batch()?;
+                self.store.index_mut().begin_batch()?;
+                batch.clear();
+                batch_started = Instant::now();
+            }
         }
+        self.store.index_mut().end_batch()?;
         Ok(reports)
     }
 
@@ -324,7 +355,13 @@ impl Capturer {
             let is_prefix = stored.len() <= all.len() && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
             tx_plan.total = all.len() as u64;
             tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
-            if is_prefix && row.is_some() {
+            if row.is_none() {
+                // Not listed yet, so not read by anyone: written in place (see `SessionDir::put_json`).
+                let len = dir.append_messages(0, &all)?;
+                tx_plan.unlisted = true;
+                tx_plan.new_messages = std::mem::take(&mut all);
+                tx_plan.messages_bytes = Some(len);
+            } else if is_prefix {
                 let new = all.split_off(stored.len());
                 let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), &new)?;
                 tx_plan.new_messages = new;
@@ -469,7 +506,10 @@ impl Capturer {
         let mut session_row = None;
         if !skip_session {
             let dir = self.store.session_dir(id);
+            // A session the index does not list yet may still have a manifest (the index was deleted and is
+            // being rebuilt by capture): its user fields are kept.
             let previous = dir.read_manifest().ok().flatten();
+            let unlisted = plan.unlisted;
             let mut manifest = build_manifest(id, agent, main_path, metas, native_rows, &plan, previous.as_ref());
             // A native session `sfs resume` wrote continues another session: link it, don't start a new line.
             let native_id = manifest.source.original_session_id.clone();
@@ -477,7 +517,7 @@ impl Capturer {
             if let Some(origin) = self.store.index().resume_origin(&main_key, agent.as_str(), native_id.as_deref())? {
                 link_to_origin(&mut manifest, &origin);
             }
-            let manifest_len = dir.write_manifest(&manifest)?;
+            let manifest_len = dir.put_json(files::MANIFEST, &manifest, unlisted)?;
             let main = metas.iter().find(|(s, _)| s.is_none()).map(|(_, m)| m).or(metas.first().map(|(_, m)| m));
             if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
                 let m = main.cloned().unwrap_or_default();
@@ -490,7 +530,7 @@ impl Capturer {
                     });
                 let ws = Workspace { root_path: cwd, git, files: Vec::new(), extra: Default::default() };
                 if dir.read_json::<Workspace>(files::WORKSPACE).ok().flatten().as_ref() != Some(&ws) {
-                    dir.write_json(files::WORKSPACE, &ws)?;
+                    dir.put_json(files::WORKSPACE, &ws, unlisted)?;
                 }
             }
             let mut tools: Tools = dir.read_json(files::TOOLS).ok().flatten().unwrap_or_default();
@@ -506,7 +546,7 @@ impl Capturer {
             let used: Vec<String> = names.into_iter().collect();
             if used != tools.tools_used {
                 tools.tools_used = used;
-                dir.write_json(files::TOOLS, &tools)?;
+                dir.put_json(files::TOOLS, &tools, unlisted)?;
             }
             let side: u64 = [files::WORKSPACE, files::TOOLS]
                 .iter()
@@ -538,6 +578,8 @@ impl Capturer {
 
 #[derive(Default)]
 struct WritePlan {
+    /// The session is not in the index yet: its files are written in place.
+    unlisted: bool,
     new_messages: Vec<Message>,
     reindex_all: bool,
     messages_bytes: Option<u64>,

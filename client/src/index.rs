@@ -5,12 +5,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
+use sessionfs_shared::search::{query_terms, snippet};
 use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{AgentKind, SessionId};
 
 use crate::error::{ClientError, Result};
+
+mod transaction;
+
+pub use transaction::WriteTx;
 
 const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql"), include_str!("index/002_resumes.sql")];
 
@@ -19,6 +24,12 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// Above this many matching messages a search orders by recency instead of bm25 (see [`Index::search`]).
 pub const SEARCH_WINDOW: usize = 2_000;
+
+/// Above this many words a prefix is left to FTS5's own prefix matching (an OR that wide costs more).
+const MAX_PREFIX_WORDS: usize = 2_000;
+
+/// Words in a search snippet (FTS5's `snippet()` is given the same).
+const SNIPPET_WORDS: usize = 16;
 
 /// The most text indexed per message: tool outputs can be whole files, which search does not need.
 const MAX_INDEXED_TEXT: usize = 64 * 1024;
@@ -281,8 +292,24 @@ impl Index {
 
     /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so
     /// two writers queue on the busy timeout instead of failing half-way).
-    pub fn write(&mut self) -> Result<Transaction<'_>> {
-        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    pub fn write(&mut self) -> Result<WriteTx<'_>> {
+        WriteTx::begin(&self.conn)
+    }
+
+    /// Group the writes that follow, until [`Index::end_batch`], into one transaction (an import's sessions).
+    /// Other processes wait for the index meanwhile, so keep batches short (well under the 5 s busy timeout).
+    pub fn begin_batch(&mut self) -> Result<()> {
+        transaction::begin_batch(&self.conn)
+    }
+
+    /// Commit the open batch, if any.
+    pub fn end_batch(&mut self) -> Result<()> {
+        transaction::end_batch(&self.conn)
+    }
+
+    /// Whether a batch is open (false after a failed write rolled it back).
+    pub fn in_batch(&self) -> bool {
+        !self.conn.is_autocommit()
     }
 
     /// The connection, for read queries.
@@ -374,6 +401,11 @@ impl Index {
         // common word matches hundreds of thousands of messages. So: find the newest matches first (FTS5
         // walks a doclist newest-first and stops early). If there are few, rank them all by bm25; if the
         // window fills, the query is too common for relevance to mean much, and the newest hits win.
+        let single_word = !q.contains(' ') && !q.ends_with('*');
+        let terms = q.clone();
+        let Some(q) = self.expand_prefixes(&q)? else {
+            return Ok(Vec::new()); // a prefix no indexed word starts with
+        };
         let window = SEARCH_WINDOW as i64;
         let newest: Vec<i64> = {
             let mut probe = self.conn.prepare_cached(
@@ -383,8 +415,12 @@ impl Index {
         };
         // bm25's IDF walks the whole doclist of every word in the query, so it is affordable only for a
         // single rare word; several words, or a common one, are ordered newest first.
-        let single_word = !q.contains(' ') && !q.ends_with('*');
         let common = newest.len() as i64 > window || !single_word;
+        if common && tool.is_none() {
+            // The probe already holds the newest matches. Matching again (for FTS5's `snippet()`) would cost as
+            // much as the probe.
+            return self.hits_from_rowids(&newest, &terms, limit);
+        }
         let select = "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), \
              CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
              FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
@@ -422,6 +458,85 @@ impl Index {
                 role,
                 snippet,
                 score,
+                source_tool,
+                title,
+            });
+            if hits.len() >= limit {
+                break;
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Replace each short ASCII prefix (`"ab"*`) of an FTS query by the OR of the indexed words that start
+    /// with it, read from the FTS vocabulary. FTS5 answers a prefix by merging the doclists of all those words
+    /// in full before it returns the newest row (120 ms for `th*` over a million messages); an OR of the same
+    /// words is merged lazily and stops at the LIMIT (44 ms, vocabulary lookup included), with the same
+    /// rows. `None` when a prefix matches no indexed word, so nothing can match.
+    fn expand_prefixes(&self, fts: &str) -> Result<Option<String>> {
+        if !fts.contains("\"*") {
+            return Ok(Some(fts.to_owned()));
+        }
+        self.conn.execute_batch(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_vocab USING fts5vocab(main, 'messages_fts', 'row')",
+        )?;
+        let mut words =
+            self.conn.prepare_cached("SELECT term FROM temp.messages_vocab WHERE term >= ?1 AND term < ?2 LIMIT ?3")?;
+        let mut out = Vec::new();
+        for token in fts.split_whitespace() {
+            let stem = token.strip_suffix('*').and_then(|t| t.strip_prefix('"')).and_then(|t| t.strip_suffix('"'));
+            // Only plain ASCII word stems: others (accents FTS5 folds, several tokens) keep FTS5's own prefix
+            // matching, which is always right.
+            let Some(stem) = stem.filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())) else {
+                out.push(token.to_owned());
+                continue;
+            };
+            let lo = stem.to_ascii_lowercase();
+            let mut hi = lo.clone().into_bytes();
+            if let Some(last) = hi.last_mut() {
+                *last += 1; // alphanumeric ASCII: never 0x7f, so still ASCII
+            }
+            let hi = String::from_utf8(hi).unwrap_or_default();
+            let found: Vec<String> = words
+                .query_map(params![lo, hi, MAX_PREFIX_WORDS as i64 + 1], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            match found.len() {
+                0 => return Ok(None),
+                n if n > MAX_PREFIX_WORDS => out.push(token.to_owned()),
+                _ => {
+                    out.push(format!("({})", found.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ")))
+                }
+            }
+        }
+        Ok(Some(out.join(" AND ")))
+    }
+
+    /// Hits for matching rowids, newest first: one per session, with a snippet made from the message's text.
+    fn hits_from_rowids(&self, rowids: &[i64], fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let terms = query_terms(fts);
+        let mut row = self.conn.prepare_cached(
+            "SELECT r.session_id, r.msg_id, r.role, s.source_tool, s.title \
+             FROM message_rows r JOIN sessions s ON s.session_id = r.session_id WHERE r.rowid = ?1",
+        )?;
+        let mut text = self.conn.prepare_cached("SELECT text FROM messages_fts WHERE rowid = ?1")?;
+        let mut hits: Vec<SearchHit> = Vec::new();
+        for &rowid in rowids {
+            type Row = (String, String, String, String, Option<String>);
+            let found: Option<Row> =
+                row.query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional()?;
+            let Some((sid, msg_id, role, source_tool, title)) = found else {
+                continue;
+            };
+            if hits.iter().any(|h| h.session_id.as_str() == sid) {
+                continue;
+            }
+            let body: String = text.query_row([rowid], |r| r.get(0)).optional()?.unwrap_or_default();
+            hits.push(SearchHit {
+                session_id: SessionId::parse(&sid)?,
+                msg_id,
+                role,
+                snippet: snippet(&body, &terms, SNIPPET_WORDS),
+                score: 0.0,
                 source_tool,
                 title,
             });
@@ -507,7 +622,7 @@ impl Index {
 pub(crate) mod write {
     use super::*;
 
-    pub(crate) fn upsert_session(tx: &Transaction<'_>, s: &SessionRow, now: &str) -> Result<()> {
+    pub(crate) fn upsert_session(tx: &Connection, s: &SessionRow, now: &str) -> Result<()> {
         tx.execute(
             "INSERT INTO sessions (session_id, source_tool, native_id, title, alias, tags, project_path, model_id, message_count, turn_count, \
                tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at, size_bytes, messages_bytes, indexed_at, parent_session_id) \
@@ -543,7 +658,7 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn index_messages(tx: &Transaction<'_>, id: &SessionId, messages: &[Message]) -> Result<()> {
+    pub(crate) fn index_messages(tx: &Connection, id: &SessionId, messages: &[Message]) -> Result<()> {
         let mut row = tx
             .prepare_cached("INSERT INTO message_rows (session_id, msg_id, role, timestamp) VALUES (?1, ?2, ?3, ?4)")?;
         let mut fts = tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
@@ -565,7 +680,7 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn clear_messages(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
+    pub(crate) fn clear_messages(tx: &Connection, id: &SessionId) -> Result<()> {
         tx.execute(
             "DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM message_rows WHERE session_id = ?1)",
             [id.as_str()],
@@ -574,7 +689,7 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn put_native_file(tx: &Transaction<'_>, f: &NativeFileRow) -> Result<()> {
+    pub(crate) fn put_native_file(tx: &Connection, f: &NativeFileRow) -> Result<()> {
         tx.execute(
             "INSERT INTO native_files (path, agent, session_id, subagent, offset, head_hash, parser_state, messages, records_skipped, last_error, last_error_at, last_captured_at) \
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) \
@@ -599,7 +714,7 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn record_resume(tx: &Transaction<'_>, r: &ResumeRecord) -> Result<()> {
+    pub(crate) fn record_resume(tx: &Connection, r: &ResumeRecord) -> Result<()> {
         tx.execute(
             "INSERT OR REPLACE INTO resumes (native_path, agent, native_id, origin_session_id, written_messages, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -615,12 +730,12 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn forget_resume(tx: &Transaction<'_>, agent: &str, native_id: &str) -> Result<()> {
+    pub(crate) fn forget_resume(tx: &Connection, agent: &str, native_id: &str) -> Result<()> {
         tx.execute("DELETE FROM resumes WHERE agent = ?1 AND native_id = ?2", [agent, native_id])?;
         Ok(())
     }
 
-    pub(crate) fn delete_session(tx: &Transaction<'_>, id: &SessionId) -> Result<()> {
+    pub(crate) fn delete_session(tx: &Connection, id: &SessionId) -> Result<()> {
         clear_messages(tx, id)?;
         tx.execute("DELETE FROM native_files WHERE session_id = ?1", [id.as_str()])?;
         tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id.as_str()])?;
@@ -629,7 +744,7 @@ pub(crate) mod write {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", [])?;
     let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate() {

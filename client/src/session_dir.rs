@@ -79,6 +79,21 @@ impl SessionDir {
         Ok(bytes.len() as u64)
     }
 
+    /// Write a JSON file (pretty-printed); returns its size. Atomically, or for a session the index does not
+    /// list yet (`unlisted`) in place, without the temporary file and rename: nothing reads an unlisted
+    /// session's files before the index commits it, and a write torn by a crash is redone by the next capture.
+    pub fn put_json<T: Serialize>(&self, name: &str, value: &T, unlisted: bool) -> Result<u64> {
+        if !unlisted {
+            return self.write_json(name, value);
+        }
+        let path = self.path.join(name);
+        let mut bytes =
+            serde_json::to_vec_pretty(value).map_err(|source| ClientError::Json { path: path.clone(), source })?;
+        bytes.push(b'\n');
+        fs::write(&path, &bytes).map_err(ClientError::io("writing", &path))?;
+        Ok(bytes.len() as u64)
+    }
+
     /// Append messages to `messages.jsonl`, first cutting it back to `committed_len` bytes. Returns the
     /// new length.
     pub fn append_messages(&self, committed_len: u64, messages: &[Message]) -> Result<u64> {

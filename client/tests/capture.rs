@@ -320,3 +320,38 @@ fn the_index_can_be_rebuilt_from_the_directories() {
     assert_eq!(after.project_path.as_deref(), Some("/tmp/p"));
     assert_eq!(c.store().index().search("rebuild", None, 5).unwrap().len(), 1);
 }
+
+#[test]
+fn prefix_searches_find_the_newest_message_with_a_word_of_that_prefix() {
+    let env = Env::new();
+    env.append(&user("u1", None, "please deploy the service"));
+    env.append(&assistant("a1", "u1", "the dependency graph is fine"));
+    env.append(&user("u2", Some("a1"), "Déjà vu with kubernetes"));
+    env.append(&assistant("a2", "u2", "nothing relevant here"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let index = c.store().index();
+
+    // Expanded from the vocabulary (deploy, dependency): the newest of those messages, marked.
+    let hits = index.search("DEP*", None, 20).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].msg_id, "a1");
+    assert!(hits[0].snippet.contains("«dependency»"), "{}", hits[0].snippet);
+    // With another word, each prefix expands on its own.
+    let hits = index.search("depl* servi*", None, 20).unwrap();
+    assert_eq!(hits.iter().map(|h| h.msg_id.as_str()).collect::<Vec<_>>(), vec!["u1"]);
+    // No word starts with it: nothing, and no error.
+    assert!(index.search("zzq*", None, 20).unwrap().is_empty());
+    // Accented stems are left to FTS5, which folds them: "dé" finds "Déjà" (and the others).
+    let hits = index.search("dé*", None, 20).unwrap();
+    assert_eq!(hits[0].msg_id, "u2");
+    // The expansion answers exactly what FTS5's own prefix query answers.
+    let native: Vec<i64> = {
+        let mut stmt = index
+            .conn()
+            .prepare("SELECT rowid FROM messages_fts WHERE messages_fts MATCH '\"de\"*' ORDER BY rowid DESC")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(native.len(), 3, "deploy, dependency, déjà");
+}

@@ -19,9 +19,91 @@ pub fn fts_query(input: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// The words of an FTS query made by [`fts_query`], lowercased, with whether each is a prefix.
+pub fn query_terms(fts: &str) -> Vec<(String, bool)> {
+    fts.split_whitespace()
+        .filter_map(|t| {
+            let prefix = t.ends_with('*');
+            let word = t.trim_end_matches('*').trim_matches('"');
+            (!word.is_empty()).then(|| (word.to_lowercase(), prefix))
+        })
+        .collect()
+}
+
+/// Text around the first match of `terms` (from [`query_terms`]) in `text`, matches between `«` and `»`, about
+/// `words` words long, with `…` where it was cut. Tokens are runs of letters and digits compared without
+/// case, as FTS5's `unicode61` tokenizer sees them (less its diacritic folding: a match that differs only by
+/// accents is found by the index but not marked here, and the snippet then starts at the text's beginning).
+pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
+    let tokens: Vec<(usize, usize)> = token_spans(text);
+    let matches = |(a, b): (usize, usize)| {
+        let tok = text[a..b].to_lowercase();
+        terms.iter().any(|(t, prefix)| if *prefix { tok.starts_with(t.as_str()) } else { tok == *t })
+    };
+    let first = tokens.iter().position(|t| matches(*t)).unwrap_or(0);
+    let start = first.saturating_sub(words / 4);
+    let end = (start + words).min(tokens.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let Some(&(from, _)) = tokens.get(start) else {
+        return out;
+    };
+    let mut pos = from;
+    for &(a, b) in &tokens[start..end] {
+        out.push_str(&text[pos..a]);
+        if matches((a, b)) {
+            out.push('«');
+            out.push_str(&text[a..b]);
+            out.push('»');
+        } else {
+            out.push_str(&text[a..b]);
+        }
+        pos = b;
+    }
+    if end < tokens.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Byte ranges of the letter-and-digit runs of `text`.
+fn token_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_mark_words_and_prefixes() {
+        let terms = query_terms(&fts_query("Deploy kube*").unwrap_or_default());
+        assert_eq!(terms, vec![("deploy".to_owned(), false), ("kube".to_owned(), true)]);
+        let text = "one two three four five six seven eight nine ten: we DEPLOY to kubernetes, then eleven twelve";
+        assert_eq!(snippet(text, &terms, 8), "…ten: we «DEPLOY» to «kubernetes», then eleven twelve");
+        // No match marked (say, it differed only by accents): the beginning of the text.
+        assert_eq!(snippet("alpha beta gamma", &query_terms("\"zeta\""), 2), "alpha beta…");
+        assert_eq!(snippet("", &terms, 8), "");
+        assert_eq!(snippet("a b c d e f g h deploy i j k l m n", &terms, 4), "…h «deploy» i j…");
+        assert_eq!(snippet("naïve «x» café", &query_terms("\"café\""), 8), "naïve «x» «café»");
+    }
 
     #[test]
     fn neutralises_syntax() {
