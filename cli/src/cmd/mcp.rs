@@ -191,35 +191,49 @@ fn json_text(target: Target, old: Option<&str>, endpoint: &Endpoint) -> Result<S
     Ok(text)
 }
 
+/// Codex's `config.toml` with our `[mcp_servers.sessionfs]`, edited in place: the user's comments, key order
+/// and formatting stay as they were.
 fn codex_text(old: Option<&str>, endpoint: &Endpoint) -> Result<String> {
-    let mut doc: toml::Table = match old {
-        Some(text) => toml::from_str(text).context("~/.codex/config.toml is not valid TOML")?,
-        None => toml::Table::new(),
-    };
-    let mut entry = toml::Table::new();
+    use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+    let mut doc: DocumentMut = old.unwrap_or("").parse().context("~/.codex/config.toml is not valid TOML")?;
+    let mut entry = Table::new();
     match endpoint {
         Endpoint::Stdio { command, args, env } => {
-            entry.insert("command".into(), command.clone().into());
-            entry.insert("args".into(), args.iter().map(|a| toml::Value::from(a.as_str())).collect::<Vec<_>>().into());
+            entry["command"] = value(command.as_str());
+            entry["args"] = value(args.iter().map(String::as_str).collect::<Array>());
             if !env.is_empty() {
-                let env: toml::Table = env.iter().map(|(k, v)| (k.clone(), toml::Value::from(v.as_str()))).collect();
-                entry.insert("env".into(), env.into());
+                let mut t = InlineTable::new();
+                for (k, v) in env {
+                    t.insert(k, v.as_str().into());
+                }
+                entry["env"] = value(t);
             }
         }
         Endpoint::Http { url, key } => {
-            entry.insert("url".into(), url.clone().into());
-            let mut headers = toml::Table::new();
-            headers.insert("Authorization".into(), format!("Bearer {key}").into());
-            entry.insert("http_headers".into(), headers.into());
+            entry["url"] = value(url.as_str());
+            let mut headers = InlineTable::new();
+            headers.insert("Authorization", format!("Bearer {key}").into());
+            entry["http_headers"] = value(headers);
         }
     }
-    let servers = doc.entry("mcp_servers").or_insert_with(|| toml::Table::new().into());
-    let Some(servers) = servers.as_table_mut() else { bail!("mcp_servers in ~/.codex/config.toml is not a table") };
-    servers.insert(ENTRY.to_owned(), entry.into());
-    let text = toml::to_string(&doc)?;
-    // Unchanged content keeps the file as it was (the rewrite may order keys differently).
+    if !doc.contains_key("mcp_servers") {
+        let mut servers = Table::new();
+        servers.set_implicit(true); // no empty `[mcp_servers]` header above ours
+        doc.insert("mcp_servers", Item::Table(servers));
+    }
+    match doc.get_mut("mcp_servers") {
+        Some(Item::Table(servers)) => {
+            servers.insert(ENTRY, Item::Table(entry));
+        }
+        Some(Item::Value(toml_edit::Value::InlineTable(servers))) => {
+            servers.insert(ENTRY, toml_edit::Value::InlineTable(entry.into_inline_table()));
+        }
+        _ => bail!("mcp_servers in ~/.codex/config.toml is not a table"),
+    }
+    let text = doc.to_string();
+    // Unchanged content keeps the file byte for byte.
     if let Some(old) = old
-        && toml::from_str::<toml::Table>(old).ok().as_ref() == Some(&doc)
+        && toml::from_str::<toml::Table>(old).ok() == toml::from_str::<toml::Table>(&text).ok()
     {
         return Ok(old.to_owned());
     }
@@ -274,6 +288,27 @@ mod tests {
         assert_eq!(t["model"].as_str(), Some("o4"));
         assert_eq!(t["mcp_servers"]["other"]["command"].as_str(), Some("x"));
         assert_eq!(t["mcp_servers"]["sessionfs"]["command"].as_str(), Some("/usr/bin/sfs"));
+    }
+
+    #[test]
+    fn codex_config_keeps_comments_and_layout() {
+        let home = tempfile::tempdir().unwrap();
+        let path = config_path(Target::Codex, home.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let before = "# my settings\nmodel = \"o4\"   # the fast one\n\n[tui]\n# quiet please\nnotifications = false\n";
+        std::fs::write(&path, before).unwrap();
+        install(Target::Codex, home.path(), &stdio()).unwrap();
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert!(after.starts_with(before), "the user's part is unchanged:\n{after}");
+        assert!(after.contains("[mcp_servers.sessionfs]"), "{after}");
+        assert!(!after.contains("[mcp_servers]\n"), "no empty parent table header: {after}");
+        let http = Endpoint::Http { url: "https://h/mcp".into(), key: "sk_sfs_k".into() };
+        install(Target::Codex, home.path(), &http).unwrap();
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert!(after.starts_with(before), "{after}");
+        let t: toml::Table = toml::from_str(&after).unwrap();
+        assert_eq!(t["mcp_servers"]["sessionfs"]["http_headers"]["Authorization"].as_str(), Some("Bearer sk_sfs_k"));
+        assert!(t["mcp_servers"]["sessionfs"].get("command").is_none(), "the entry is replaced, not merged");
     }
 
     #[test]
