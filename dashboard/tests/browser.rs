@@ -51,12 +51,18 @@ async fn seed_alice(alice: &ApiUser) {
     }
 }
 
+/// The `data-id`s of the rows `css` matches, read in one script call: reading them element by element
+/// races with a re-render and fails on a detached element.
 async fn row_ids(b: &Browser, css: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    for el in b.client.find_all(fantoccini::Locator::Css(css)).await.unwrap() {
-        ids.push(el.attr("data-id").await.unwrap().unwrap_or_default());
-    }
-    ids
+    let v = b
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.getAttribute('data-id'));",
+            vec![Value::from(css)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
 }
 
 #[test]

@@ -64,8 +64,15 @@ pub fn Conversation(messages: Vec<Message>) -> impl IntoView {
                     let when = m.timestamp.as_ref().map(|t| format::date(&t.to_rfc3339())).unwrap_or_default();
                     view! {
                         <div class=format!("message-row role-{role}") style=top data-index=i.to_string()
+                            role="button" tabindex="0"
                             class:selected=move || selected.get() == Some(i)
-                            on:click=move |_| selected.set(Some(i))>
+                            on:click=move |_| selected.set(Some(i))
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                if ev.key() == "Enter" || ev.key() == " " {
+                                    ev.prevent_default();
+                                    selected.set(Some(i));
+                                }
+                            }>
                             <div class="meta"><span class="role">{role}</span>" #"{i + 1}" "<span class="when">{when}</span></div>
                             <div class="preview">{summary(m)}</div>
                         </div>

@@ -159,7 +159,7 @@ fn ListingView(
                " or turn on autosync on the Sync page."</p>
         </Show>
         <table id="sessions">
-            <thead><tr><th>"Title"</th><th>"Agent"</th><th>"Messages"</th><th>"Size"</th><th>"Updated"</th><th>"Tags"</th></tr></thead>
+            <thead><tr><th>"Title"</th><th>"Agent"</th><th class="num">"Messages"</th><th class="num">"Size"</th><th>"Updated"</th><th>"Tags"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <div class="pager">

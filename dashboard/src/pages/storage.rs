@@ -84,12 +84,12 @@ fn StorageView(s: StorageResponse) -> impl IntoView {
         <h2>"By agent"</h2>
         <svg class="chart" width="520" height=(chart_rows * 28 + 8).to_string() role="img" aria-label="Storage by agent">{chart}</svg>
         <table id="by-tool">
-            <thead><tr><th>"Agent"</th><th>"Sessions"</th><th>"Size"</th></tr></thead>
+            <thead><tr><th>"Agent"</th><th class="num">"Sessions"</th><th class="num">"Size"</th></tr></thead>
             <tbody>{tools}</tbody>
         </table>
         <h2>"Largest sessions"</h2>
         <table id="largest">
-            <thead><tr><th>"Title"</th><th>"Agent"</th><th>"Messages"</th><th>"Size"</th></tr></thead>
+            <thead><tr><th>"Title"</th><th>"Agent"</th><th class="num">"Messages"</th><th class="num">"Size"</th></tr></thead>
             <tbody>{largest}</tbody>
         </table>
     }

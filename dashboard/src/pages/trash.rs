@@ -87,7 +87,7 @@ fn TrashTable(
     view! {
         <p class="summary"><span id="trash-total">{format::count(list.total)}</span>" deleted sessions"</p>
         <table id="trash">
-            <thead><tr><th>"Title"</th><th>"Agent"</th><th>"Size"</th><th>"Deleted"</th><th>"Purged on"</th><th></th></tr></thead>
+            <thead><tr><th>"Title"</th><th>"Agent"</th><th class="num">"Size"</th><th>"Deleted"</th><th>"Purged on"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <div class="pager">

@@ -242,12 +242,29 @@ impl Browser {
         self.client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
     }
 
+    // Reads retry until the patience runs out: an element found a moment ago can be replaced by a re-render
+    // (a stale element) before it is read.
+
     pub async fn text(&self, css: &str) -> String {
-        self.wait(css).await.text().await.unwrap()
+        let started = Instant::now();
+        loop {
+            match self.wait(css).await.text().await {
+                Ok(t) => return t,
+                Err(e) => assert!(started.elapsed() < PATIENCE, "reading the text of {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> String {
-        self.wait(css).await.attr(name).await.unwrap().unwrap_or_else(|| panic!("{css} has no {name}"))
+        let started = Instant::now();
+        loop {
+            match self.wait(css).await.attr(name).await {
+                Ok(v) => return v.unwrap_or_else(|| panic!("{css} has no {name}")),
+                Err(e) => assert!(started.elapsed() < PATIENCE, "reading {name} of {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Replace an input's value, as typing would.
@@ -258,7 +275,14 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.wait(css).await.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        let started = Instant::now();
+        loop {
+            match self.wait(css).await.click().await {
+                Ok(_) => return,
+                Err(e) => assert!(started.elapsed() < PATIENCE, "clicking {css}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn select(&self, css: &str, value: &str) {
