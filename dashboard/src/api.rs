@@ -10,8 +10,8 @@ use sessionfs_shared::ErrorCode;
 use sessionfs_shared::api::{
     ApiKeyInfo, CreateApiKeyRequest, CreateHandoffRequest, CreatedApiKey, ErrorEnvelope, HandoffListResponse,
     HandoffResponse, MeResponse, MessagesPage, PurgeRequest, PurgeResponse, ReasonRequest, RestoreResponse,
-    SearchResponse, SessionDetail, SessionListResponse, SessionPatch, StorageResponse, SyncSettings,
-    SyncSettingsUpdate, SyncStatus, Watchlist,
+    SearchResponse, SessionDetail, SessionListResponse, SessionPatch, SignupRequest, SignupResponse, StorageResponse,
+    SyncSettings, SyncSettingsUpdate, SyncStatus, Watchlist,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -156,6 +156,11 @@ fn enc(s: &str) -> String {
 /// Who a key belongs to; used to check a pasted key before it is stored.
 pub async fn me_with(key: &str) -> ApiResult<MeResponse> {
     call("GET", "/auth/me", None, Some(key)).await
+}
+
+/// Make an account; the answer holds its first API key, shown only this once.
+pub async fn signup(email: &str) -> ApiResult<SignupResponse> {
+    with_body("POST", "/auth/signup", &SignupRequest { email: email.to_owned() }).await
 }
 
 /// Who is signed in.

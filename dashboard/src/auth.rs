@@ -39,11 +39,25 @@ thread_local! {
     // One per page: the WASM app is single-threaded, and `api` must reach it from outside any component to
     // sign out when the key stops working.
     static STATE: OnceCell<RwSignal<AuthState>> = const { OnceCell::new() };
+    static NEW_ACCOUNT_KEY: OnceCell<RwSignal<Option<String>>> = const { OnceCell::new() };
+}
+
+/// Create the app-wide signals under the app's root owner, which lives as long as the page. A signal is
+/// disposed with the owner it was created under: made lazily inside a page that later unmounts, it
+/// would be gone for the next page.
+pub fn init() {
+    let _ = state();
+    let _ = new_account_key();
 }
 
 /// The app-wide sign-in state.
 pub fn state() -> RwSignal<AuthState> {
     STATE.with(|cell| *cell.get_or_init(|| RwSignal::new(AuthState::Checking)))
+}
+
+/// The key of an account just made in this browser, shown once until dismissed.
+pub fn new_account_key() -> RwSignal<Option<String>> {
+    NEW_ACCOUNT_KEY.with(|cell| *cell.get_or_init(|| RwSignal::new(None)))
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -99,9 +113,18 @@ pub async fn sign_in(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Make an account with this email, keep its key and sign in; the key is shown once on the next page.
+pub async fn sign_up(email: &str) -> Result<(), ApiError> {
+    let created = api::signup(email.trim()).await?;
+    sign_in(&created.raw_key).await?;
+    new_account_key().set(Some(created.raw_key));
+    Ok(())
+}
+
 /// Forget the key.
 pub fn sign_out() {
     forget_key();
+    new_account_key().set(None);
     state().set(AuthState::SignedOut { reason: None });
 }
 

@@ -17,7 +17,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::auth::AuthState;
-use crate::components::nav::Nav;
+use crate::components::nav::{Nav, NewAccountKey};
 
 /// Mount the app on `<body>` (the WASM entry point calls this).
 pub fn mount() {
@@ -29,6 +29,7 @@ pub fn mount() {
 /// in: the router keeps the URL the person came with.
 #[component]
 pub fn App() -> impl IntoView {
+    auth::init();
     spawn_local(auth::restore());
     let state = auth::state();
     view! {
@@ -46,6 +47,7 @@ pub fn App() -> impl IntoView {
 fn SignedIn() -> impl IntoView {
     view! {
         <Nav/>
+        <NewAccountKey/>
         <main>
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/") view=pages::sessions::SessionsPage/>

@@ -225,6 +225,42 @@ fn sign_in_list_search_open_edit_delete_and_restore() {
 }
 
 #[test]
+fn sign_up_in_the_browser_shows_the_key_once_and_signs_in() {
+    run(async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(dir.path()).await;
+        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let taken = ApiUser::signup(&server.url, "erin@example.com").await;
+        let b = Browser::start().await;
+        b.goto(&nginx.url).await;
+
+        // An email that already has an account: refused with the reason.
+        b.click("details.signup summary").await;
+        b.fill("#signup-email", "erin@example.com").await;
+        b.click("#sign-up").await;
+        b.wait_text("details.signup .error", "already exists").await;
+        assert_eq!(taken.status("/auth/me").await, 200);
+
+        // A new one: signed in, and the key is shown once; it works with the API.
+        b.fill("#signup-email", "dave@example.com").await;
+        b.click("#sign-up").await;
+        b.wait_text("#whoami", "dave@example.com").await;
+        let key = b.text("#signup-key").await;
+        assert!(key.starts_with("sk_sfs_"), "{key}");
+        let dave = taken.with_key(&key);
+        assert_eq!(dave.json("/auth/me").await["email"], "dave@example.com");
+        b.shot("13-signed-up").await;
+        b.click("#dismiss-key").await;
+        b.until("the key is gone from the page", async |_| b.count("#signup-key").await == 0).await;
+        // Kept for the next visit: a reload stays signed in.
+        b.goto(&format!("{}/keys", nginx.url)).await;
+        b.wait_text("#whoami", "dave@example.com").await;
+        assert_eq!(b.count("#signup-key").await, 0);
+        b.close().await;
+    });
+}
+
+#[test]
 fn sync_settings_storage_and_api_keys() {
     run(async {
         let dir = tempfile::tempdir().unwrap();

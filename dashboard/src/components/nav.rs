@@ -31,3 +31,23 @@ pub fn Nav() -> impl IntoView {
         </header>
     }
 }
+
+/// After a sign-up in this browser: the new account's key, until dismissed. It is the account's password
+/// for the CLI (`sfs auth login --key …`) and other browsers, and the server never shows it again.
+#[component]
+pub fn NewAccountKey() -> impl IntoView {
+    let key = auth::new_account_key();
+    move || {
+        key.get().map(|k| {
+            view! {
+                <div class="new-key-shown banner" role="status">
+                    <p>"Your account is ready. This is its API key: copy it now, it is not shown again. \
+                        Use it with " <code>"sfs auth login --key …"</code> " and to sign in elsewhere."</p>
+                    <code id="signup-key">{k}</code>
+                    " "
+                    <button id="dismiss-key" class="secondary" on:click=move |_| key.set(None)>"I have copied it"</button>
+                </div>
+            }
+        })
+    }
+}

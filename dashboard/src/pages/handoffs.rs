@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 use sessionfs_shared::api::{CreateHandoffRequest, HandoffListResponse, HandoffResponse};
 
 use crate::api::{self, ApiResult};
@@ -83,7 +84,7 @@ fn HandoffTable(
                 _ => h
                     .recipient_session_id
                     .clone()
-                    .map(|s| view! { <a href=format!("/sessions/{s}")>"Open copy"</a> }.into_any())
+                    .map(|s| view! { <A href=format!("/sessions/{s}")>"Open copy"</A> }.into_any())
                     .unwrap_or_else(|| ().into_any()),
             };
             let who = if inbox { h.sender_email.clone() } else { h.recipient_email.clone() };

@@ -40,6 +40,39 @@ pub fn LoginPage(reason: Option<String>) -> impl IntoView {
                 </button>
             </form>
             {move || error.get().map(|error| view! { <ErrorPanel error/> })}
+            <SignUp/>
         </main>
+    }
+}
+
+/// Make an account on this server (when it allows sign-up) and sign in with its first key.
+#[component]
+fn SignUp() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let address = email.get_untracked();
+        spawn_local(async move {
+            if let Err(e) = auth::sign_up(&address).await {
+                error.try_set(Some(e));
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <details class="signup">
+            <summary>"New here? Create an account"</summary>
+            <form on:submit=submit>
+                <label for="signup-email">"Email"</label>
+                <input id="signup-email" type="email" autocomplete="email" required=true
+                    prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                <button id="sign-up" type="submit" disabled=move || busy.get()>"Create account"</button>
+            </form>
+            {move || error.get().map(|error| view! { <ErrorPanel error/> })}
+        </details>
     }
 }

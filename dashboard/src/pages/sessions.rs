@@ -153,7 +153,9 @@ fn ListingView(
     let (q_prev, q_next) = (query.with_page(query.page - 1), query.with_page(query.page + 1));
     let go_prev = go.clone();
     view! {
-        <p class="summary"><span id="total" data-total=total.to_string()>{format::count(total)}</span>" "{what}</p>
+        <p class="summary"><span id="total" data-total=total.to_string()>{format::count(total)}</span>" "{what}
+            {(!query.q.is_empty()).then_some(" · the tag filter and sort apply to the list, not to search results")}
+        </p>
         <Show when=move || shown == 0>
             <p class="empty">"Nothing here yet. Push sessions with " <code>"sfs push --all"</code>
                " or turn on autosync on the Sync page."</p>

@@ -233,7 +233,10 @@ impl Browser {
     pub async fn until(&self, what: &str, mut check: impl AsyncFnMut(&Client) -> bool) {
         let started = Instant::now();
         while !check(&self.client).await {
-            assert!(started.elapsed() < PATIENCE, "timed out waiting until {what}");
+            if started.elapsed() >= PATIENCE {
+                self.shot("failed").await;
+                panic!("timed out waiting until {what} (target/dashboard-screenshots/failed.png shows the page)");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
