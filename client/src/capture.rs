@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
@@ -68,7 +70,8 @@ impl ImportProgress for () {
 pub struct Capturer {
     store: Store,
     home: PathBuf,
-    agents: Vec<Box<dyn Agent>>,
+    // Shared with the import's parse-ahead thread.
+    agents: Arc<[Box<dyn Agent>]>,
 }
 
 #[derive(Deserialize)]
@@ -120,7 +123,7 @@ impl Capturer {
 
     /// Capture with a chosen set of agents.
     pub fn with_agents(store: Store, home: impl Into<PathBuf>, agents: Vec<Box<dyn Agent>>) -> Self {
-        Self { store, home: home.into(), agents }
+        Self { store, home: home.into(), agents: agents.into() }
     }
 
     /// The store.
@@ -167,11 +170,34 @@ impl Capturer {
         // Sessions are committed in batches: one commit per session spent more on FTS5's segment flushes
         // and merges than on the session. The index is still the commit point: files written for a batch
         // that never commits are rewritten by the next capture.
+        let agents = Arc::clone(&self.agents);
+        let index_db = self.store.paths().index_db();
+        // Two files ahead at most: a parsed session can be several times its file's size in memory.
+        let (tx, rx) = mpsc::sync_channel(2);
+        let ahead = found.clone();
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || parse_ahead(&agents, &index_db, ahead, tx));
+            self.import_batched(found, rx, progress, &mut reports)
+        })?;
+        Ok(reports)
+    }
+
+    fn import_batched(
+        &mut self,
+        found: Vec<NativeFile>,
+        parsed: mpsc::Receiver<Option<Result<Parsed>>>,
+        progress: &mut dyn ImportProgress,
+        reports: &mut Vec<CaptureReport>,
+    ) -> Result<()> {
         self.store.index_mut().begin_batch()?;
         let mut batch: Vec<PathBuf> = Vec::new();
         let mut batch_started = Instant::now();
         for file in found {
-            let mut result = self.capture_path(&file.path);
+            // A file that failed to parse ahead goes the ordinary way, which decides what its failure means.
+            let mut result = match parsed.recv().ok().flatten() {
+                Some(Ok(p)) => self.capture_path_with(&file.path, Some(p)),
+                Some(Err(_)) | None => self.capture_path(&file.path),
+            };
             if !self.store.index().in_batch() {
                 // A failed write rolled the batch back: redo its sessions one at a time, each committing alone.
                 for path in batch.drain(..) {
@@ -202,12 +228,16 @@ impl Capturer {
                 batch_started = Instant::now();
             }
         }
-        self.store.index_mut().end_batch()?;
-        Ok(reports)
+        self.store.index_mut().end_batch()
     }
 
     /// Capture one native file, if it is one. `Ok(None)`: not a session file, unchanged, or deleted.
     pub fn capture_path(&mut self, path: &Path) -> Result<Option<CaptureReport>> {
+        self.capture_path_with(path, None)
+    }
+
+    /// [`Capturer::capture_path`], with the file already parsed when the index has never seen it.
+    fn capture_path_with(&mut self, path: &Path, mut parsed_ahead: Option<Parsed>) -> Result<Option<CaptureReport>> {
         let Some((agent_idx, file)) = self.classify(path) else {
             return Ok(None);
         };
@@ -270,7 +300,10 @@ impl Capturer {
                 return self.recapture(&id, Some(file)).map(Some);
             }
         }
-        let parsed = self.parse_whole(file)?;
+        let parsed = match parsed_ahead.take().filter(|p| p.file.path == file.path) {
+            Some(p) => p,
+            None => self.parse_whole(file)?,
+        };
         let Some(id) = session_id_of(&parsed) else {
             debug!(path = %path.display(), "no session in this file yet");
             return Ok(None);
@@ -283,23 +316,7 @@ impl Capturer {
     }
 
     fn parse_whole(&self, file: NativeFile) -> Result<Parsed> {
-        let agent = self
-            .agents
-            .iter()
-            .find(|a| a.kind() == file.agent)
-            .ok_or_else(|| ClientError::NotFound(file.agent.to_string()))?;
-        let bytes = read_from(&file.path, 0)?;
-        let mut parser = agent.parser(&file);
-        let out = parser.feed(&bytes, true);
-        let head_hash = match parser.mode() {
-            ParseMode::Incremental => hash_head(&file.path, out.consumed.min(HEAD_BYTES))?,
-            ParseMode::Snapshot => hash_head(&file.path, bytes.len() as u64)?,
-        };
-        let offset = match parser.mode() {
-            ParseMode::Incremental => out.consumed,
-            ParseMode::Snapshot => bytes.len() as u64,
-        };
-        Ok(Parsed { file, parser, messages: out.messages, skipped: out.skipped, offset, head_hash })
+        parse_whole(&self.agents, file)
     }
 
     /// Rebuild a session from all its native files (plus `extra`, a newly seen one).
@@ -573,6 +590,48 @@ impl Capturer {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// Read and parse a whole native file.
+fn parse_whole(agents: &[Box<dyn Agent>], file: NativeFile) -> Result<Parsed> {
+    let agent =
+        agents.iter().find(|a| a.kind() == file.agent).ok_or_else(|| ClientError::NotFound(file.agent.to_string()))?;
+    let bytes = read_from(&file.path, 0)?;
+    let mut parser = agent.parser(&file);
+    let out = parser.feed(&bytes, true);
+    let head_hash = match parser.mode() {
+        ParseMode::Incremental => hash_head(&file.path, out.consumed.min(HEAD_BYTES))?,
+        ParseMode::Snapshot => hash_head(&file.path, bytes.len() as u64)?,
+    };
+    let offset = match parser.mode() {
+        ParseMode::Incremental => out.consumed,
+        ParseMode::Snapshot => bytes.len() as u64,
+    };
+    Ok(Parsed { file, parser, messages: out.messages, skipped: out.skipped, offset, head_hash })
+}
+
+/// Parse ahead of an import, on another thread: every file the index has never seen (an import's usual
+/// case) is read and parsed while the importing thread writes the previous ones, and handed over in order.
+/// Files the index knows are left to `capture_path`, which reads only what was appended.
+fn parse_ahead(
+    agents: &[Box<dyn Agent>],
+    index_db: &Path,
+    files: Vec<NativeFile>,
+    tx: mpsc::SyncSender<Option<Result<Parsed>>>,
+) {
+    // Its own connection: WAL readers never wait for the importer's write transaction.
+    let conn = crate::index::open_connection(index_db).ok();
+    for file in files {
+        let known = conn.as_ref().is_none_or(|c| {
+            c.query_row("SELECT 1 FROM native_files WHERE path = ?1", [file.path.to_string_lossy()], |_| Ok(())).is_ok()
+        });
+        // Links are not followed (see `capture_path`), so they are not read here either.
+        let regular = std::fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_file());
+        let parsed = (!known && regular).then(|| parse_whole(agents, file));
+        if tx.send(parsed).is_err() {
+            return; // the importer stopped
+        }
     }
 }
 

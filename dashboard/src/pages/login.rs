@@ -19,10 +19,11 @@ pub fn LoginPage(reason: Option<String>) -> impl IntoView {
         error.set(None);
         let pasted = key.get_untracked();
         spawn_local(async move {
+            // On success this page is already gone: its signals with it, hence `try_set`.
             if let Err(e) = auth::sign_in(&pasted).await {
-                error.set(Some(e));
+                error.try_set(Some(e));
             }
-            busy.set(false);
+            busy.try_set(false);
         });
     };
     view! {
