@@ -2,4 +2,5 @@
 
 pub mod conversation;
 pub mod feedback;
+pub mod handoff_form;
 pub mod nav;

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use reqwest::Method;
 use serde_json::Value;
-use stack::{ApiUser, Browser, Nginx, Seed, TestServer, archive};
+use stack::{ApiUser, Browser, Seed, Stack, TestServer, archive};
 
 // One browser at a time: two cores do not run several Chromiums and a WASM app within the test's patience.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -68,9 +68,7 @@ async fn row_ids(b: &Browser, css: &str) -> Vec<String> {
 #[test]
 fn nginx_serves_the_app_and_proxies_the_api_and_mcp() {
     run(async {
-        let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start(dir.path()).await;
-        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let Stack { nginx, .. } = &Stack::start().await;
         let http = reqwest::Client::new();
 
         let index = http.get(format!("{}/", nginx.url)).send().await.unwrap();
@@ -106,9 +104,7 @@ fn nginx_serves_the_app_and_proxies_the_api_and_mcp() {
 #[test]
 fn sign_in_list_search_open_edit_delete_and_restore() {
     run(async {
-        let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start(dir.path()).await;
-        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let Stack { nginx, server, .. } = &Stack::start().await;
         let alice = ApiUser::signup(&server.url, "alice@example.com").await;
         seed_alice(&alice).await;
         let b = Browser::start().await;
@@ -227,9 +223,7 @@ fn sign_in_list_search_open_edit_delete_and_restore() {
 #[test]
 fn sign_up_in_the_browser_shows_the_key_once_and_signs_in() {
     run(async {
-        let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start(dir.path()).await;
-        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let Stack { nginx, server, .. } = &Stack::start().await;
         let taken = ApiUser::signup(&server.url, "erin@example.com").await;
         let b = Browser::start().await;
         b.goto(&nginx.url).await;
@@ -263,9 +257,7 @@ fn sign_up_in_the_browser_shows_the_key_once_and_signs_in() {
 #[test]
 fn sync_settings_storage_and_api_keys() {
     run(async {
-        let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start(dir.path()).await;
-        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let Stack { nginx, server, .. } = &Stack::start().await;
         let alice = ApiUser::signup(&server.url, "alice@example.com").await;
         seed_alice(&alice).await;
         alice.delete(OLD).await; // in the trash: not counted in storage
@@ -364,9 +356,7 @@ fn sync_settings_storage_and_api_keys() {
 #[test]
 fn handoff_created_in_the_browser_is_claimed_by_another_user() {
     run(async {
-        let dir = tempfile::tempdir().unwrap();
-        let server = TestServer::start(dir.path()).await;
-        let nginx = Nginx::start(dir.path(), &server.url).await;
+        let Stack { nginx, server, .. } = &Stack::start().await;
         let alice = ApiUser::signup(&server.url, "alice@example.com").await;
         let bob = ApiUser::signup(&server.url, "bob@example.com").await;
         seed_alice(&alice).await;
@@ -375,13 +365,20 @@ fn handoff_created_in_the_browser_is_claimed_by_another_user() {
         // Alice hands three sessions to Bob from the session page, then revokes one from Sent.
         b.goto(&format!("{}/sessions/{PARSER}", nginx.url)).await;
         b.sign_in(&alice.key, "alice@example.com").await;
-        for id in [PARSER, DOCS, DEPLOY] {
+        for id in [PARSER, DOCS] {
             b.goto(&format!("{}/sessions/{id}", nginx.url)).await;
             b.fill("#handoff-email", "bob@example.com").await;
             b.fill("#handoff-message", "over to you").await;
             b.click("#handoff-create").await;
             b.wait_text(".flash", "Handed off as hnd_").await;
         }
+        // The third from the handoffs page, naming the session by ID; the Sent list shows it at once.
+        b.goto(&format!("{}/handoffs", nginx.url)).await;
+        b.fill("#handoff-session", DEPLOY).await;
+        b.fill("#handoff-email", "bob@example.com").await;
+        b.click("#handoff-create").await;
+        b.wait_text(".flash", "Handed off as hnd_").await;
+        b.until("three handoffs are listed as sent", async |_| b.count(".sent-row").await == 3).await;
         let sent = alice.json("/handoffs/sent").await;
         assert_eq!(sent["total"], 3);
         let handoff_of = |session: &str| {

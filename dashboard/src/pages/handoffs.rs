@@ -4,10 +4,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use sessionfs_shared::api::{CreateHandoffRequest, HandoffListResponse, HandoffResponse};
+use sessionfs_shared::api::{HandoffListResponse, HandoffResponse};
 
 use crate::api::{self, ApiResult};
 use crate::components::feedback::{Flash, FlashMessage, loaded};
+use crate::components::handoff_form::HandoffForm;
 use crate::format;
 
 /// `/handoffs`.
@@ -30,7 +31,7 @@ pub fn HandoffsPage() -> impl IntoView {
         {loaded(inbox, move |l| view! { <HandoffTable list=l inbox=true changed flash/> })}
         <h2>"Sent"</h2>
         {loaded(sent, move |l| view! { <HandoffTable list=l inbox=false changed flash/> })}
-        <NewHandoff changed flash/>
+        <HandoffForm changed/>
     }
 }
 
@@ -118,37 +119,4 @@ async fn api_decline(id: String) -> ApiResult<HandoffResponse> {
 }
 async fn api_revoke(id: String) -> ApiResult<HandoffResponse> {
     api::revoke(&id).await
-}
-
-#[component]
-fn NewHandoff(changed: RwSignal<u32>, flash: RwSignal<Option<Flash>>) -> impl IntoView {
-    let session = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
-    let note = RwSignal::new(String::new());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let req = CreateHandoffRequest {
-            session_id: session.get_untracked().trim().to_owned(),
-            recipient_email: Some(email.get_untracked().trim().to_owned()),
-            message: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
-            ..Default::default()
-        };
-        spawn_local(async move {
-            let r = api::create_handoff(&req).await;
-            flash.set(Some(Flash::from_result(&r, |h| format!("Handed off as {} to {}.", h.id, h.recipient_email))));
-            changed.update(|n| *n += 1);
-        });
-    };
-    view! {
-        <form class="handoff" on:submit=submit>
-            <h2>"Hand off a session"</h2>
-            <input id="new-handoff-session" placeholder="ses_… or alias" prop:value=move || session.get()
-                on:input=move |ev| session.set(event_target_value(&ev))/>
-            <input id="new-handoff-email" type="email" placeholder="teammate@example.com" prop:value=move || email.get()
-                on:input=move |ev| email.set(event_target_value(&ev))/>
-            <input id="new-handoff-message" placeholder="A note (optional)" prop:value=move || note.get()
-                on:input=move |ev| note.set(event_target_value(&ev))/>
-            <button id="new-handoff-create" type="submit">"Hand off"</button>
-        </form>
-    }
 }

@@ -3,12 +3,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use sessionfs_shared::api::{CreateHandoffRequest, SessionDetail, SessionPatch};
+use sessionfs_shared::api::{SessionDetail, SessionPatch};
 use sessionfs_shared::sfs::Message;
 
 use crate::api::{self, ApiResult};
 use crate::components::conversation::Conversation;
 use crate::components::feedback::{ErrorPanel, Flash, FlashMessage, loaded};
+use crate::components::handoff_form::HandoffForm;
 use crate::format;
 
 /// Messages fetched per request (the server's maximum page).
@@ -117,38 +118,6 @@ fn SessionHeader(detail: SessionDetail, saved: RwSignal<u32>, flash: RwSignal<Op
 /// `a, b ,, c` → `["a", "b", "c"]`.
 fn parse_tags(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
-}
-
-/// Hand this session to someone by email.
-#[component]
-fn HandoffForm(session_id: String) -> impl IntoView {
-    let email = RwSignal::new(String::new());
-    let note = RwSignal::new(String::new());
-    let flash = RwSignal::new(None::<Flash>);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let req = CreateHandoffRequest {
-            session_id: session_id.clone(),
-            recipient_email: Some(email.get_untracked().trim().to_owned()),
-            message: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
-            ..Default::default()
-        };
-        spawn_local(async move {
-            let r = api::create_handoff(&req).await;
-            flash.set(Some(Flash::from_result(&r, |h| format!("Handed off as {} to {}.", h.id, h.recipient_email))));
-        });
-    };
-    view! {
-        <form class="handoff" on:submit=submit>
-            <h3>"Hand off"</h3>
-            <input id="handoff-email" type="email" placeholder="teammate@example.com" required=true
-                prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
-            <input id="handoff-message" placeholder="A note (optional)"
-                prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
-            <button id="handoff-create" type="submit">"Hand off"</button>
-            <FlashMessage flash/>
-        </form>
-    }
 }
 
 /// Loads every message page by page (with progress), then shows the conversation.

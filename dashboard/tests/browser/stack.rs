@@ -172,6 +172,23 @@ fn running_as_root() -> bool {
         .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
 }
 
+/// A server with nginx in front of it, in a temporary directory. Fields drop in order: nginx, the server,
+/// then the directory they used.
+pub struct Stack {
+    pub nginx: Nginx,
+    pub server: TestServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = TestServer::start(dir.path()).await;
+        let nginx = Nginx::start(dir.path(), &server.url).await;
+        Self { nginx, server, _dir: dir }
+    }
+}
+
 /// Chromium under chromedriver, and the WebDriver session.
 pub struct Browser {
     pub client: Client,
