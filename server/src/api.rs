@@ -22,9 +22,9 @@ use crate::dashboard::Dashboard;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// The `/api/v1` resources, without a state yet.
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .merge(auth::routes())
         .merge(sessions::routes())
         .merge(storage::routes())
@@ -32,7 +32,17 @@ pub fn router(state: AppState) -> Router {
         .merge(handoffs::routes())
         .merge(admin::routes())
         .merge(ops::api_routes())
-        .fallback(not_found);
+        .fallback(not_found)
+}
+
+/// Only the `/api/v1` resources. The MCP tools also call them in-process for handoffs, so mail, events and
+/// claim copies behave as over HTTP (without `/mcp`, the dashboard or upload limits: the tools upload nothing).
+pub(crate) fn rest_routes() -> Router<AppState> {
+    Router::new().nest("/api/v1", api_routes())
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
     let mcp = tower::ServiceBuilder::new().layer(middleware::from_fn_with_state(state.clone(), mcp_auth)).service(
         crate::mcp::ServerSource::service(state.clone())
             .map_request(|req: Request| req)
@@ -41,7 +51,7 @@ pub fn router(state: AppState) -> Router {
     let limit = usize::try_from(state.config.max_upload_size).unwrap_or(usize::MAX);
     let dashboard = Dashboard::open(&state.config.dashboard_dir);
     Router::new()
-        .nest("/api/v1", api)
+        .merge(rest_routes())
         .nest_service("/mcp", mcp)
         .merge(ops::routes())
         .fallback(move |req: Request| dashboard.clone().respond(req))

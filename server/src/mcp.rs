@@ -28,12 +28,15 @@ use crate::store::{SessionFilter, SessionRecord, StoreError};
 #[derive(Clone)]
 pub struct ServerSource {
     app: AppState,
+    /// The REST routes the handoff tools call in-process, built once (not per call).
+    rest: axum::Router,
 }
 
 impl ServerSource {
     /// A source over the server's state.
     pub fn new(app: AppState) -> Self {
-        Self { app }
+        let rest = crate::api::rest_routes().with_state(app.clone());
+        Self { app, rest }
     }
 
     /// The `/mcp` tower service.
@@ -67,10 +70,8 @@ impl ServerSource {
             None => Body::empty(),
         };
         let req = req.body(body).map_err(|e| SourceError::new(ErrorCode::Internal, e.to_string()))?;
-        let resp = crate::api::router(self.app.clone())
-            .oneshot(req)
-            .await
-            .map_err(|e| SourceError::new(ErrorCode::Internal, e.to_string()))?;
+        let resp =
+            self.rest.clone().oneshot(req).await.map_err(|e| SourceError::new(ErrorCode::Internal, e.to_string()))?;
         let status = resp.status();
         let bytes = resp
             .into_body()
