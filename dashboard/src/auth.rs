@@ -95,8 +95,8 @@ pub async fn sign_in(key: &str) -> Result<(), ApiError> {
         return Err(ApiError {
             status: 0,
             code: None,
-            message: "that is not a SessionFS API key. Fix: keys start with sk_sfs_; get one with `sfs auth signup` \
-                      or from an existing session's API keys page"
+            message: "that is not a SessionFS API key. Fix: keys start with sk_sfs_; create an account below, or get \
+                      a key with `sfs auth signup` or from the API keys page of a signed-in browser"
                 .to_owned(),
         });
     }
