@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
 use crate::index::{NativeFileRow, ResumeRecord, SessionRow, write};
+use crate::session_dir::EncodedLines;
 use crate::store::Store;
 
 /// How long an import holds one index transaction open: the daemon and other `sfs` commands wait for it,
@@ -110,9 +111,24 @@ struct Parsed {
     file: NativeFile,
     parser: Box<dyn NativeParser>,
     messages: Vec<Message>,
+    /// `messages` prepared for writing, when parsed ahead of an import (see [`parse_ahead`]).
+    prepared: Option<Prepared>,
     skipped: Vec<SkippedRecord>,
     offset: u64,
     head_hash: String,
+}
+
+/// Messages ready to be written and indexed: their `messages.jsonl` lines and their searchable texts.
+#[derive(Default)]
+struct Prepared {
+    lines: EncodedLines,
+    texts: Vec<String>,
+}
+
+impl Prepared {
+    fn new(messages: &[Message]) -> Self {
+        Self { lines: EncodedLines::new(messages), texts: write::searchable_texts(messages) }
+    }
 }
 
 impl Capturer {
@@ -351,6 +367,11 @@ impl Capturer {
         let deleted = DeletedList::load(&self.store.paths().deleted_json());
         // Move the messages out (sessions can be large; no copies), keeping each file's count.
         let counts: Vec<u64> = parsed.iter().map(|p| p.messages.len() as u64).collect();
+        // Prepared ahead only for a session of one file, which an import's new sessions usually are.
+        let prepared_ahead = match parsed.as_mut_slice() {
+            [only] => only.prepared.take(),
+            _ => None,
+        };
         let mut all: Vec<Message> = Vec::with_capacity(counts.iter().sum::<u64>() as usize);
         for p in &mut parsed {
             all.append(&mut p.messages);
@@ -374,20 +395,23 @@ impl Capturer {
             tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
             if row.is_none() {
                 // Not listed yet, so not read by anyone: written in place (see `SessionDir::put_json`).
-                let len = dir.append_messages(0, &all)?;
+                let prepared = prepared_ahead.unwrap_or_else(|| Prepared::new(&all));
+                tx_plan.base = dir.append_lines(0, &prepared.lines)?;
                 tx_plan.unlisted = true;
                 tx_plan.new_messages = std::mem::take(&mut all);
-                tx_plan.messages_bytes = Some(len);
+                tx_plan.prepared = prepared;
             } else if is_prefix {
                 let new = all.split_off(stored.len());
-                let len = dir.append_messages(row.as_ref().map_or(0, |r| r.messages_bytes), &new)?;
+                let prepared = Prepared::new(&new);
+                tx_plan.base = dir.append_lines(row.as_ref().map_or(0, |r| r.messages_bytes), &prepared.lines)?;
                 tx_plan.new_messages = new;
-                tx_plan.messages_bytes = Some(len);
+                tx_plan.prepared = prepared;
             } else {
-                let len = dir.rewrite_messages(&all)?;
+                let prepared = Prepared::new(&all);
+                dir.rewrite_lines(&prepared.lines)?;
                 tx_plan.reindex_all = true;
                 tx_plan.new_messages = std::mem::take(&mut all);
-                tx_plan.messages_bytes = Some(len);
+                tx_plan.prepared = prepared;
             }
         }
 
@@ -449,8 +473,9 @@ impl Capturer {
             let row = row.as_ref().ok_or_else(|| ClientError::NotFound(id.to_string()))?;
             let dir = self.store.session_dir(&id);
             dir.create()?;
-            let len = dir.append_messages(row.messages_bytes, &messages)?;
-            plan.messages_bytes = Some(len);
+            let prepared = Prepared::new(&messages);
+            plan.base = dir.append_lines(row.messages_bytes, &prepared.lines)?;
+            plan.prepared = prepared;
             plan.total = row.message_count + messages.len() as u64;
             plan.tool_uses = row.tool_use_count + messages.iter().map(|m| m.tool_use_count() as u64).sum::<u64>();
             plan.new_messages = messages;
@@ -570,7 +595,7 @@ impl Capturer {
                 .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
                 .map(|m| m.len())
                 .sum();
-            let messages_bytes = plan.messages_bytes.unwrap_or(0);
+            let messages_bytes = plan.messages_end();
             let mut row = SessionRow::from_manifest(&manifest, messages_bytes, messages_bytes + manifest_len + side);
             row.project_path = main.and_then(|x| x.cwd.clone());
             session_row = Some(row);
@@ -583,7 +608,8 @@ impl Capturer {
             if plan.reindex_all {
                 write::clear_messages(&tx, id)?;
             }
-            write::index_messages(&tx, id, &plan.new_messages)?;
+            let spans = plan.prepared.lines.spans_at(plan.base);
+            write::index_messages(&tx, id, &plan.new_messages, &spans, &plan.prepared.texts)?;
         }
         for r in native_rows {
             write::put_native_file(&tx, r)?;
@@ -608,7 +634,7 @@ fn parse_whole(agents: &[Box<dyn Agent>], file: NativeFile) -> Result<Parsed> {
         ParseMode::Incremental => out.consumed,
         ParseMode::Snapshot => bytes.len() as u64,
     };
-    Ok(Parsed { file, parser, messages: out.messages, skipped: out.skipped, offset, head_hash })
+    Ok(Parsed { file, parser, messages: out.messages, prepared: None, skipped: out.skipped, offset, head_hash })
 }
 
 /// Parse ahead of an import, on another thread: every file the index has never seen (an import's usual
@@ -628,7 +654,13 @@ fn parse_ahead(
         });
         // Links are not followed (see `capture_path`), so they are not read here either.
         let regular = std::fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_file());
-        let parsed = (!known && regular).then(|| parse_whole(agents, file));
+        // Encoding the messages here, too, takes that work off the importing thread.
+        let parsed = (!known && regular).then(|| {
+            parse_whole(agents, file).map(|mut p| {
+                p.prepared = Some(Prepared::new(&p.messages));
+                p
+            })
+        });
         if tx.send(parsed).is_err() {
             return; // the importer stopped
         }
@@ -640,11 +672,20 @@ struct WritePlan {
     /// The session is not in the index yet: its files are written in place.
     unlisted: bool,
     new_messages: Vec<Message>,
+    /// `new_messages` as written, at `base` in `messages.jsonl`.
+    prepared: Prepared,
+    base: u64,
     reindex_all: bool,
-    messages_bytes: Option<u64>,
     total: u64,
     tool_uses: u64,
     kept_longer: bool,
+}
+
+impl WritePlan {
+    /// The length of `messages.jsonl` once the new lines are written.
+    fn messages_end(&self) -> u64 {
+        self.base + self.prepared.lines.byte_len()
+    }
 }
 
 fn session_id_of(p: &Parsed) -> Option<SessionId> {

@@ -2,7 +2,7 @@
 //! each native file. Shared by the daemon and the CLI: WAL lets readers run beside the one writer, and a
 //! 5 s busy timeout absorbs short waits for the write lock (the seed's "database is locked" entry).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -12,12 +12,17 @@ use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{AgentKind, SessionId};
 
 use crate::error::{ClientError, Result};
+use crate::session_dir::{LineSpan, SessionDir};
 
 mod transaction;
 
 pub use transaction::WriteTx;
 
-const MIGRATIONS: &[&str] = &[include_str!("index/001_init.sql"), include_str!("index/002_resumes.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("index/001_init.sql"),
+    include_str!("index/002_resumes.sql"),
+    include_str!("index/003_contentless_fts.sql"),
+];
 
 /// How long a writer waits for another's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -28,7 +33,7 @@ pub const SEARCH_WINDOW: usize = 2_000;
 /// Above this many words a prefix is left to FTS5's own prefix matching (an OR that wide costs more).
 const MAX_PREFIX_WORDS: usize = 2_000;
 
-/// Words in a search snippet (FTS5's `snippet()` is given the same).
+/// Words in a search snippet.
 const SNIPPET_WORDS: usize = 16;
 
 /// The most text indexed per message: tool outputs can be whole files, which search does not need.
@@ -224,6 +229,8 @@ fn row_to_resume(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResumeRecord> {
 /// The index database.
 pub struct Index {
     conn: Connection,
+    /// Where the sessions' directories are: search reads the text of the messages it shows from there.
+    sessions: PathBuf,
 }
 
 fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -274,9 +281,35 @@ fn row_to_native(r: &rusqlite::Row<'_>) -> rusqlite::Result<NativeFileRow> {
 
 pub use sessionfs_shared::search::fts_query;
 
+/// A matching message as the search queries select it: session, message, where its line is, score, and
+/// the session's agent and title.
+struct HitRow {
+    session_id: String,
+    msg_id: String,
+    role: String,
+    span: LineSpan,
+    score: f64,
+    source_tool: String,
+    title: Option<String>,
+}
+
+impl HitRow {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            session_id: r.get(0)?,
+            msg_id: r.get(1)?,
+            role: r.get(2)?,
+            span: LineSpan { offset: r.get::<_, i64>(3)? as u64, len: r.get::<_, i64>(4)? as u64 },
+            score: r.get(5)?,
+            source_tool: r.get(6)?,
+            title: r.get(7)?,
+        })
+    }
+}
+
 impl Index {
-    /// Open (creating and migrating as needed) the index at `path`.
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Open (creating and migrating as needed) the index at `path`, of the sessions under `sessions`.
+    pub fn open(path: &Path, sessions: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
         }
@@ -287,7 +320,7 @@ impl Index {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        Ok(Self { conn })
+        Ok(Self { conn, sessions: sessions.to_owned() })
     }
 
     /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so
@@ -421,7 +454,7 @@ impl Index {
             // much as the probe.
             return self.hits_from_rowids(&newest, &terms, limit);
         }
-        let select = "SELECT r.session_id, r.msg_id, r.role, snippet(messages_fts, 0, '«', '»', '…', 16), \
+        let select = "SELECT r.session_id, r.msg_id, r.role, r.line_offset, r.line_len, \
              CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
              FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
              WHERE messages_fts MATCH ?1";
@@ -439,27 +472,42 @@ impl Index {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         // Fetch more messages than sessions wanted: several hits may fall in one session.
         let fetch = (limit.max(1) * 8) as i64;
-        type HitRow = (String, String, String, String, f64, String, Option<String>);
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<HitRow> {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        let rows: Vec<HitRow> = match tool {
+            Some(t) => {
+                stmt.query_map(params![q, fetch, t.as_str(), common], HitRow::read)?.collect::<rusqlite::Result<_>>()?
+            }
+            None => stmt.query_map(params![q, fetch, "", common], HitRow::read)?.collect::<rusqlite::Result<_>>()?,
         };
-        let rows: Vec<_> = match tool {
-            Some(t) => stmt.query_map(params![q, fetch, t.as_str(), common], map)?.collect::<rusqlite::Result<_>>()?,
-            None => stmt.query_map(params![q, fetch, "", common], map)?.collect::<rusqlite::Result<_>>()?,
-        };
+        self.hits(rows, &terms, limit)
+    }
+
+    /// One hit per session, in the order given, each with a snippet made from its message's text, which is
+    /// read from the session's `messages.jsonl` (the index keeps where, not a copy).
+    fn hits(&self, rows: impl IntoIterator<Item = HitRow>, fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let terms = query_terms(fts);
         let mut hits: Vec<SearchHit> = Vec::new();
-        for (sid, msg_id, role, snippet, score, source_tool, title) in rows {
-            if hits.iter().any(|h| h.session_id.as_str() == sid) {
+        for row in rows {
+            if hits.iter().any(|h| h.session_id.as_str() == row.session_id) {
                 continue;
             }
+            let session_id = SessionId::parse(&row.session_id)?;
+            let dir = SessionDir::new(self.sessions.join(session_id.as_str()));
+            let text = match dir.read_message_at(row.span) {
+                Ok(m) => m.text(),
+                Err(e) => {
+                    // The session changed under the index (a pull, a hand edit): still a hit, without context.
+                    tracing::debug!(session.id = %session_id, error = %e, "no text for a search hit");
+                    String::new()
+                }
+            };
             hits.push(SearchHit {
-                session_id: SessionId::parse(&sid)?,
-                msg_id,
-                role,
-                snippet,
-                score,
-                source_tool,
-                title,
+                session_id,
+                msg_id: row.msg_id,
+                role: row.role,
+                snippet: snippet(&text, &terms, SNIPPET_WORDS),
+                score: row.score,
+                source_tool: row.source_tool,
+                title: row.title,
             });
             if hits.len() >= limit {
                 break;
@@ -513,38 +561,24 @@ impl Index {
 
     /// Hits for matching rowids, newest first: one per session, with a snippet made from the message's text.
     fn hits_from_rowids(&self, rowids: &[i64], fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let terms = query_terms(fts);
         let mut row = self.conn.prepare_cached(
-            "SELECT r.session_id, r.msg_id, r.role, s.source_tool, s.title \
+            "SELECT r.session_id, r.msg_id, r.role, r.line_offset, r.line_len, 0.0, s.source_tool, s.title \
              FROM message_rows r JOIN sessions s ON s.session_id = r.session_id WHERE r.rowid = ?1",
         )?;
-        let mut text = self.conn.prepare_cached("SELECT text FROM messages_fts WHERE rowid = ?1")?;
-        let mut hits: Vec<SearchHit> = Vec::new();
-        for &rowid in rowids {
-            type Row = (String, String, String, String, Option<String>);
-            let found: Option<Row> =
-                row.query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional()?;
-            let Some((sid, msg_id, role, source_tool, title)) = found else {
-                continue;
-            };
-            if hits.iter().any(|h| h.session_id.as_str() == sid) {
-                continue;
+        // Rows are looked up lazily: a common word's probe holds thousands of rowids, and `hits` stops at `limit`.
+        let mut failed = None;
+        let rows = rowids.iter().map_while(|&rowid| match row.query_row([rowid], HitRow::read).optional() {
+            Ok(found) => Some(found),
+            Err(e) => {
+                failed = Some(e);
+                None
             }
-            let body: String = text.query_row([rowid], |r| r.get(0)).optional()?.unwrap_or_default();
-            hits.push(SearchHit {
-                session_id: SessionId::parse(&sid)?,
-                msg_id,
-                role,
-                snippet: snippet(&body, &terms, SNIPPET_WORDS),
-                score: 0.0,
-                source_tool,
-                title,
-            });
-            if hits.len() >= limit {
-                break;
-            }
+        });
+        let hits = self.hits(rows.flatten(), fts, limit)?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(hits),
         }
-        Ok(hits)
     }
 
     /// The tracked state of a native file.
@@ -612,6 +646,14 @@ impl Index {
             .optional()?)
     }
 
+    /// Sessions whose messages an upgrade of the index dropped, to be indexed again from their directories.
+    pub fn reindex_pending(&self) -> Result<Vec<SessionId>> {
+        let mut stmt = self.conn.prepare("SELECT session_id FROM reindex_pending ORDER BY session_id")?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        // A malformed ID cannot be a session's; it is dropped with the rest when re-indexed.
+        Ok(ids.iter().filter_map(|id| SessionId::parse(id).ok()).collect())
+    }
+
     /// Number of indexed messages (FTS rows).
     pub fn message_rows(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM message_rows", [], |r| r.get::<_, i64>(0))? as u64)
@@ -658,26 +700,56 @@ pub(crate) mod write {
         Ok(())
     }
 
-    pub(crate) fn index_messages(tx: &Connection, id: &SessionId, messages: &[Message]) -> Result<()> {
-        let mut row = tx
-            .prepare_cached("INSERT INTO message_rows (session_id, msg_id, role, timestamp) VALUES (?1, ?2, ?3, ?4)")?;
+    /// Index messages whose lines are at `spans` in the session's `messages.jsonl`, with their searchable
+    /// texts (from [`searchable_text`]; an empty one is not indexed).
+    pub(crate) fn index_messages(
+        tx: &Connection,
+        id: &SessionId,
+        messages: &[Message],
+        spans: &[LineSpan],
+        texts: &[String],
+    ) -> Result<()> {
+        let mut row = tx.prepare_cached(
+            "INSERT INTO message_rows (session_id, msg_id, role, timestamp, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
         let mut fts = tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
-        for m in messages {
-            let mut text = m.text();
-            if text.trim().is_empty() {
+        for ((m, span), text) in messages.iter().zip(spans).zip(texts) {
+            if text.is_empty() {
                 continue;
             }
-            if text.len() > MAX_INDEXED_TEXT {
-                let mut cut = MAX_INDEXED_TEXT;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
-            row.execute(params![id.as_str(), m.msg_id, m.role.as_str(), m.timestamp.map(|t| t.to_rfc3339())])?;
+            row.execute(params![
+                id.as_str(),
+                m.msg_id,
+                m.role.as_str(),
+                m.timestamp.map(|t| t.to_rfc3339()),
+                span.offset as i64,
+                span.len as i64
+            ])?;
             fts.execute(params![tx.last_insert_rowid(), text])?;
         }
         Ok(())
+    }
+
+    /// What the index holds of a message's text: empty when there is nothing to search, and cut to
+    /// [`MAX_INDEXED_TEXT`](super::MAX_INDEXED_TEXT).
+    pub(crate) fn searchable_text(m: &Message) -> String {
+        let mut text = m.text();
+        if text.trim().is_empty() {
+            return String::new();
+        }
+        if text.len() > MAX_INDEXED_TEXT {
+            let mut cut = MAX_INDEXED_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        text
+    }
+
+    /// [`searchable_text`] of each message.
+    pub(crate) fn searchable_texts(messages: &[Message]) -> Vec<String> {
+        messages.iter().map(searchable_text).collect()
     }
 
     pub(crate) fn clear_messages(tx: &Connection, id: &SessionId) -> Result<()> {
@@ -733,6 +805,11 @@ pub(crate) mod write {
     pub(crate) fn forget_resume(tx: &Connection, agent: &str, native_id: &str) -> Result<()> {
         tx.execute("DELETE FROM resumes WHERE agent = ?1 AND native_id = ?2", [agent, native_id])?;
         Ok(())
+    }
+
+    /// Take a session off [`Index::reindex_pending`]; false when it was not on it (another process did it).
+    pub(crate) fn take_reindex_pending(tx: &Connection, id: &SessionId) -> Result<bool> {
+        Ok(tx.execute("DELETE FROM reindex_pending WHERE session_id = ?1", [id.as_str()])? > 0)
     }
 
     pub(crate) fn delete_session(tx: &Connection, id: &SessionId) -> Result<()> {

@@ -3,7 +3,7 @@
 //! half-way leaves nothing behind.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -23,8 +23,54 @@ pub struct SessionDir {
 pub struct MessagesRead {
     /// Messages in file order.
     pub messages: Vec<Message>,
+    /// Where each message's line is in `messages.jsonl` (parallel to `messages`).
+    pub spans: Vec<LineSpan>,
     /// (1-based line, error) for each unreadable line.
     pub skipped: Vec<(u64, String)>,
+}
+
+/// Where one message's line sits in `messages.jsonl` (without its newline). The index keeps it so search can
+/// read a message's text from the session instead of holding a second copy of every message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineSpan {
+    /// Byte offset of the line.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+/// Messages encoded as lines of `messages.jsonl`, with where each line starts. Encoding is done apart from
+/// writing so an import can encode one session on its parse-ahead thread while another is being written.
+#[derive(Debug, Default)]
+pub struct EncodedLines {
+    bytes: Vec<u8>,
+    /// (start, length) of each line, from the start of `bytes`.
+    lines: Vec<(u64, u64)>,
+}
+
+impl EncodedLines {
+    /// Encode `messages`, one JSON line each.
+    pub fn new(messages: &[Message]) -> Self {
+        let mut bytes = Vec::with_capacity(messages.len() * 256);
+        let mut lines = Vec::with_capacity(messages.len());
+        for m in messages {
+            let start = bytes.len() as u64;
+            m.write_json_line(&mut bytes);
+            lines.push((start, bytes.len() as u64 - start));
+            bytes.push(b'\n');
+        }
+        Self { bytes, lines }
+    }
+
+    /// Bytes, newlines included.
+    pub fn byte_len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// Where each line is once the lines are written at `base`.
+    pub fn spans_at(&self, base: u64) -> Vec<LineSpan> {
+        self.lines.iter().map(|&(start, len)| LineSpan { offset: base + start, len }).collect()
+    }
 }
 
 impl SessionDir {
@@ -94,9 +140,9 @@ impl SessionDir {
         Ok(bytes.len() as u64)
     }
 
-    /// Append messages to `messages.jsonl`, first cutting it back to `committed_len` bytes. Returns the
-    /// new length.
-    pub fn append_messages(&self, committed_len: u64, messages: &[Message]) -> Result<u64> {
+    /// Append lines to `messages.jsonl`, first cutting it back to `committed_len` bytes. Returns the offset
+    /// the lines were written at (their end is that plus [`EncodedLines::byte_len`]).
+    pub fn append_lines(&self, committed_len: u64, lines: &EncodedLines) -> Result<u64> {
         let path = self.path.join(files::MESSAGES);
         let mut file = OpenOptions::new()
             .create(true)
@@ -109,16 +155,23 @@ impl SessionDir {
             // Bytes past the committed length come from a pass that did not finish; it will be redone.
             file.set_len(committed_len.min(len)).map_err(ClientError::io("truncating", &path))?;
         }
-        let buf = encode(messages);
-        file.write_all(&buf).map_err(ClientError::io("appending to", &path))?;
-        Ok(committed_len.min(len) + buf.len() as u64)
+        file.write_all(&lines.bytes).map_err(ClientError::io("appending to", &path))?;
+        Ok(committed_len.min(len))
     }
 
-    /// Replace `messages.jsonl` atomically; returns its length.
-    pub fn rewrite_messages(&self, messages: &[Message]) -> Result<u64> {
-        let buf = encode(messages);
-        write_atomic(&self.path.join(files::MESSAGES), &buf)?;
-        Ok(buf.len() as u64)
+    /// Replace `messages.jsonl` atomically by `lines`.
+    pub fn rewrite_lines(&self, lines: &EncodedLines) -> Result<()> {
+        write_atomic(&self.path.join(files::MESSAGES), &lines.bytes)
+    }
+
+    /// The message on the line at `span` (search reads the text of the messages it found this way).
+    pub fn read_message_at(&self, span: LineSpan) -> Result<Message> {
+        let path = self.path.join(files::MESSAGES);
+        let mut file = File::open(&path).map_err(ClientError::io("opening", &path))?;
+        file.seek(SeekFrom::Start(span.offset)).map_err(ClientError::io("seeking", &path))?;
+        let mut line = Vec::with_capacity(span.len as usize);
+        file.take(span.len).read_to_end(&mut line).map_err(ClientError::io("reading", &path))?;
+        Message::from_json_line(&line).map_err(|source| ClientError::Json { path, source })
     }
 
     /// Read every message, leniently: unreadable lines are reported, not fatal.
@@ -135,18 +188,25 @@ impl SessionDir {
         let mut reader = BufReader::new(file);
         let mut line = Vec::new();
         let mut line_no = 0u64;
+        let mut offset = 0u64;
         loop {
             line.clear();
             let n = reader.read_until(b'\n', &mut line).map_err(ClientError::io("reading", &path))?;
             if n == 0 {
                 break;
             }
+            let start = offset;
+            offset += n as u64;
             line_no += 1;
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            match Message::from_json_line(line.trim_ascii_end()) {
-                Ok(m) => out.messages.push(m),
+            let text = line.trim_ascii_end();
+            match Message::from_json_line(text) {
+                Ok(m) => {
+                    out.messages.push(m);
+                    out.spans.push(LineSpan { offset: start, len: text.len() as u64 });
+                }
                 Err(e) => out.skipped.push((line_no, e.to_string())),
             }
         }
@@ -157,15 +217,6 @@ impl SessionDir {
     pub fn size_bytes(&self) -> u64 {
         dir_size(&self.path)
     }
-}
-
-fn encode(messages: &[Message]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(messages.len() * 256);
-    for m in messages {
-        buf.extend_from_slice(m.to_json_line().as_bytes());
-        buf.push(b'\n');
-    }
-    buf
 }
 
 /// Write `bytes` to a temporary file beside `path`, then rename it over `path`: readers see the old file
@@ -217,15 +268,39 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = SessionDir::new(tmp.path().join("s"));
         dir.create().unwrap();
-        let len = dir.append_messages(0, &[msg(1), msg(2)]).unwrap();
+        let first = EncodedLines::new(&[msg(1), msg(2)]);
+        assert_eq!(dir.append_lines(0, &first).unwrap(), 0);
+        let len = first.byte_len();
         // A pass that crashed after writing half a line:
         let path = dir.path().join(files::MESSAGES);
         OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"msg_id\":\"m3\",\"ro").unwrap();
-        let len2 = dir.append_messages(len, &[msg(3)]).unwrap();
+        let second = EncodedLines::new(&[msg(3)]);
+        let base = dir.append_lines(len, &second).unwrap();
+        assert_eq!(base, len, "written where the committed bytes end");
         let read = dir.read_messages().unwrap();
         assert!(read.skipped.is_empty(), "{:?}", read.skipped);
         assert_eq!(read.messages.iter().map(|m| m.msg_id.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m3"]);
-        assert_eq!(len2, fs::metadata(&path).unwrap().len());
+        assert_eq!(base + second.byte_len(), fs::metadata(&path).unwrap().len());
+        // The spans found by reading are the ones the encoder gave, and each leads back to its message.
+        let mut spans = first.spans_at(0);
+        spans.extend(second.spans_at(base));
+        assert_eq!(read.spans, spans);
+        for (span, m) in spans.iter().zip(&read.messages) {
+            assert_eq!(&dir.read_message_at(*span).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn a_span_that_does_not_hold_a_message_is_an_error_not_a_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = SessionDir::new(tmp.path());
+        let lines = EncodedLines::new(&[msg(1)]);
+        dir.append_lines(0, &lines).unwrap();
+        let span = lines.spans_at(0)[0];
+        let err = dir.read_message_at(LineSpan { offset: 3, len: span.len }).unwrap_err();
+        assert!(matches!(err, ClientError::Json { .. }), "{err}");
+        let past_end = dir.read_message_at(LineSpan { offset: 1 << 20, len: 10 }).unwrap_err();
+        assert!(matches!(past_end, ClientError::Json { .. }), "{past_end}");
     }
 
     #[test]

@@ -22,8 +22,42 @@ impl Store {
         let sessions = paths.sessions();
         fs::create_dir_all(&sessions).map_err(ClientError::io("creating", &sessions))?;
         restrict_permissions(paths.root());
-        let index = Index::open(&paths.index_db())?;
-        Ok(Self { paths, index })
+        let index = Index::open(&paths.index_db(), &sessions)?;
+        let mut store = Self { paths, index };
+        store.reindex_after_upgrade()?;
+        Ok(store)
+    }
+
+    /// Index again the messages an upgrade of the index dropped (see `index/003_contentless_fts.sql`). Once,
+    /// in transactions of a few hundred sessions so the daemon and other commands are not kept waiting.
+    fn reindex_after_upgrade(&mut self) -> Result<()> {
+        let pending = self.index.reindex_pending()?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            sessions = pending.len(),
+            "re-indexing messages for the new search index (once, after an upgrade)"
+        );
+        for chunk in pending.chunks(200) {
+            let tx = self.index.write()?;
+            for id in chunk {
+                if !write::take_reindex_pending(&tx, id)? {
+                    continue; // another process got there first
+                }
+                let read = match SessionDir::new(self.paths.session(id)).read_messages() {
+                    Ok(read) => read,
+                    Err(e) => {
+                        tracing::warn!(session.id = %id, error = %e, "cannot re-index a session's messages; `sfs doctor --reindex` retries");
+                        continue;
+                    }
+                };
+                write::clear_messages(&tx, id)?;
+                write::index_messages(&tx, id, &read.messages, &read.spans, &write::searchable_texts(&read.messages))?;
+            }
+            tx.commit()?;
+        }
+        Ok(())
     }
 
     /// Where things are.
@@ -67,7 +101,10 @@ impl Store {
         dirs.sort();
         let now = sessionfs_shared::Timestamp::now().to_rfc3339();
         let tx = self.index.write()?;
-        tx.execute_batch("DELETE FROM messages_fts; DELETE FROM message_rows; DELETE FROM sessions;")?;
+        tx.execute_batch(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all'); \
+             DELETE FROM message_rows; DELETE FROM sessions; DELETE FROM reindex_pending;",
+        )?;
         for path in dirs {
             let dir = SessionDir::new(&path);
             let manifest = match dir.read_manifest() {
@@ -85,7 +122,8 @@ impl Store {
             row.project_path = workspace.map(|w| w.root_path).filter(|p| !p.is_empty());
             row.message_count = read.messages.len() as u64;
             write::upsert_session(&tx, &row, &now)?;
-            write::index_messages(&tx, &manifest.session_id, &read.messages)?;
+            let texts = write::searchable_texts(&read.messages);
+            write::index_messages(&tx, &manifest.session_id, &read.messages, &read.spans, &texts)?;
             report.sessions += 1;
             report.messages += read.messages.len() as u64;
         }
@@ -110,7 +148,7 @@ impl Store {
         let tx = self.index.write()?;
         write::upsert_session(&tx, &row, &now)?;
         write::clear_messages(&tx, id)?;
-        write::index_messages(&tx, id, &read.messages)?;
+        write::index_messages(&tx, id, &read.messages, &read.spans, &write::searchable_texts(&read.messages))?;
         tx.commit()?;
         Ok(())
     }

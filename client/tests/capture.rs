@@ -358,3 +358,63 @@ fn prefix_searches_find_the_newest_message_with_a_word_of_that_prefix() {
     };
     assert_eq!(native.len(), 3, "deploy, dependency, déjà");
 }
+
+#[test]
+fn search_reads_the_text_of_its_hits_from_the_session_and_survives_a_changed_file() {
+    let env = Env::new();
+    env.append(&user("u1", None, "a prompt about nothing"));
+    env.append(&assistant("a1", "u1", "the quick brown otters swim upstream at dawn"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    // The index keeps no copy of the text (a contentless FTS table): the snippet comes from messages.jsonl.
+    let stored: Option<String> =
+        c.store().index().conn().query_row("SELECT text FROM messages_fts LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, None);
+    let hits = c.store().index().search("otters", None, 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("«otters»"), "{}", hits[0].snippet);
+    // bm25-ranked (a rare word with a tool filter) takes the other query path; same snippet.
+    let ranked = c.store().index().search("otters", Some(sessionfs_shared::AgentKind::ClaudeCode), 5).unwrap();
+    assert_eq!(ranked[0].snippet, hits[0].snippet);
+
+    // The file changed under the index (a hand edit): the hit is still found, without context, not an error.
+    let file = StorePaths::new(&env.store).session(&id()).join("messages.jsonl");
+    fs::write(&file, "garbage\n").unwrap();
+    let hits = c.store().index().search("otters", None, 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].msg_id, "a1");
+    assert!(!hits[0].snippet.contains("otters"), "{}", hits[0].snippet);
+}
+
+#[test]
+fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
+    let env = Env::new();
+    env.append(&user("u1", None, "how do herons fish"));
+    env.append(&assistant("a1", "u1", "herons stand still and strike fast"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    drop(c);
+    // Put the index back as version 2 left it: the FTS table with its own copy of the text, no line spans.
+    let db = sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap();
+    db.execute_batch(
+        "DROP TABLE messages_fts; DROP TABLE reindex_pending; DELETE FROM message_rows;
+         ALTER TABLE message_rows DROP COLUMN line_offset; ALTER TABLE message_rows DROP COLUMN line_len;
+         CREATE VIRTUAL TABLE messages_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+         INSERT INTO message_rows (session_id, msg_id, role) SELECT session_id, 'u1', 'user' FROM sessions;
+         INSERT INTO messages_fts (rowid, text) SELECT rowid, 'how do herons fish' FROM message_rows;
+         DELETE FROM schema_version WHERE version = 3;",
+    )
+    .unwrap();
+    drop(db);
+
+    let c = env.capturer();
+    assert!(c.store().index().reindex_pending().unwrap().is_empty(), "re-indexed on open");
+    assert_eq!(c.store().index().message_rows().unwrap(), 2, "every message, from the session's directory");
+    let hits = c.store().index().search("strike", None, 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("«strike»"), "{}", hits[0].snippet);
+    // Opening again does nothing more.
+    drop(c);
+    let c = env.capturer();
+    assert_eq!(c.store().index().message_rows().unwrap(), 2);
+}

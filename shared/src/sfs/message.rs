@@ -424,6 +424,16 @@ impl Message {
         // Serialising this model cannot fail: every map key is a string and every value is JSON.
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"serialize_error\":{:?}}}", e.to_string()))
     }
+
+    /// [`Message::to_json_line`], appended to `out` (no string in between, for encoding many).
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        // As above, this cannot fail; if it ever did, the half-written bytes are replaced by the error.
+        if let Err(e) = serde_json::to_writer(&mut *out, self) {
+            out.truncate(start);
+            out.extend_from_slice(format!("{{\"serialize_error\":{:?}}}", e.to_string()).as_bytes());
+        }
+    }
 }
 
 #[cfg(test)]
