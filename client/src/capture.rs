@@ -27,8 +27,12 @@ use tracing::{debug, info, warn};
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
 use crate::index::{NativeFileRow, ResumeRecord, SessionRow, write};
-use crate::session_dir::EncodedLines;
+use crate::session_dir::{EncodedLines, SessionDir};
 use crate::store::Store;
+
+mod ahead;
+
+use ahead::Ahead;
 
 /// How long an import holds one index transaction open: the daemon and other `sfs` commands wait for it,
 /// so this stays far below the index's 5 s busy timeout.
@@ -187,21 +191,28 @@ impl Capturer {
         // and merges than on the session. The index is still the commit point: files written for a batch
         // that never commits are rewritten by the next capture.
         let agents = Arc::clone(&self.agents);
-        let index_db = self.store.paths().index_db();
-        // Two files ahead at most: a parsed session can be several times its file's size in memory.
-        let (tx, rx) = mpsc::sync_channel(2);
-        let ahead = found.clone();
-        std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || parse_ahead(&agents, &index_db, ahead, tx));
-            self.import_batched(found, rx, progress, &mut reports)
-        })?;
+        let paths = self.store.paths().clone();
+        let staging = ahead::staging_dir(&paths);
+        let _ = std::fs::remove_dir_all(&staging); // a leftover of a crashed process with the same pid
+        // Two files ahead per stage at most: a parsed session can be several times its file's size in memory.
+        let (parsed_tx, parsed_rx) = mpsc::sync_channel(2);
+        let (staged_tx, staged_rx) = mpsc::sync_channel(2);
+        let files = found.clone();
+        let done = std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(|| ahead::parse_ahead(&agents, &paths, files, parsed_tx));
+            scope.spawn(|| ahead::stage_new(&paths, parsed_rx, staged_tx));
+            self.import_batched(found, staged_rx, progress, &mut reports)
+        });
+        // Whatever was staged and not moved into the store (the import failed, or files were skipped).
+        let _ = std::fs::remove_dir_all(&staging);
+        done?;
         Ok(reports)
     }
 
     fn import_batched(
         &mut self,
         found: Vec<NativeFile>,
-        parsed: mpsc::Receiver<Option<Result<Parsed>>>,
+        parsed: mpsc::Receiver<Option<Result<Ahead>>>,
         progress: &mut dyn ImportProgress,
         reports: &mut Vec<CaptureReport>,
     ) -> Result<()> {
@@ -211,7 +222,8 @@ impl Capturer {
         for file in found {
             // A file that failed to parse ahead goes the ordinary way, which decides what its failure means.
             let mut result = match parsed.recv().ok().flatten() {
-                Some(Ok(p)) => self.capture_path_with(&file.path, Some(p)),
+                Some(Ok(Ahead::Parsed(p))) => self.capture_path_with(&file.path, Some(*p)),
+                Some(Ok(Ahead::Staged(s))) => self.commit_staged(s),
                 Some(Err(_)) | None => self.capture_path(&file.path),
             };
             if !self.store.index().in_batch() {
@@ -415,32 +427,8 @@ impl Capturer {
             }
         }
 
-        let now = now();
-        let native_rows: Vec<NativeFileRow> = parsed
-            .iter()
-            .zip(&counts)
-            .map(|(p, count)| NativeFileRow {
-                path: p.file.path.to_string_lossy().into_owned(),
-                agent: p.file.agent.as_str().to_owned(),
-                session_id: id.clone(),
-                subagent: p.file.subagent.clone(),
-                offset: p.offset,
-                head_hash: Some(p.head_hash.clone()),
-                parser_state: Some(p.parser.save().to_string()),
-                messages: *count,
-                records_skipped: p.skipped.len() as u64,
-                last_error: p.skipped.last().map(|s| format!("line {}: {}", s.line, s.error)),
-                last_error_at: p.skipped.last().map(|_| now.clone()),
-                last_captured_at: Some(now.clone()),
-            })
-            .collect();
-        for p in &parsed {
-            for s in &p.skipped {
-                warn!(agent = %p.file.agent, path = %p.file.path.display(), line = s.line, error = %s.error, "skipped an unparseable record");
-            }
-        }
-        let metas: Vec<(Option<String>, SessionMeta)> =
-            parsed.iter().map(|p| (p.file.subagent.clone(), p.parser.meta().clone())).collect();
+        let native_rows = native_rows_of(&parsed, &counts, id);
+        let metas = metas_of(&parsed);
         let report = CaptureReport {
             session_id: id.clone(),
             agent,
@@ -545,65 +533,29 @@ impl Capturer {
         plan: WritePlan,
         skip_session: bool,
     ) -> Result<()> {
-        let mut session_row = None;
-        if !skip_session {
+        let session_row = if skip_session {
+            None
+        } else {
             let dir = self.store.session_dir(id);
-            // A session the index does not list yet may still have a manifest (the index was deleted and is
-            // being rebuilt by capture): its user fields are kept.
-            let previous = dir.read_manifest().ok().flatten();
-            let unlisted = plan.unlisted;
-            let mut manifest = build_manifest(id, agent, main_path, metas, native_rows, &plan, previous.as_ref());
-            // A native session `sfs resume` wrote continues another session: link it, don't start a new line.
-            let native_id = manifest.source.original_session_id.clone();
-            let main_key = main_path.to_string_lossy();
-            if let Some(origin) = self.store.index().resume_origin(&main_key, agent.as_str(), native_id.as_deref())? {
-                link_to_origin(&mut manifest, &origin);
-            }
-            let manifest_len = dir.put_json(files::MANIFEST, &manifest, unlisted)?;
-            let main = metas.iter().find(|(s, _)| s.is_none()).map(|(_, m)| m).or(metas.first().map(|(_, m)| m));
-            if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
-                let m = main.cloned().unwrap_or_default();
-                let git =
-                    (m.git_branch.is_some() || m.git_commit.is_some() || m.git_remote.is_some()).then(|| GitInfo {
-                        remote_url: m.git_remote,
-                        branch: m.git_branch,
-                        commit_sha: m.git_commit,
-                        extra: Default::default(),
-                    });
-                let ws = Workspace { root_path: cwd, git, files: Vec::new(), extra: Default::default() };
-                if dir.read_json::<Workspace>(files::WORKSPACE).ok().flatten().as_ref() != Some(&ws) {
-                    dir.put_json(files::WORKSPACE, &ws, unlisted)?;
-                }
-            }
-            let mut tools: Tools = dir.read_json(files::TOOLS).ok().flatten().unwrap_or_default();
-            let mut names: BTreeSet<String> =
-                if plan.reindex_all { BTreeSet::new() } else { tools.tools_used.iter().cloned().collect() };
-            for m in &plan.new_messages {
-                for b in &m.content {
-                    if let Block::ToolUse { name, .. } = b {
-                        names.insert(name.clone());
-                    }
-                }
-            }
-            let used: Vec<String> = names.into_iter().collect();
-            if used != tools.tools_used {
-                tools.tools_used = used;
-                dir.put_json(files::TOOLS, &tools, unlisted)?;
-            }
-            let side: u64 = [files::WORKSPACE, files::TOOLS]
-                .iter()
-                .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
-                .map(|m| m.len())
-                .sum();
-            let messages_bytes = plan.messages_end();
-            let mut row = SessionRow::from_manifest(&manifest, messages_bytes, messages_bytes + manifest_len + side);
-            row.project_path = main.and_then(|x| x.cwd.clone());
-            session_row = Some(row);
-        }
+            let conn = self.store.index().conn();
+            Some(write_session_files(&dir, conn, id, agent, main_path, metas, native_rows, &plan)?)
+        };
+        self.commit_index(id, session_row.as_ref(), native_rows, &plan)
+    }
+
+    /// Commit a session's index rows: its row and new messages (unless it is not to be written), and the
+    /// capture positions of its native files.
+    fn commit_index(
+        &mut self,
+        id: &SessionId,
+        session_row: Option<&SessionRow>,
+        native_rows: &[NativeFileRow],
+        plan: &WritePlan,
+    ) -> Result<()> {
         let now = now();
         let index = self.store.index_mut();
         let tx = index.write()?;
-        if let Some(row) = &session_row {
+        if let Some(row) = session_row {
             write::upsert_session(&tx, row, &now)?;
             if plan.reindex_all {
                 write::clear_messages(&tx, id)?;
@@ -617,6 +569,105 @@ impl Capturer {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Write a session's manifest and side files into `dir` (the messages are written already); returns the
+/// session's index row. `conn` is read for the resume that may have written the session.
+#[allow(clippy::too_many_arguments)]
+fn write_session_files(
+    dir: &SessionDir,
+    conn: &rusqlite::Connection,
+    id: &SessionId,
+    agent: AgentKind,
+    main_path: &Path,
+    metas: &[(Option<String>, SessionMeta)],
+    native_rows: &[NativeFileRow],
+    plan: &WritePlan,
+) -> Result<SessionRow> {
+    // A session the index does not list yet may still have a manifest (the index was deleted and is
+    // being rebuilt by capture): its user fields are kept.
+    let previous = dir.read_manifest().ok().flatten();
+    let unlisted = plan.unlisted;
+    let mut manifest = build_manifest(id, agent, main_path, metas, native_rows, plan, previous.as_ref());
+    // A native session `sfs resume` wrote continues another session: link it, don't start a new line.
+    let native_id = manifest.source.original_session_id.clone();
+    let main_key = main_path.to_string_lossy();
+    if let Some(origin) = crate::index::resume_origin(conn, &main_key, agent.as_str(), native_id.as_deref())? {
+        link_to_origin(&mut manifest, &origin);
+    }
+    let manifest_len = dir.put_json(files::MANIFEST, &manifest, unlisted)?;
+    let main = metas.iter().find(|(s, _)| s.is_none()).map(|(_, m)| m).or(metas.first().map(|(_, m)| m));
+    if let Some(cwd) = main.and_then(|m| m.cwd.clone()) {
+        let m = main.cloned().unwrap_or_default();
+        let git = (m.git_branch.is_some() || m.git_commit.is_some() || m.git_remote.is_some()).then(|| GitInfo {
+            remote_url: m.git_remote,
+            branch: m.git_branch,
+            commit_sha: m.git_commit,
+            extra: Default::default(),
+        });
+        let ws = Workspace { root_path: cwd, git, files: Vec::new(), extra: Default::default() };
+        if dir.read_json::<Workspace>(files::WORKSPACE).ok().flatten().as_ref() != Some(&ws) {
+            dir.put_json(files::WORKSPACE, &ws, unlisted)?;
+        }
+    }
+    let mut tools: Tools = dir.read_json(files::TOOLS).ok().flatten().unwrap_or_default();
+    let mut names: BTreeSet<String> =
+        if plan.reindex_all { BTreeSet::new() } else { tools.tools_used.iter().cloned().collect() };
+    for m in &plan.new_messages {
+        for b in &m.content {
+            if let Block::ToolUse { name, .. } = b {
+                names.insert(name.clone());
+            }
+        }
+    }
+    let used: Vec<String> = names.into_iter().collect();
+    if used != tools.tools_used {
+        tools.tools_used = used;
+        dir.put_json(files::TOOLS, &tools, unlisted)?;
+    }
+    let side: u64 = [files::WORKSPACE, files::TOOLS]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let messages_bytes = plan.messages_end();
+    let mut row = SessionRow::from_manifest(&manifest, messages_bytes, messages_bytes + manifest_len + side);
+    row.project_path = main.and_then(|x| x.cwd.clone());
+    Ok(row)
+}
+
+/// The capture positions of parsed files of session `id` (`counts`: each file's messages), logging what
+/// each file skipped.
+fn native_rows_of(parsed: &[Parsed], counts: &[u64], id: &SessionId) -> Vec<NativeFileRow> {
+    let now = now();
+    for p in parsed {
+        for s in &p.skipped {
+            warn!(agent = %p.file.agent, path = %p.file.path.display(), line = s.line, error = %s.error, "skipped an unparseable record");
+        }
+    }
+    parsed
+        .iter()
+        .zip(counts)
+        .map(|(p, count)| NativeFileRow {
+            path: p.file.path.to_string_lossy().into_owned(),
+            agent: p.file.agent.as_str().to_owned(),
+            session_id: id.clone(),
+            subagent: p.file.subagent.clone(),
+            offset: p.offset,
+            head_hash: Some(p.head_hash.clone()),
+            parser_state: Some(p.parser.save().to_string()),
+            messages: *count,
+            records_skipped: p.skipped.len() as u64,
+            last_error: p.skipped.last().map(|s| format!("line {}: {}", s.line, s.error)),
+            last_error_at: p.skipped.last().map(|_| now.clone()),
+            last_captured_at: Some(now.clone()),
+        })
+        .collect()
+}
+
+/// Each parsed file's session facts, with its sub-agent (none for the main file).
+fn metas_of(parsed: &[Parsed]) -> Vec<(Option<String>, SessionMeta)> {
+    parsed.iter().map(|p| (p.file.subagent.clone(), p.parser.meta().clone())).collect()
 }
 
 /// Read and parse a whole native file.
@@ -635,36 +686,6 @@ fn parse_whole(agents: &[Box<dyn Agent>], file: NativeFile) -> Result<Parsed> {
         ParseMode::Snapshot => bytes.len() as u64,
     };
     Ok(Parsed { file, parser, messages: out.messages, prepared: None, skipped: out.skipped, offset, head_hash })
-}
-
-/// Parse ahead of an import, on another thread: every file the index has never seen (an import's usual
-/// case) is read and parsed while the importing thread writes the previous ones, and handed over in order.
-/// Files the index knows are left to `capture_path`, which reads only what was appended.
-fn parse_ahead(
-    agents: &[Box<dyn Agent>],
-    index_db: &Path,
-    files: Vec<NativeFile>,
-    tx: mpsc::SyncSender<Option<Result<Parsed>>>,
-) {
-    // Its own connection: WAL readers never wait for the importer's write transaction.
-    let conn = crate::index::open_connection(index_db).ok();
-    for file in files {
-        let known = conn.as_ref().is_none_or(|c| {
-            c.query_row("SELECT 1 FROM native_files WHERE path = ?1", [file.path.to_string_lossy()], |_| Ok(())).is_ok()
-        });
-        // Links are not followed (see `capture_path`), so they are not read here either.
-        let regular = std::fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_file());
-        // Encoding the messages here, too, takes that work off the importing thread.
-        let parsed = (!known && regular).then(|| {
-            parse_whole(agents, file).map(|mut p| {
-                p.prepared = Some(Prepared::new(&p.messages));
-                p
-            })
-        });
-        if tx.send(parsed).is_err() {
-            return; // the importer stopped
-        }
-    }
 }
 
 #[derive(Default)]

@@ -627,23 +627,7 @@ impl Index {
         agent: &str,
         native_id: Option<&str>,
     ) -> Result<Option<ResumeRecord>> {
-        if let Some(native_id) = native_id {
-            let found = self
-                .conn
-                .query_row(
-                    "SELECT * FROM resumes WHERE agent = ?1 AND native_id = ?2",
-                    [agent, native_id],
-                    row_to_resume,
-                )
-                .optional()?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        Ok(self
-            .conn
-            .query_row("SELECT * FROM resumes WHERE native_path = ?1", [native_path], row_to_resume)
-            .optional()?)
+        resume_origin(&self.conn, native_path, agent, native_id)
     }
 
     /// Sessions whose messages an upgrade of the index dropped, to be indexed again from their directories.
@@ -658,6 +642,24 @@ impl Index {
     pub fn message_rows(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM message_rows", [], |r| r.get::<_, i64>(0))? as u64)
     }
+}
+
+/// [`Index::resume_origin`] on any connection (an import's staging thread has its own).
+pub(crate) fn resume_origin(
+    conn: &Connection,
+    native_path: &str,
+    agent: &str,
+    native_id: Option<&str>,
+) -> Result<Option<ResumeRecord>> {
+    if let Some(native_id) = native_id {
+        let found = conn
+            .query_row("SELECT * FROM resumes WHERE agent = ?1 AND native_id = ?2", [agent, native_id], row_to_resume)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(conn.query_row("SELECT * FROM resumes WHERE native_path = ?1", [native_path], row_to_resume).optional()?)
 }
 
 /// Write-side operations, inside a transaction from [`Index::write`].

@@ -36,6 +36,10 @@ impl StorePaths {
     pub fn session(&self, id: &SessionId) -> PathBuf {
         self.sessions().join(id.as_str())
     }
+    /// Where imports write new sessions before moving them into `sessions/` (one folder per process).
+    pub fn staging(&self) -> PathBuf {
+        self.root.join("staging")
+    }
     /// The SQLite index.
     pub fn index_db(&self) -> PathBuf {
         self.root.join("index.db")

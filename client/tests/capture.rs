@@ -418,3 +418,37 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     let c = env.capturer();
     assert_eq!(c.store().index().message_rows().unwrap(), 2);
 }
+
+#[test]
+fn an_import_moves_new_sessions_in_whole_and_leaves_no_staging_behind() {
+    let env = Env::new();
+    env.append(&user("u1", None, "staged sessions arrive whole"));
+    env.append(&assistant("a1", "u1", "with their side files"));
+    // A second file of the same session in another project folder: staged too, but by the time it is
+    // committed its session exists, so it goes the ordinary way and joins the session.
+    let other = env.home.join(format!(".claude/projects/-tmp-q/{NATIVE_ID}.jsonl"));
+    fs::create_dir_all(other.parent().unwrap()).unwrap();
+    fs::write(&other, user("u9", None, "the same session seen from elsewhere")).unwrap();
+    let mut c = env.capturer();
+    let reports = c.import_all(&mut ()).unwrap();
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(reports.iter().all(|r| r.session_id == id()));
+
+    let paths = StorePaths::new(&env.store);
+    let dir = paths.session(&id());
+    for file in ["manifest.json", "messages.jsonl", "workspace.json"] {
+        assert!(dir.join(file).is_file(), "{file} is in the session");
+    }
+    let staging: Vec<_> = fs::read_dir(paths.root().join("staging")).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(staging.is_empty(), "nothing left in staging: {staging:?}");
+    assert_eq!(c.store().index().native_files_of(&id()).unwrap().len(), 2, "both files feed the one session");
+    let row = c.store().index().session(&id()).unwrap().unwrap();
+    assert_eq!(row.project_path.as_deref(), Some("/tmp/p"));
+    assert_eq!(row.message_count as usize, messages(&c).len());
+    assert!(messages(&c).contains(&"a1".to_owned()));
+    // The staged session's files are what the index says: its size, and search reads its lines.
+    let on_disk: u64 = fs::read_dir(&dir).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
+    assert_eq!(row.size_bytes, on_disk);
+    let hits = c.store().index().search("side files", None, 5).unwrap();
+    assert!(hits[0].snippet.contains("«side» «files»"), "{}", hits[0].snippet);
+}
