@@ -178,8 +178,26 @@ fn storage_and_doctor_report_per_agent() {
         doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "agent claude-code").unwrap().clone();
     assert_eq!(agent["level"], "warn");
     assert!(agent["detail"].as_str().unwrap().contains("1 record(s) skipped"), "{agent}");
+    let check = |doctor: &Value, name: &str| {
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).unwrap().clone()
+    };
+    let text = check(&doctor, "search text");
+    assert_eq!(text["level"], "ok", "{text}");
+
+    // A session's messages changed under the index (a hand edit): doctor says so, and how to fix it.
+    let sessions = env.store().join("sessions");
+    let dir = fs::read_dir(&sessions).unwrap().flatten().next().unwrap().path();
+    let messages = fs::read_to_string(dir.join("messages.jsonl")).unwrap();
+    let reversed: Vec<&str> = messages.lines().rev().collect();
+    fs::write(dir.join("messages.jsonl"), reversed.join("\n") + "\n").unwrap();
+    let doctor = env.json(&["doctor", "--json"]);
+    let text = check(&doctor, "search text");
+    assert_eq!(text["level"], "warn", "{text}");
+    assert!(text["detail"].as_str().unwrap().contains("--rebuild-index"), "{text}");
+
     let rebuilt = env.json(&["doctor", "--json", "--rebuild-index"]);
     assert_eq!(rebuilt["checks"][0]["check"], "index rebuild");
+    assert_eq!(check(&rebuilt, "search text")["level"], "ok", "the rebuild indexed the lines where they are now");
 }
 
 struct DaemonGuard<'a>(&'a Env);

@@ -8,7 +8,7 @@ use sessionfs_shared::sfs::{Manifest, Workspace, files};
 use crate::error::{ClientError, Result};
 use crate::index::{Index, SessionRow, write};
 use crate::paths::StorePaths;
-use crate::session_dir::{MessagesRead, SessionDir, restrict_permissions};
+use crate::session_dir::{LineSpan, MessagesRead, SessionDir, restrict_permissions};
 
 /// A local store.
 pub struct Store {
@@ -48,7 +48,7 @@ impl Store {
                 let read = match SessionDir::new(self.paths.session(id)).read_messages() {
                     Ok(read) => read,
                     Err(e) => {
-                        tracing::warn!(session.id = %id, error = %e, "cannot re-index a session's messages; `sfs doctor --reindex` retries");
+                        tracing::warn!(session.id = %id, error = %e, "cannot re-index a session's messages; `sfs doctor --rebuild-index` retries");
                         continue;
                     }
                 };
@@ -151,6 +151,32 @@ impl Store {
         write::index_messages(&tx, id, &read.messages, &read.spans, &write::searchable_texts(&read.messages))?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Read `n` indexed messages, picked at random, back from their sessions' files: search reads the text of
+    /// its hits from where the index says each message is. Returns how many were read and a description of
+    /// each that was not where the index says (the session changed under the index).
+    pub fn verify_message_spans(&self, n: usize) -> Result<(usize, Vec<String>)> {
+        let mut stmt = self
+            .index
+            .conn()
+            .prepare("SELECT session_id, msg_id, line_offset, line_len FROM message_rows ORDER BY random() LIMIT ?1")?;
+        let rows = stmt
+            .query_map([n as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut wrong = Vec::new();
+        for (session, msg_id, offset, len) in &rows {
+            let span = LineSpan { offset: *offset as u64, len: *len as u64 };
+            let found = SessionDir::new(self.paths.sessions().join(session)).read_message_at(span);
+            match found {
+                Ok(m) if &m.msg_id == msg_id => {}
+                Ok(m) => wrong.push(format!("{session}: {msg_id} is indexed at byte {offset}, where {} is", m.msg_id)),
+                Err(e) => wrong.push(format!("{session}: {msg_id}: {e}")),
+            }
+        }
+        Ok((rows.len(), wrong))
     }
 
     /// Point capture of `from`'s native files at `to` (a fork that continues the local line).

@@ -10,6 +10,9 @@ use sessionfs_client::daemon::{LockState, probe};
 
 use crate::context;
 
+/// How many indexed messages `doctor` reads back from their sessions' files.
+const SPAN_SAMPLE: usize = 20;
+
 /// Check the store, the index and each agent's capture
 #[derive(Debug, clap::Args)]
 pub struct Doctor {
@@ -118,6 +121,20 @@ impl Doctor {
             "search index",
             if fts == msg_rows { Level::Ok } else { Level::Error },
             format!("{msg_rows} messages indexed, {fts} full-text rows"),
+        );
+        let (read, wrong) = store.verify_message_spans(SPAN_SAMPLE)?;
+        check(
+            &mut checks,
+            "search text",
+            if wrong.is_empty() { Level::Ok } else { Level::Warn },
+            match wrong.first() {
+                None => format!("{read} indexed messages read back from their sessions"),
+                Some(first) => format!(
+                    "{} of {read} indexed messages are not where the index says (search shows them without context; \
+                     `sfs doctor --rebuild-index` fixes it), e.g. {first}",
+                    wrong.len()
+                ),
+            },
         );
 
         let home = context::agent_home()?;

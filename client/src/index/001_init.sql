@@ -1,4 +1,4 @@
--- The local index. Rebuildable from the .sfs directories (`sfs doctor --reindex`), except for capture
+-- The local index. Rebuildable from the .sfs directories (`sfs doctor --rebuild-index`), except for capture
 -- positions in native_files, which only make re-capture cheaper.
 CREATE TABLE sessions (
     session_id          TEXT PRIMARY KEY,
