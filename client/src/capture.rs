@@ -193,7 +193,7 @@ impl Capturer {
         let agents = Arc::clone(&self.agents);
         let paths = self.store.paths().clone();
         let staging = ahead::staging_dir(&paths);
-        let _ = std::fs::remove_dir_all(&staging); // a leftover of a crashed process with the same pid
+        ahead::remove_abandoned_staging(&paths);
         // Two files ahead per stage at most: a parsed session can be several times its file's size in memory.
         let (parsed_tx, parsed_rx) = mpsc::sync_channel(2);
         let (staged_tx, staged_rx) = mpsc::sync_channel(2);

@@ -452,3 +452,23 @@ fn an_import_moves_new_sessions_in_whole_and_leaves_no_staging_behind() {
     let hits = c.store().index().search("side files", None, 5).unwrap();
     assert!(hits[0].snippet.contains("«side» «files»"), "{}", hits[0].snippet);
 }
+
+#[test]
+fn an_import_removes_staging_folders_abandoned_by_killed_imports_but_not_fresh_ones() {
+    let env = Env::new();
+    env.append(&user("u1", None, "hello"));
+    let staging = StorePaths::new(&env.store).staging();
+    let abandoned = staging.join("4000001");
+    let fresh = staging.join("4000002");
+    for dir in [&abandoned, &fresh] {
+        fs::create_dir_all(dir.join("0")).unwrap();
+        fs::write(dir.join("0/messages.jsonl"), "{}\n").unwrap();
+    }
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+    fs::File::open(&abandoned).unwrap().set_modified(two_days_ago).unwrap();
+
+    let mut c = env.capturer();
+    assert_eq!(c.import_all(&mut ()).unwrap().len(), 1);
+    assert!(!abandoned.exists(), "a folder untouched for two days is a killed import's leftover");
+    assert!(fresh.join("0/messages.jsonl").is_file(), "a fresh folder may be another import's, in progress");
+}

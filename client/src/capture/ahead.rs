@@ -10,6 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use sessionfs_agents::{Agent, NativeFile};
@@ -48,6 +49,26 @@ pub(super) struct Staged {
 /// This process's staging directory. Each importing process has its own, so two never share one.
 pub(super) fn staging_dir(paths: &StorePaths) -> PathBuf {
     paths.staging().join(std::process::id().to_string())
+}
+
+/// How long an import's staging folder may stand untouched before another import takes it for the leftover
+/// of a killed process and removes it. An import in progress touches its folder with every new session.
+const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Remove what killed imports left in `staging/`: this process's folder (a leftover of an earlier process
+/// with the same pid), and any folder untouched for a day.
+pub(super) fn remove_abandoned_staging(paths: &StorePaths) {
+    let _ = fs::remove_dir_all(staging_dir(paths));
+    let Ok(entries) = fs::read_dir(paths.staging()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let idle = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if idle.is_some_and(|idle| idle > ABANDONED_AFTER) {
+            debug!(path = %entry.path().display(), "removing an abandoned staging folder");
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Parse `files` in order, sending one answer per file: `None` for a file the index already knows, or that
