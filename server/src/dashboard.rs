@@ -36,6 +36,18 @@ pub(crate) enum Dashboard {
     Missing,
 }
 
+/// Whether `path` names a file `cargo xtask dashboard` made with a content hash in its name:
+/// `/dashboard-<hex>.js`, `/dashboard-<hex>_bg.wasm` or `/style-<hex>.css` (the rule `nginx.conf` caches by).
+fn is_content_hashed(path: &str) -> bool {
+    let Some(name) = path.strip_prefix('/').filter(|n| !n.contains('/')) else {
+        return false;
+    };
+    let hash = [("dashboard-", ".js"), ("dashboard-", "_bg.wasm"), ("style-", ".css")]
+        .iter()
+        .find_map(|(prefix, suffix)| name.strip_prefix(prefix)?.strip_suffix(suffix));
+    hash.is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 impl Dashboard {
     /// Look for `dir/index.html` once, at startup, and say in the log what `/` will serve.
     pub(crate) fn open(dir: &Path) -> Self {
@@ -65,6 +77,7 @@ impl Dashboard {
         }
         match self {
             Self::Built(files) => {
+                let hashed = is_content_hashed(path);
                 let mut resp = match files.oneshot(req).await {
                     Ok(resp) => resp.into_response(),
                     Err(never) => match never {},
@@ -78,6 +91,10 @@ impl Dashboard {
                     .is_some_and(|v| v.starts_with("text/html"));
                 if is_html {
                     resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                } else if hashed && resp.status() == StatusCode::OK {
+                    // A new build has new names, so these never change: cache them for good (as nginx.conf does).
+                    resp.headers_mut()
+                        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
                 }
                 resp
             }
@@ -87,6 +104,29 @@ impl Dashboard {
                 NOT_BUILT,
             )
                 .into_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn only_the_builds_hashed_files_are_content_hashed() {
+        for yes in ["/dashboard-c426810801a2.js", "/dashboard-c426810801a2_bg.wasm", "/style-a47cf79f5909.css"] {
+            assert!(is_content_hashed(yes), "{yes}");
+        }
+        for no in [
+            "/index.html",
+            "/dashboard-.js",
+            "/dashboard-XYZ.js",
+            "/dashboard-c426810801a2.js.map",
+            "/sessions/dashboard-c426810801a2.js",
+            "/style.css",
+            "/app.js",
+        ] {
+            assert!(!is_content_hashed(no), "{no}");
         }
     }
 }

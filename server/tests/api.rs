@@ -896,6 +896,17 @@ async fn the_dashboard_is_served_at_the_root_with_deep_links() {
     assert_eq!(r.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
     assert_eq!(r.bytes().await.unwrap().as_ref(), js_gz.as_slice());
 
+    // A build's content-hashed files never change: cached for good. A miss is not cached.
+    std::fs::write(dist.path().join("style-a47cf79f5909.css"), "body{}").unwrap();
+    let r = get("/style-a47cf79f5909.css").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let r = get("/style-000000000000.css").await.unwrap();
+    assert_ne!(
+        r.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable")
+    );
+
     // The server's own paths are never the dashboard.
     let r = get("/api/v1/nope").await.unwrap();
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
