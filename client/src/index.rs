@@ -493,7 +493,7 @@ impl Index {
             let session_id = SessionId::parse(&row.session_id)?;
             let dir = SessionDir::new(self.sessions.join(session_id.as_str()));
             let text = match dir.read_message_at(row.span) {
-                Ok(m) => m.text(),
+                Ok(m) => m.search_text(),
                 Err(e) => {
                     // The session changed under the index (a pull, a hand edit): still a hit, without context.
                     tracing::debug!(session.id = %session_id, error = %e, "no text for a search hit");
@@ -735,7 +735,7 @@ pub(crate) mod write {
     /// What the index holds of a message's text: empty when there is nothing to search, and cut to
     /// [`MAX_INDEXED_TEXT`](super::MAX_INDEXED_TEXT).
     pub(crate) fn searchable_text(m: &Message) -> String {
-        let mut text = m.text();
+        let mut text = m.search_text();
         if text.trim().is_empty() {
             return String::new();
         }

@@ -472,3 +472,18 @@ fn an_import_removes_staging_folders_abandoned_by_killed_imports_but_not_fresh_o
     assert!(!abandoned.exists(), "a folder untouched for two days is a killed import's leftover");
     assert!(fresh.join("0/messages.jsonl").is_file(), "a fresh folder may be another import's, in progress");
 }
+
+#[test]
+fn a_tool_call_is_found_by_its_command_and_shown_in_the_snippet() {
+    let env = Env::new();
+    env.append(&user("u1", None, "run the tests please"));
+    env.append(&(format!(
+        r#"{{"parentUuid":"u1","isSidechain":false,"type":"assistant","message":{{"id":"m-a1","role":"assistant","model":"claude-sonnet-4-6","content":[{{"type":"tool_use","id":"toolu_1","name":"Bash","input":{{"command":"cargo nextest run --workspace","description":"Run the suite"}}}}],"usage":{{"input_tokens":10,"output_tokens":5}}}},"uuid":"a1","timestamp":"2026-03-20T10:00:01.000Z","sessionId":"{NATIVE_ID}"}}"#
+    ) + "\n"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let hits = c.store().index().search("nextest", None, 5).unwrap();
+    assert_eq!(hits.len(), 1, "the command of a tool call is searchable");
+    assert_eq!(hits[0].msg_id, "a1");
+    assert_eq!(hits[0].snippet, "[Bash] cargo «nextest» run --workspace Run the suite");
+}

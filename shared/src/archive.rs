@@ -71,7 +71,8 @@ pub struct CheckedArchive {
     /// Lines of `messages.jsonl` that parsed as messages.
     pub message_count: u64,
     /// Text for full-text search: user and assistant text, tool results cut to 500 characters each, and a
-    /// `[tool] <name>` line per tool call, one piece per line; at most 100 KiB, cut on a char boundary.
+    /// line per tool call (`[name] command file …`, see [`Block::tool_call_text`]), one piece per line; at
+    /// most 100 KiB, cut on a char boundary.
     pub search_text: String,
     /// `workspace.json`, when present (always a JSON object).
     pub workspace: Option<Value>,
@@ -461,7 +462,11 @@ impl SearchText {
             }
             match block {
                 Block::Text { text } if conversational => self.push(text),
-                Block::ToolUse { name, .. } => self.push(&format!("[tool] {name}")),
+                Block::ToolUse { .. } => {
+                    if let Some(line) = block.tool_call_text() {
+                        self.push(&line);
+                    }
+                }
                 Block::ToolResult { content, .. } => {
                     let cut = content.char_indices().nth(TOOL_RESULT_MAX_CHARS).map_or(content.len(), |(i, _)| i);
                     self.push(&content[..cut]);

@@ -50,7 +50,8 @@ pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
     let Some(&(from, _)) = tokens.get(start) else {
         return out;
     };
-    let mut pos = from;
+    // From the text's start when nothing is cut there, so leading punctuation (`[Bash]`, a quote) stays.
+    let mut pos = if start == 0 { text.len() - text.trim_start().len() } else { from };
     for &(a, b) in &tokens[start..end] {
         out.push_str(&text[pos..a]);
         if matches((a, b)) {
@@ -64,6 +65,8 @@ pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
     }
     if end < tokens.len() {
         out.push('…');
+    } else {
+        out.push_str(text[pos..].trim_end()); // and trailing punctuation when nothing is cut at the end
     }
     out
 }
@@ -103,6 +106,8 @@ mod tests {
         assert_eq!(snippet("", &terms, 8), "");
         assert_eq!(snippet("a b c d e f g h deploy i j k l m n", &terms, 4), "…h «deploy» i j…");
         assert_eq!(snippet("naïve «x» café", &query_terms("\"café\""), 8), "naïve «x» «café»");
+        // Nothing cut at an end: the punctuation there stays, the surrounding space does not.
+        assert_eq!(snippet("\n[Bash] cargo test?  ", &query_terms("\"cargo\""), 8), "[Bash] «cargo» test?");
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn a_valid_archive_round_trips() {
     let text = &checked.search_text;
     assert!(text.contains("please fix the login bug"), "{text}");
     assert!(text.contains("looking at auth.py"), "{text}");
-    assert!(text.lines().any(|l| l == "[tool] Bash"), "{text}");
+    assert!(text.lines().any(|l| l == "[Bash] ls"), "a tool call is its name and command: {text}");
     assert!(text.lines().any(|l| l == "r".repeat(500)), "tool result cut to 500 chars: {text}");
     assert!(!text.contains(&"r".repeat(501)), "tool result not cut");
     assert!(!text.contains("secret reasoning"), "thinking is not indexed");

@@ -164,6 +164,32 @@ impl Block {
         }
     }
 
+    /// A tool call as a line of search text: `[name]` and the arguments a person would search for (the
+    /// command, the file, the pattern, the query, …; not file contents). `None` for other blocks.
+    pub fn tool_call_text(&self) -> Option<String> {
+        let Self::ToolUse { name, input, .. } = self else {
+            return None;
+        };
+        let mut line = format!("[{name}]");
+        let Value::Object(args) = input else {
+            return Some(line);
+        };
+        for key in SEARCHED_TOOL_ARGS {
+            let parts: Vec<&str> = match args.get(*key) {
+                Some(Value::String(s)) => vec![s.as_str()],
+                // Codex runs `["bash", "-lc", "cargo test"]`.
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+                _ => continue,
+            };
+            for part in parts {
+                let cut = part.char_indices().nth(MAX_TOOL_ARG_CHARS).map_or(part.len(), |(i, _)| i);
+                line.push(' ');
+                line.push_str(&part[..cut]);
+            }
+        }
+        Some(line)
+    }
+
     /// The text a person would search for in this block, if any.
     pub fn searchable_text(&self) -> Option<&str> {
         match self {
@@ -174,6 +200,14 @@ impl Block {
         }
     }
 }
+
+/// Tool arguments that make a tool call findable: what ran, on which file, for what. Contents (`content`,
+/// `old_string`, `new_string`) are left out: they are files, not something a person remembers a call by.
+const SEARCHED_TOOL_ARGS: &[&str] =
+    &["command", "cmd", "description", "file_path", "absolute_path", "path", "pattern", "query", "url", "prompt"];
+
+/// The most of one tool argument kept in search text.
+const MAX_TOOL_ARG_CHARS: usize = 500;
 
 fn str_field(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).and_then(Value::as_str).map(str::to_owned)
@@ -409,6 +443,19 @@ impl Message {
         out
     }
 
+    /// [`Message::text`] and a line per tool call ([`Block::tool_call_text`]): what search indexes, and what
+    /// its snippets are cut from.
+    pub fn search_text(&self) -> String {
+        let mut out = self.text();
+        for line in self.content.iter().filter_map(Block::tool_call_text) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&line);
+        }
+        out
+    }
+
     /// Number of tool calls in the message.
     pub fn tool_use_count(&self) -> usize {
         self.content.iter().filter(|b| matches!(b, Block::ToolUse { .. })).count()
@@ -440,6 +487,25 @@ impl Message {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tool_calls_are_searchable_by_name_and_the_arguments_a_person_remembers() {
+        let call = |name: &str, input: Value| Block::ToolUse { tool_use_id: "t".into(), name: name.into(), input };
+        let bash = call("Bash", serde_json::json!({"command": "cargo nextest run", "description": "Run the tests"}));
+        assert_eq!(bash.tool_call_text().unwrap(), "[Bash] cargo nextest run Run the tests");
+        let codex = call("shell", serde_json::json!({"command": ["bash", "-lc", "git status"], "workdir": "/w"}));
+        assert_eq!(codex.tool_call_text().unwrap(), "[shell] bash -lc git status");
+        let write = call("Write", serde_json::json!({"file_path": "/src/a.rs", "content": "fn main() {}"}));
+        assert_eq!(write.tool_call_text().unwrap(), "[Write] /src/a.rs", "file contents are not search text");
+        let long = call("Grep", serde_json::json!({"pattern": "é".repeat(600)}));
+        assert_eq!(long.tool_call_text().unwrap().chars().count(), "[Grep] ".len() + 500, "cut on a char");
+        assert_eq!(call("odd", Value::Null).tool_call_text().unwrap(), "[odd]");
+        assert_eq!(Block::text("hi").tool_call_text(), None);
+
+        let m = Message::new("m", Role::Assistant, vec![Block::text("Running them."), bash]);
+        assert_eq!(m.search_text(), "Running them.\n[Bash] cargo nextest run Run the tests");
+        assert_eq!(m.text(), "Running them.", "text() stays the conversation's text");
+    }
 
     #[test]
     fn reads_the_spec_example_lines() {
