@@ -438,7 +438,9 @@ impl Capturer {
             kept_longer_copy: tx_plan.kept_longer,
         };
         let skip_session = deleted.contains(id) || tx_plan.kept_longer;
-        self.commit(id, agent, &main_path, &metas, &native_rows, tx_plan, skip_session)?;
+        let w =
+            SessionWrite { id, agent, main_path: &main_path, metas: &metas, native_rows: &native_rows, plan: &tx_plan };
+        self.commit(&w, skip_session)?;
         Ok(report)
     }
 
@@ -517,30 +519,27 @@ impl Capturer {
             recaptured: false,
             kept_longer_copy: false,
         };
-        self.commit(&id, file.agent, &main_path, &metas, &rows, plan, skip_session)?;
+        let w = SessionWrite {
+            id: &id,
+            agent: file.agent,
+            main_path: &main_path,
+            metas: &metas,
+            native_rows: &rows,
+            plan: &plan,
+        };
+        self.commit(&w, skip_session)?;
         Ok(report)
     }
 
     /// Write the manifest and side files, then commit the index: the index is the commit point.
-    #[allow(clippy::too_many_arguments)]
-    fn commit(
-        &mut self,
-        id: &SessionId,
-        agent: AgentKind,
-        main_path: &Path,
-        metas: &[(Option<String>, SessionMeta)],
-        native_rows: &[NativeFileRow],
-        plan: WritePlan,
-        skip_session: bool,
-    ) -> Result<()> {
+    fn commit(&mut self, w: &SessionWrite<'_>, skip_session: bool) -> Result<()> {
         let session_row = if skip_session {
             None
         } else {
-            let dir = self.store.session_dir(id);
-            let conn = self.store.index().conn();
-            Some(write_session_files(&dir, conn, id, agent, main_path, metas, native_rows, &plan)?)
+            let dir = self.store.session_dir(w.id);
+            Some(write_session_files(&dir, self.store.index().conn(), w)?)
         };
-        self.commit_index(id, session_row.as_ref(), native_rows, &plan)
+        self.commit_index(w.id, session_row.as_ref(), w.native_rows, w.plan)
     }
 
     /// Commit a session's index rows: its row and new messages (unless it is not to be written), and the
@@ -571,24 +570,28 @@ impl Capturer {
     }
 }
 
+/// A session as a capture writes it, after parsing: what writing its files and its index rows needs.
+struct SessionWrite<'a> {
+    id: &'a SessionId,
+    agent: AgentKind,
+    /// The main native file (the session's `source.original_path`).
+    main_path: &'a Path,
+    /// Each native file's session facts, with its sub-agent (none for the main file).
+    metas: &'a [(Option<String>, SessionMeta)],
+    /// The capture positions of its native files.
+    native_rows: &'a [NativeFileRow],
+    plan: &'a WritePlan,
+}
+
 /// Write a session's manifest and side files into `dir` (the messages are written already); returns the
 /// session's index row. `conn` is read for the resume that may have written the session.
-#[allow(clippy::too_many_arguments)]
-fn write_session_files(
-    dir: &SessionDir,
-    conn: &rusqlite::Connection,
-    id: &SessionId,
-    agent: AgentKind,
-    main_path: &Path,
-    metas: &[(Option<String>, SessionMeta)],
-    native_rows: &[NativeFileRow],
-    plan: &WritePlan,
-) -> Result<SessionRow> {
+fn write_session_files(dir: &SessionDir, conn: &rusqlite::Connection, w: &SessionWrite<'_>) -> Result<SessionRow> {
+    let SessionWrite { agent, main_path, metas, plan, .. } = *w;
     // A session the index does not list yet may still have a manifest (the index was deleted and is
     // being rebuilt by capture): its user fields are kept.
     let previous = dir.read_manifest().ok().flatten();
     let unlisted = plan.unlisted;
-    let mut manifest = build_manifest(id, agent, main_path, metas, native_rows, plan, previous.as_ref());
+    let mut manifest = build_manifest(w, previous.as_ref());
     // A native session `sfs resume` wrote continues another session: link it, don't start a new line.
     let native_id = manifest.source.original_session_id.clone();
     let main_key = main_path.to_string_lossy();
@@ -736,15 +739,8 @@ fn link_to_origin(manifest: &mut Manifest, origin: &ResumeRecord) {
     );
 }
 
-fn build_manifest(
-    id: &SessionId,
-    agent: AgentKind,
-    main_path: &Path,
-    metas: &[(Option<String>, SessionMeta)],
-    native_rows: &[NativeFileRow],
-    plan: &WritePlan,
-    previous: Option<&Manifest>,
-) -> Manifest {
+fn build_manifest(w: &SessionWrite<'_>, previous: Option<&Manifest>) -> Manifest {
+    let SessionWrite { id, agent, main_path, metas, native_rows, plan } = *w;
     let main = metas
         .iter()
         .find(|(s, _)| s.is_none())

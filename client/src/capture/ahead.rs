@@ -18,8 +18,8 @@ use sessionfs_shared::SessionId;
 use tracing::debug;
 
 use super::{
-    CaptureReport, Capturer, Parsed, Prepared, WritePlan, metas_of, native_rows_of, parse_whole, session_id_of,
-    write_session_files,
+    CaptureReport, Capturer, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of, parse_whole,
+    session_id_of, write_session_files,
 };
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
@@ -155,7 +155,15 @@ fn stage(conn: &Connection, at: &Path, mut p: Parsed) -> Result<Staged> {
             base,
             ..WritePlan::default()
         };
-        let row = write_session_files(&dir, conn, &id, p.file.agent, &p.file.path, &metas, &native_rows, &plan)?;
+        let w = SessionWrite {
+            id: &id,
+            agent: p.file.agent,
+            main_path: &p.file.path,
+            metas: &metas,
+            native_rows: &native_rows,
+            plan: &plan,
+        };
+        let row = write_session_files(&dir, conn, &w)?;
         Ok((row, native_rows, plan))
     })();
     let (row, native_rows, plan) = written.inspect_err(|_| {
