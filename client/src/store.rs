@@ -2,6 +2,8 @@
 
 use std::fs;
 
+use rusqlite::OptionalExtension;
+
 use sessionfs_shared::SessionId;
 use sessionfs_shared::sfs::{Manifest, Workspace, files};
 
@@ -153,19 +155,29 @@ impl Store {
         Ok(())
     }
 
-    /// Read `n` indexed messages, picked at random, back from their sessions' files: search reads the text of
+    /// Read `n` indexed messages, picked at random (a message may come up twice), back from their sessions' files: search reads the text of
     /// its hits from where the index says each message is. Returns how many were read and a description of
     /// each that was not where the index says (the session changed under the index).
     pub fn verify_message_spans(&self, n: usize) -> Result<(usize, Vec<String>)> {
-        let mut stmt = self
-            .index
-            .conn()
-            .prepare("SELECT session_id, msg_id, line_offset, line_len FROM message_rows ORDER BY random() LIMIT ?1")?;
-        let rows = stmt
-            .query_map([n as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // A random point in the rowid range, then the row at or after it: a b-tree lookup each, where
+        // `ORDER BY random()` would sort every message of the store.
+        let mut stmt = self.index.conn().prepare(
+            "SELECT session_id, msg_id, line_offset, line_len FROM message_rows \
+             WHERE rowid >= (SELECT min(rowid) + abs(random() % (max(rowid) - min(rowid) + 1)) FROM message_rows) \
+             ORDER BY rowid LIMIT 1",
+        )?;
+        let mut rows = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row = stmt
+                .query_row([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })
+                .optional()?;
+            match row {
+                Some(row) => rows.push(row),
+                None => break, // no messages
+            }
+        }
         let mut wrong = Vec::new();
         for (session, msg_id, offset, len) in &rows {
             let span = LineSpan { offset: *offset as u64, len: *len as u64 };
