@@ -102,18 +102,6 @@ fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// `1.2 MB`-style sizes.
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[i]) }
-}
-
 /// Cut `s` to `max` characters with an ellipsis.
 fn ellipsize(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -130,9 +118,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_ellipsis() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KB");
+    fn ellipsis() {
         assert_eq!(ellipsize("abcdef", 4), "abc…");
         assert_eq!(ellipsize("ab", 4), "ab");
     }

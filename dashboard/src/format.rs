@@ -1,19 +1,8 @@
 //! How figures and dates read on the page. Pure code: tested on the host.
 
-/// `1536` → `1.5 KiB`. Exact bytes go in a `data-bytes` attribute beside it, for tests and tooltips.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if v < 10.0 { format!("{v:.1} {}", UNITS[unit]) } else { format!("{v:.0} {}", UNITS[unit]) }
-}
+/// `1536` → `1.5 KiB` (as the CLI prints sizes). Exact bytes go in a `data-bytes` attribute beside it, for
+/// tests and tooltips.
+pub use sessionfs_shared::size::human_bytes as bytes;
 
 /// `12345` → `12,345`.
 pub fn count(n: u64) -> String {
@@ -74,15 +63,6 @@ pub fn preview(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn byte_sizes() {
-        assert_eq!(bytes(0), "0 B");
-        assert_eq!(bytes(1023), "1023 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(200 << 20), "200 MiB");
-        assert_eq!(bytes(u64::MAX), "16777216 TiB");
-    }
 
     #[test]
     fn counts_and_dates() {

@@ -18,6 +18,7 @@ mod id;
 pub mod redact;
 pub mod search;
 pub mod sfs;
+pub mod size;
 mod time;
 
 pub use agent_kind::{AgentKind, EmptyToolName, ToolName, UnknownAgent};

@@ -9,6 +9,7 @@ use serde_json::json;
 use sessionfs_client::config::redact_key;
 use sessionfs_client::sync::RemoteClient;
 use sessionfs_client::{ClientConfig, Remote};
+use sessionfs_shared::size::human_bytes;
 
 use crate::context;
 
@@ -131,8 +132,8 @@ impl Auth {
                         "Account: {} ({}verified), {} used{}",
                         m.email,
                         if m.email_verified { "" } else { "not " },
-                        super::human_bytes(m.storage_used_bytes),
-                        m.storage_quota_bytes.map(|q| format!(" of {}", super::human_bytes(q))).unwrap_or_default()
+                        human_bytes(m.storage_used_bytes),
+                        m.storage_quota_bytes.map(|q| format!(" of {}", human_bytes(q))).unwrap_or_default()
                     ),
                     Err(e) => return Err(e).context("the server did not accept the key"),
                 }

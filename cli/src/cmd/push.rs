@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use sessionfs_client::sync::{PullOutcome, PushOutcome, Redactions};
 use sessionfs_shared::SessionId;
+use sessionfs_shared::size::human_bytes;
 
 use crate::context;
 
@@ -41,7 +42,7 @@ pub fn describe_push(id: &str, o: &PushOutcome) -> String {
             let mut s = format!(
                 "{verb} remote session {id} (etag {}…, {}).",
                 etag.get(..12).unwrap_or(etag),
-                super::human_bytes(*bytes)
+                human_bytes(*bytes)
             );
             if !redactions.is_empty() {
                 s.push_str(&format!(" Redacted before upload: {}.", Redactions(redactions)));

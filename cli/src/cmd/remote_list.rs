@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use sessionfs_shared::size::human_bytes;
 
 use crate::context;
 
@@ -48,7 +49,7 @@ impl ListRemote {
                 s.id,
                 s.source_tool,
                 s.message_count,
-                super::human_bytes(s.blob_size_bytes),
+                human_bytes(s.blob_size_bytes),
                 if local { "yes" } else { "no" },
                 super::ellipsize(s.title.as_deref().unwrap_or("(untitled)"), 60)
             );

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 use sessionfs_client::ListFilter;
+use sessionfs_shared::size::human_bytes;
 
 use crate::context;
 
@@ -67,10 +68,10 @@ impl Storage {
         println!("Local storage at {}", report.store);
         println!("{:<12} {:>9} {:>10} {:>10}", "AGENT", "SESSIONS", "MESSAGES", "SIZE");
         for (name, a) in &report.agents {
-            println!("{:<12} {:>9} {:>10} {:>10}", name, a.sessions, a.messages, super::human_bytes(a.bytes));
+            println!("{:<12} {:>9} {:>10} {:>10}", name, a.sessions, a.messages, human_bytes(a.bytes));
         }
-        println!("{:<12} {:>9} {:>10} {:>10}", "index", "", "", super::human_bytes(report.index_bytes));
-        println!("{:<12} {:>9} {:>10} {:>10}", "total", report.sessions, "", super::human_bytes(report.total_bytes));
+        println!("{:<12} {:>9} {:>10} {:>10}", "index", "", "", human_bytes(report.index_bytes));
+        println!("{:<12} {:>9} {:>10} {:>10}", "total", report.sessions, "", human_bytes(report.total_bytes));
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sessionfs_client::sync::{Redactions, SyncProgress, Syncer};
 use sessionfs_shared::SessionId;
 use sessionfs_shared::api::SyncMode;
+use sessionfs_shared::size::human_bytes;
 
 use crate::context;
 
@@ -118,8 +119,8 @@ impl Sync {
                     );
                     println!(
                         "Storage:  {} used{} (deleted sessions not counted)",
-                        super::human_bytes(st.storage_used_bytes),
-                        st.storage_quota_bytes.map(|q| format!(" of {}", super::human_bytes(q))).unwrap_or_default()
+                        human_bytes(st.storage_used_bytes),
+                        st.storage_quota_bytes.map(|q| format!(" of {}", human_bytes(q))).unwrap_or_default()
                     );
                 }
                 Ok(ExitCode::SUCCESS)
