@@ -450,6 +450,7 @@ fn the_server_serves_the_dashboard_and_a_10000_message_session_renders_only_what
         b.goto(&format!("{}/sessions/{big}", server.url)).await;
         b.sign_in(&alice.key, "alice@example.com").await;
         b.wait("#messages[data-total='10000']").await;
+        assert_eq!(b.count("#messages-progress").await, 0, "the progress line goes once every page is in");
         b.wait(".message-row[data-index='0']").await;
         let rendered = b.count(".message-row").await;
         assert!((5..60).contains(&rendered), "{rendered} rows in the DOM for 10,000 messages");

@@ -40,11 +40,11 @@ pub fn summary(m: &Message) -> String {
     format::preview(&parts.join(" · "), 180)
 }
 
-/// The virtualised list and the reading pane.
+/// The virtualised list and the reading pane. `messages` may grow while it is shown (the pages after the
+/// first arriving); only the rows on screen are rebuilt when it does.
 #[component]
-pub fn Conversation(messages: Vec<Message>) -> impl IntoView {
-    let total = messages.len();
-    let messages = StoredValue::new(messages);
+pub fn Conversation(#[prop(into)] messages: Signal<Vec<Message>>) -> impl IntoView {
+    let total = move || messages.with(Vec::len);
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport = RwSignal::new(720.0_f64);
     let selected = RwSignal::new(None::<usize>);
@@ -54,8 +54,8 @@ pub fn Conversation(messages: Vec<Message>) -> impl IntoView {
         viewport.set(f64::from(el.client_height()));
     };
     let rows = move || {
-        let (first, end) = window(total, scroll_top.get(), viewport.get());
-        messages.with_value(|all| {
+        let (first, end) = window(total(), scroll_top.get(), viewport.get());
+        messages.with(|all| {
             (first..end)
                 .map(|i| {
                     let m = &all[i];
@@ -82,14 +82,14 @@ pub fn Conversation(messages: Vec<Message>) -> impl IntoView {
         })
     };
     let detail = move || {
-        selected.get().and_then(|i| messages.with_value(|all| all.get(i).cloned())).map(|m| {
+        selected.get().and_then(|i| messages.with(|all| all.get(i).cloned())).map(|m| {
             view! { <MessageDetail message=m/> }
         })
     };
     view! {
         <div class="conversation">
-            <div id="messages" class="message-list" on:scroll=on_scroll data-total=total.to_string()>
-                <div class="spacer" style=format!("height: {}px", total as f64 * ROW_HEIGHT)>{rows}</div>
+            <div id="messages" class="message-list" on:scroll=on_scroll data-total=move || total().to_string()>
+                <div class="spacer" style=move || format!("height: {}px", total() as f64 * ROW_HEIGHT)>{rows}</div>
             </div>
             <aside id="message-detail" class="message-detail">
                 {move || detail().map(IntoAny::into_any).unwrap_or_else(|| view! {

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use sessionfs_shared::api::{SessionDetail, SessionPatch};
 use sessionfs_shared::sfs::Message;
 
-use crate::api::{self, ApiResult};
+use crate::api::{self, ApiError};
 use crate::components::conversation::Conversation;
 use crate::components::feedback::{ErrorPanel, Flash, FlashMessage, loaded};
 use crate::components::handoff_form::HandoffForm;
@@ -120,40 +120,73 @@ fn parse_tags(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
 }
 
-/// Loads every message page by page (with progress), then shows the conversation.
+/// How far loading a conversation has got.
+#[derive(Debug, Clone, PartialEq)]
+enum Loading {
+    /// Waiting for the first page.
+    FirstPage,
+    /// Some pages are in; `total` messages in all.
+    More { total: u64 },
+    /// Every page is in.
+    Done,
+    /// A page failed; the pages before it stay shown.
+    Failed(ApiError),
+}
+
+/// Loads the messages page by page and shows the conversation from the first page on, so a long session
+/// can be read while the rest arrives (10,000 messages are ten requests).
 #[component]
 fn ConversationLoader(id: String) -> impl IntoView {
-    let loaded_msgs = RwSignal::new(None::<ApiResult<Vec<Message>>>);
-    let progress = RwSignal::new((0_u64, 0_u64));
+    let messages = RwSignal::new(Vec::<Message>::new());
+    let state = RwSignal::new(Loading::FirstPage);
     spawn_local(async move {
-        let mut all = Vec::new();
         let mut page = 1;
-        let result = loop {
+        loop {
             match api::messages(&id, page, MESSAGE_PAGE).await {
                 Ok(p) => {
-                    all.extend(p.messages.into_iter().filter_map(|v| serde_json::from_value::<Message>(v).ok()));
-                    progress.try_set((all.len() as u64, p.total));
-                    if !p.has_more {
-                        break Ok(std::mem::take(&mut all));
+                    let batch = p.messages.into_iter().filter_map(|v| serde_json::from_value::<Message>(v).ok());
+                    if messages.try_update(|all| all.extend(batch)).is_none() {
+                        return; // the page was left
                     }
+                    if !p.has_more {
+                        state.try_set(Loading::Done);
+                        return;
+                    }
+                    state.try_set(Loading::More { total: p.total });
                     page += 1;
                 }
-                Err(e) => break Err(e),
+                Err(e) => {
+                    state.try_set(Loading::Failed(e));
+                    return;
+                }
             }
-        };
-        loaded_msgs.try_set(Some(result));
-    });
-    move || match loaded_msgs.get() {
-        None => {
-            let (got, total) = progress.get();
-            view! {
-                <p class="loading">"Loading messages… "{format::count(got)}" / "{format::count(total)}</p>
-                <progress max=total.max(1).to_string() value=got.to_string()></progress>
-            }
-            .into_any()
         }
-        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
-        Some(Ok(messages)) => view! { <Conversation messages/> }.into_any(),
+    });
+    let loaded = move || messages.with(Vec::len) as u64;
+    // Outside the conversation, which is built once (when the first page is in) and then only grows.
+    let status = move || match state.get() {
+        Loading::More { total } => Some(
+            view! {
+                <p id="messages-progress" class="loading">
+                    "Loading messages… "{format::count(loaded())}" / "{format::count(total)}
+                    <progress max=total.max(1).to_string() value=loaded().to_string()></progress>
+                </p>
+            }
+            .into_any(),
+        ),
+        Loading::Failed(error) if loaded() > 0 => Some(view! { <ErrorPanel error/> }.into_any()),
+        _ => None,
+    };
+    let before_first_page = move || match state.get() {
+        Loading::Failed(error) => view! { <ErrorPanel error/> }.into_any(),
+        _ => view! { <p class="loading">"Loading messages…"</p> }.into_any(),
+    };
+    let any_page = move || loaded() > 0 || state.get() == Loading::Done;
+    view! {
+        {status}
+        <Show when=any_page fallback=before_first_page>
+            <Conversation messages=messages/>
+        </Show>
     }
 }
 
