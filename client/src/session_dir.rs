@@ -169,7 +169,8 @@ impl SessionDir {
         let path = self.path.join(files::MESSAGES);
         let mut file = File::open(&path).map_err(ClientError::io("opening", &path))?;
         file.seek(SeekFrom::Start(span.offset)).map_err(ClientError::io("seeking", &path))?;
-        let mut line = Vec::with_capacity(span.len as usize);
+        // The span comes from the index, which may be damaged: never trust it for an allocation size.
+        let mut line = Vec::with_capacity(span.len.min(1 << 20) as usize);
         file.take(span.len).read_to_end(&mut line).map_err(ClientError::io("reading", &path))?;
         Message::from_json_line(&line).map_err(|source| ClientError::Json { path, source })
     }
@@ -294,13 +295,17 @@ mod tests {
     fn a_span_that_does_not_hold_a_message_is_an_error_not_a_panic() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = SessionDir::new(tmp.path());
-        let lines = EncodedLines::new(&[msg(1)]);
+        let lines = EncodedLines::new(&[msg(1), msg(2)]);
         dir.append_lines(0, &lines).unwrap();
         let span = lines.spans_at(0)[0];
         let err = dir.read_message_at(LineSpan { offset: 3, len: span.len }).unwrap_err();
         assert!(matches!(err, ClientError::Json { .. }), "{err}");
         let past_end = dir.read_message_at(LineSpan { offset: 1 << 20, len: 10 }).unwrap_err();
         assert!(matches!(past_end, ClientError::Json { .. }), "{past_end}");
+        // A damaged index (a negative length read back as u64) is an error too (it reads to the end of the
+        // file: two lines), not a huge allocation.
+        let huge = dir.read_message_at(LineSpan { offset: 0, len: u64::MAX }).unwrap_err();
+        assert!(matches!(huge, ClientError::Json { .. }), "{huge}");
     }
 
     #[test]
