@@ -1,6 +1,9 @@
 //! How pages show loading, errors and the outcome of an action.
 
+use std::future::Future;
+
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::api::{ApiError, ApiResult};
 
@@ -34,6 +37,23 @@ impl Flash {
             Err(e) => Self::Failed(e.clone()),
         }
     }
+}
+
+/// Run a server action (a button's): show its outcome in `flash`, and then, when given, bump `changed` so
+/// the lists that depend on it reload. `done` says what happened when it worked.
+pub fn run_action<T: 'static>(
+    action: impl Future<Output = ApiResult<T>> + 'static,
+    flash: RwSignal<Option<Flash>>,
+    changed: Option<RwSignal<u32>>,
+    done: impl FnOnce(&T) -> String + 'static,
+) {
+    spawn_local(async move {
+        let r = action.await;
+        flash.set(Some(Flash::from_result(&r, done)));
+        if let Some(changed) = changed {
+            changed.update(|n| *n += 1);
+        }
+    });
 }
 
 /// Shows a [`Flash`] while there is one.

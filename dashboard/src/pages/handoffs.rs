@@ -2,12 +2,11 @@
 //! session to someone.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use sessionfs_shared::api::{HandoffListResponse, HandoffResponse};
 
 use crate::api::{self, ApiResult};
-use crate::components::feedback::{Flash, FlashMessage, loaded};
+use crate::components::feedback::{Flash, FlashMessage, loaded, run_action};
 use crate::components::handoff_form::HandoffForm;
 use crate::format;
 
@@ -42,13 +41,9 @@ fn act(
     changed: RwSignal<u32>,
     flash: RwSignal<Option<Flash>>,
 ) {
-    spawn_local(async move {
-        let r = fut.await;
-        flash.set(Some(Flash::from_result(&r, |h| match &h.recipient_session_id {
-            Some(copy) if done == "Claimed" => format!("Claimed: your copy is {copy}."),
-            _ => format!("{done} {}.", h.id),
-        })));
-        changed.update(|n| *n += 1);
+    run_action(fut, flash, Some(changed), move |h| match &h.recipient_session_id {
+        Some(copy) if done == "Claimed" => format!("Claimed: your copy is {copy}."),
+        _ => format!("{done} {}.", h.id),
     });
 }
 

@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 use sessionfs_shared::api::ApiKeyInfo;
 
 use crate::api;
-use crate::components::feedback::{Flash, FlashMessage, loaded};
+use crate::components::feedback::{Flash, FlashMessage, loaded, run_action};
 use crate::format;
 
 /// `/keys`.
@@ -61,12 +61,8 @@ fn KeyTable(keys: Vec<ApiKeyInfo>, changed: RwSignal<u32>, flash: RwSignal<Optio
             let revoke = {
                 let id = id.clone();
                 move |_| {
-                    let id = id.clone();
-                    spawn_local(async move {
-                        let r = api::revoke_key(&id).await;
-                        flash.set(Some(Flash::from_result(&r, |_| format!("Revoked key {id}."))));
-                        changed.update(|n| *n += 1);
-                    });
+                    let (call, done) = (id.clone(), format!("Revoked key {id}."));
+                    run_action(async move { api::revoke_key(&call).await }, flash, Some(changed), move |_| done);
                 }
             };
             let active = k.is_active;

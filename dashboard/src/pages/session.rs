@@ -8,7 +8,7 @@ use sessionfs_shared::sfs::Message;
 
 use crate::api::{self, ApiError};
 use crate::components::conversation::Conversation;
-use crate::components::feedback::{ErrorPanel, Flash, FlashMessage, loaded};
+use crate::components::feedback::{ErrorPanel, Flash, FlashMessage, loaded, run_action};
 use crate::components::handoff_form::HandoffForm;
 use crate::format;
 
@@ -80,10 +80,9 @@ fn SessionHeader(detail: SessionDetail, saved: RwSignal<u32>, flash: RwSignal<Op
     let watch = {
         let id = id.clone();
         move |_| {
-            let id = id.clone();
-            spawn_local(async move {
-                let r = api::watch(&id).await;
-                flash.set(Some(Flash::from_result(&r, |_| "Added to the sync watch list.".to_owned())));
+            let call = id.clone();
+            run_action(async move { api::watch(&call).await }, flash, None, |_| {
+                "Added to the sync watch list.".to_owned()
             });
         }
     };

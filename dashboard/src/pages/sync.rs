@@ -7,7 +7,7 @@ use sessionfs_shared::ErrorCode;
 use sessionfs_shared::api::{SyncMode, SyncSettings, SyncSettingsUpdate, Watchlist};
 
 use crate::api;
-use crate::components::feedback::{Flash, FlashMessage, loaded};
+use crate::components::feedback::{Flash, FlashMessage, loaded, run_action};
 use crate::format;
 
 /// `/sync`.
@@ -141,12 +141,8 @@ fn WatchTable(list: Watchlist, changed: RwSignal<u32>, flash: RwSignal<Option<Fl
             let remove = {
                 let id = id.clone();
                 move |_| {
-                    let id = id.clone();
-                    spawn_local(async move {
-                        let r = api::unwatch(&id).await;
-                        flash.set(Some(Flash::from_result(&r, |_| format!("Stopped watching {id}."))));
-                        changed.update(|n| *n += 1);
-                    });
+                    let (call, done) = (id.clone(), format!("Stopped watching {id}."));
+                    run_action(async move { api::unwatch(&call).await }, flash, Some(changed), move |_| done);
                 }
             };
             view! {

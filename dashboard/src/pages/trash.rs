@@ -1,12 +1,11 @@
 //! Deleted sessions: restore them, see when each will be purged; admins can purge now.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use sessionfs_shared::api::SessionListResponse;
 
 use crate::api;
 use crate::auth;
-use crate::components::feedback::{Flash, FlashMessage, loaded};
+use crate::components::feedback::{Flash, FlashMessage, loaded, run_action};
 use crate::format;
 use crate::query::SessionQuery;
 
@@ -47,24 +46,16 @@ fn TrashTable(
             let restore = {
                 let id = id.clone();
                 move |_| {
-                    let id = id.clone();
-                    spawn_local(async move {
-                        let r = api::restore(&id).await;
-                        flash.set(Some(Flash::from_result(&r, |_| format!("Restored {id}."))));
-                        changed.update(|n| *n += 1);
-                    });
+                    let (call, done) = (id.clone(), format!("Restored {id}."));
+                    run_action(async move { api::restore(&call).await }, flash, Some(changed), move |_| done);
                 }
             };
             let purge = {
                 let id = id.clone();
                 move |_| {
-                    let id = id.clone();
-                    spawn_local(async move {
-                        let r = api::purge(&id).await;
-                        flash.set(Some(Flash::from_result(&r, |p| {
-                            format!("Purged {id}: {} reclaimed.", format::bytes(p.bytes_reclaimed))
-                        })));
-                        changed.update(|n| *n += 1);
+                    let (call, name) = (id.clone(), id.clone());
+                    run_action(async move { api::purge(&call).await }, flash, Some(changed), move |p| {
+                        format!("Purged {name}: {} reclaimed.", format::bytes(p.bytes_reclaimed))
                     });
                 }
             };
