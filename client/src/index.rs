@@ -12,7 +12,7 @@ use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{AgentKind, SessionId};
 
 use crate::error::{ClientError, Result};
-use crate::session_dir::{LineSpan, SessionDir};
+use crate::session_dir::{LineSpan, MessagesRead, SessionDir};
 
 mod transaction;
 
@@ -730,6 +730,11 @@ pub(crate) mod write {
             fts.execute(params![tx.last_insert_rowid(), text])?;
         }
         Ok(())
+    }
+
+    /// Index the messages of a session as read back from its `messages.jsonl`.
+    pub(crate) fn index_read(tx: &Connection, id: &SessionId, read: &MessagesRead) -> Result<()> {
+        index_messages(tx, id, &read.messages, &read.spans, &searchable_texts(&read.messages))
     }
 
     /// What the index holds of a message's text: empty when there is nothing to search, and cut to

@@ -55,7 +55,7 @@ impl Store {
                     }
                 };
                 write::clear_messages(&tx, id)?;
-                write::index_messages(&tx, id, &read.messages, &read.spans, &write::searchable_texts(&read.messages))?;
+                write::index_read(&tx, id, &read)?;
             }
             tx.commit()?;
         }
@@ -124,8 +124,7 @@ impl Store {
             row.project_path = workspace.map(|w| w.root_path).filter(|p| !p.is_empty());
             row.message_count = read.messages.len() as u64;
             write::upsert_session(&tx, &row, &now)?;
-            let texts = write::searchable_texts(&read.messages);
-            write::index_messages(&tx, &manifest.session_id, &read.messages, &read.spans, &texts)?;
+            write::index_read(&tx, &manifest.session_id, &read)?;
             report.sessions += 1;
             report.messages += read.messages.len() as u64;
         }
@@ -150,7 +149,7 @@ impl Store {
         let tx = self.index.write()?;
         write::upsert_session(&tx, &row, &now)?;
         write::clear_messages(&tx, id)?;
-        write::index_messages(&tx, id, &read.messages, &read.spans, &write::searchable_texts(&read.messages))?;
+        write::index_read(&tx, id, &read)?;
         tx.commit()?;
         Ok(())
     }
