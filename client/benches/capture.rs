@@ -946,7 +946,7 @@ fn measure_search(label: &str, store: &Store, vocab: &Vocab, o: &Opts, table: &m
             black_box(hits);
             let fts = sessionfs_client::index::fts_query(q).unwrap_or_default();
             let n: i64 = index.conn().query_row(
-                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+                "SELECT count(*) FROM fulltext.messages_fts WHERE messages_fts MATCH ?1",
                 [fts],
                 |r| r.get(0),
             )?;

@@ -198,14 +198,18 @@ impl Capturer {
         let (parsed_tx, parsed_rx) = mpsc::sync_channel(2);
         let (staged_tx, staged_rx) = mpsc::sync_channel(2);
         let files = found.clone();
+        // And a fourth thread writes the full-text index (fulltext.db), a step behind the indexing thread.
+        self.store.index_mut().start_fulltext_thread()?;
         let done = std::thread::scope(|scope| -> Result<()> {
             scope.spawn(|| ahead::parse_ahead(&agents, &paths, files, parsed_tx));
             scope.spawn(|| ahead::stage_new(&paths, parsed_rx, staged_tx));
             self.import_batched(found, staged_rx, progress, &mut reports)
         });
+        let searchable = self.store.index_mut().join_fulltext_thread();
         // Whatever was staged and not moved into the store (the import failed, or files were skipped).
         let _ = std::fs::remove_dir_all(&staging);
         done?;
+        searchable?;
         Ok(reports)
     }
 

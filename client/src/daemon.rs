@@ -118,6 +118,10 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
         for id in capture_batch(&mut capturer, std::mem::take(&mut pending), &mut status) {
             to_autosync(&id);
         }
+        // Messages a failed or crashed write left out of the full-text index (normally none).
+        if let Err(e) = capturer.store_mut().index_mut().catch_up_fulltext(false) {
+            warn!(error = %e, "could not catch up the search index");
+        }
         batch_started = None;
         if let Err(e) = status.write(&config.paths) {
             warn!(error = %e, "could not write daemon status");

@@ -1,7 +1,9 @@
-//! `index.db`: session metadata, full-text search over message text (FTS5), and where capture stopped in
-//! each native file. Shared by the daemon and the CLI: WAL lets readers run beside the one writer, and a
-//! 5 s busy timeout absorbs short waits for the write lock (the seed's "database is locked" entry).
+//! `index.db`: session metadata, the messages search finds, and where capture stopped in each native file;
+//! with `fulltext.db`, the full-text index over message text (FTS5, see [`fulltext`]). Shared by the daemon
+//! and the CLI: WAL lets readers run beside the one writer, and a 5 s busy timeout absorbs short waits for
+//! the write lock (the seed's "database is locked" entry).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,14 +16,17 @@ use sessionfs_shared::{AgentKind, SessionId};
 use crate::error::{ClientError, Result};
 use crate::session_dir::{LineSpan, MessagesRead, SessionDir};
 
+pub(crate) mod fulltext;
 mod transaction;
 
+use fulltext::{Change, Feed, FullText, FullTextThread};
 pub use transaction::WriteTx;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("index/001_init.sql"),
     include_str!("index/002_resumes.sql"),
     include_str!("index/003_contentless_fts.sql"),
+    include_str!("index/004_fulltext_db.sql"),
 ];
 
 /// How long a writer waits for another's lock before failing.
@@ -226,11 +231,17 @@ fn row_to_resume(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResumeRecord> {
     })
 }
 
-/// The index database.
+/// The index database, with the full-text index in `fulltext.db` beside it.
 pub struct Index {
     conn: Connection,
     /// Where the sessions' directories are: search reads the text of the messages it shows from there.
     sessions: PathBuf,
+    /// Where the full-text changes of writes go.
+    feed: RefCell<Feed>,
+    index_db: PathBuf,
+    fulltext_db: PathBuf,
+    /// Which `index.db` this is (see `index/004_fulltext_db.sql`).
+    identity: String,
 }
 
 fn row_to_session(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -308,8 +319,9 @@ impl HitRow {
 }
 
 impl Index {
-    /// Open (creating and migrating as needed) the index at `path`, of the sessions under `sessions`.
-    pub fn open(path: &Path, sessions: &Path) -> Result<Self> {
+    /// Open (creating and migrating as needed) the index at `path` and its full-text index at `fulltext_db`,
+    /// of the sessions under `sessions`.
+    pub fn open(path: &Path, fulltext_db: &Path, sessions: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
         }
@@ -320,13 +332,61 @@ impl Index {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        Ok(Self { conn, sessions: sessions.to_owned() })
+        let identity: String = conn.query_row("SELECT id FROM index_identity", [], |r| r.get(0))?;
+        let fulltext = FullText::open(fulltext_db, sessions, &identity)?;
+        // Read-only: a write transaction on this connection (`BEGIN IMMEDIATE`) would otherwise take
+        // fulltext.db's write lock too, which is the lock the split exists to keep apart. Opened after
+        // `fulltext`, whose connection keeps fulltext.db's WAL files in place for a read-only reader.
+        conn.execute("ATTACH DATABASE ?1 AS fulltext", [read_only_uri(fulltext_db)])?;
+        Ok(Self {
+            conn,
+            sessions: sessions.to_owned(),
+            feed: RefCell::new(Feed::new(fulltext)),
+            index_db: path.to_owned(),
+            fulltext_db: fulltext_db.to_owned(),
+            identity,
+        })
     }
 
     /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so
     /// two writers queue on the busy timeout instead of failing half-way).
     pub fn write(&mut self) -> Result<WriteTx<'_>> {
-        WriteTx::begin(&self.conn)
+        WriteTx::begin(&self.conn, &self.feed)
+    }
+
+    /// Write the full-text index on a thread of its own until [`Index::join_fulltext_thread`]: for long runs
+    /// of writes (imports, rebuilds), so FTS5's work runs beside the writes to `index.db`.
+    pub fn start_fulltext_thread(&mut self) -> Result<()> {
+        let thread = FullTextThread::start(&self.fulltext_db, &self.index_db, &self.sessions, &self.identity)?;
+        self.feed.get_mut().start_thread(thread);
+        Ok(())
+    }
+
+    /// Wait for the full-text thread to finish its writes, and index from their files any messages it could
+    /// not.
+    pub fn join_fulltext_thread(&mut self) -> Result<()> {
+        self.feed.get_mut().stop_thread(&self.conn)
+    }
+
+    /// Index for search the messages the full-text index is behind on (after a crash, a failed write, or
+    /// an upgrade), reading their text from their sessions' files. With `wait` false, does nothing when
+    /// another writer holds `fulltext.db` (it catches up as it commits). Returns how many were indexed.
+    pub fn catch_up_fulltext(&mut self, wait: bool) -> Result<u64> {
+        self.feed.get_mut().fulltext().catch_up(&self.conn, wait)
+    }
+
+    /// Messages not yet in the full-text index: message rows above its `indexed_through`.
+    pub fn fulltext_lag(&self) -> Result<u64> {
+        let through = self.feed.borrow().state().indexed_through()?;
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM message_rows WHERE rowid > ?1", [through], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Rows in the full-text index.
+    pub fn fulltext_rows(&self) -> Result<u64> {
+        self.feed.borrow().state().rows()
     }
 
     /// Group the writes that follow, until [`Index::end_batch`], into one transaction (an import's sessions).
@@ -337,7 +397,7 @@ impl Index {
 
     /// Commit the open batch, if any.
     pub fn end_batch(&mut self) -> Result<()> {
-        transaction::end_batch(&self.conn)
+        transaction::end_batch(&self.conn, &self.feed)
     }
 
     /// Whether a batch is open (false after a failed write rolled it back).
@@ -442,7 +502,7 @@ impl Index {
         let window = SEARCH_WINDOW as i64;
         let newest: Vec<i64> = {
             let mut probe = self.conn.prepare_cached(
-                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+                "SELECT rowid FROM fulltext.messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
             )?;
             probe.query_map(params![q, window + 1], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
@@ -456,7 +516,7 @@ impl Index {
         }
         let select = "SELECT r.session_id, r.msg_id, r.role, r.line_offset, r.line_len, \
              CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
-             FROM messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
+             FROM fulltext.messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
              WHERE messages_fts MATCH ?1";
         let mut sql = String::from(select);
         if tool.is_some() {
@@ -526,7 +586,7 @@ impl Index {
             return Ok(Some(fts.to_owned()));
         }
         self.conn.execute_batch(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_vocab USING fts5vocab(main, 'messages_fts', 'row')",
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_vocab USING fts5vocab(fulltext, 'messages_fts', 'row')",
         )?;
         let mut words =
             self.conn.prepare_cached("SELECT term FROM temp.messages_vocab WHERE term >= ?1 AND term < ?2 LIMIT ?3")?;
@@ -705,7 +765,7 @@ pub(crate) mod write {
     /// Index messages whose lines are at `spans` in the session's `messages.jsonl`, with their searchable
     /// texts (from [`searchable_text`]; an empty one is not indexed).
     pub(crate) fn index_messages(
-        tx: &Connection,
+        tx: &WriteTx<'_>,
         id: &SessionId,
         messages: &[Message],
         spans: &[LineSpan],
@@ -714,7 +774,7 @@ pub(crate) mod write {
         let mut row = tx.prepare_cached(
             "INSERT INTO message_rows (session_id, msg_id, role, timestamp, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        let mut fts = tx.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
+        let mut fulltext = Vec::with_capacity(texts.len());
         for ((m, span), text) in messages.iter().zip(spans).zip(texts) {
             if text.is_empty() {
                 continue;
@@ -727,13 +787,14 @@ pub(crate) mod write {
                 span.offset as i64,
                 span.len as i64
             ])?;
-            fts.execute(params![tx.last_insert_rowid(), text])?;
+            fulltext.push((tx.last_insert_rowid(), text.clone()));
         }
+        tx.fulltext(Change::Insert(fulltext));
         Ok(())
     }
 
     /// Index the messages of a session as read back from its `messages.jsonl`.
-    pub(crate) fn index_read(tx: &Connection, id: &SessionId, read: &MessagesRead) -> Result<()> {
+    pub(crate) fn index_read(tx: &WriteTx<'_>, id: &SessionId, read: &MessagesRead) -> Result<()> {
         index_messages(tx, id, &read.messages, &read.spans, &searchable_texts(&read.messages))
     }
 
@@ -759,12 +820,14 @@ pub(crate) mod write {
         messages.iter().map(searchable_text).collect()
     }
 
-    pub(crate) fn clear_messages(tx: &Connection, id: &SessionId) -> Result<()> {
-        tx.execute(
-            "DELETE FROM messages_fts WHERE rowid IN (SELECT rowid FROM message_rows WHERE session_id = ?1)",
-            [id.as_str()],
-        )?;
-        tx.execute("DELETE FROM message_rows WHERE session_id = ?1", [id.as_str()])?;
+    pub(crate) fn clear_messages(tx: &WriteTx<'_>, id: &SessionId) -> Result<()> {
+        let rowids: Vec<i64> = tx
+            .prepare_cached("DELETE FROM message_rows WHERE session_id = ?1 RETURNING rowid")?
+            .query_map([id.as_str()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !rowids.is_empty() {
+            tx.fulltext(Change::Delete(rowids));
+        }
         Ok(())
     }
 
@@ -819,12 +882,25 @@ pub(crate) mod write {
         Ok(tx.execute("DELETE FROM reindex_pending WHERE session_id = ?1", [id.as_str()])? > 0)
     }
 
-    pub(crate) fn delete_session(tx: &Connection, id: &SessionId) -> Result<()> {
+    pub(crate) fn delete_session(tx: &WriteTx<'_>, id: &SessionId) -> Result<()> {
         clear_messages(tx, id)?;
         tx.execute("DELETE FROM native_files WHERE session_id = ?1", [id.as_str()])?;
         tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id.as_str()])?;
         Ok(())
     }
+}
+
+/// `fulltext.db` as a read-only SQLite URI (`?`, `#` and `%` in the path escaped).
+fn read_only_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=ro");
+    uri
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -44,6 +44,10 @@ impl StorePaths {
     pub fn index_db(&self) -> PathBuf {
         self.root.join("index.db")
     }
+    /// The full-text index, beside the index.
+    pub fn fulltext_db(&self) -> PathBuf {
+        self.root.join("fulltext.db")
+    }
     /// The sync-aware delete list.
     pub fn deleted_json(&self) -> PathBuf {
         self.root.join("deleted.json")

@@ -166,13 +166,14 @@ impl SessionDir {
 
     /// The message on the line at `span` (search reads the text of the messages it found this way).
     pub fn read_message_at(&self, span: LineSpan) -> Result<Message> {
+        self.open_messages()?.read_at(span)
+    }
+
+    /// Open `messages.jsonl` to read messages at indexed spans, several from one open file.
+    pub fn open_messages(&self) -> Result<MessageFile> {
         let path = self.path.join(files::MESSAGES);
-        let mut file = File::open(&path).map_err(ClientError::io("opening", &path))?;
-        file.seek(SeekFrom::Start(span.offset)).map_err(ClientError::io("seeking", &path))?;
-        // The span comes from the index, which may be damaged: never trust it for an allocation size.
-        let mut line = Vec::with_capacity(span.len.min(1 << 20) as usize);
-        file.take(span.len).read_to_end(&mut line).map_err(ClientError::io("reading", &path))?;
-        Message::from_json_line(&line).map_err(|source| ClientError::Json { path, source })
+        let file = File::open(&path).map_err(ClientError::io("opening", &path))?;
+        Ok(MessageFile { file, path })
     }
 
     /// Read every message, leniently: unreadable lines are reported, not fatal.
@@ -254,6 +255,24 @@ pub(crate) fn restrict_permissions(path: &Path) {
 
 #[cfg(not(unix))]
 pub(crate) fn restrict_permissions(_path: &Path) {}
+
+/// A session's `messages.jsonl`, open for reading messages at the spans the index keeps.
+pub struct MessageFile {
+    file: File,
+    path: PathBuf,
+}
+
+impl MessageFile {
+    /// The message whose line is at `span`.
+    pub fn read_at(&mut self, span: LineSpan) -> Result<Message> {
+        let path = &self.path;
+        self.file.seek(SeekFrom::Start(span.offset)).map_err(ClientError::io("seeking", path))?;
+        // The span comes from the index, which may be damaged: never trust it for an allocation size.
+        let mut line = Vec::with_capacity(span.len.min(1 << 20) as usize);
+        (&mut self.file).take(span.len).read_to_end(&mut line).map_err(ClientError::io("reading", path))?;
+        Message::from_json_line(&line).map_err(|source| ClientError::Json { path: path.clone(), source })
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use sessionfs_shared::SessionId;
 use sessionfs_shared::sfs::{Manifest, Workspace, files};
 
 use crate::error::{ClientError, Result};
+use crate::index::fulltext::Change;
 use crate::index::{Index, SessionRow, write};
 use crate::paths::StorePaths;
 use crate::session_dir::{LineSpan, MessagesRead, SessionDir, restrict_permissions};
@@ -24,10 +25,27 @@ impl Store {
         let sessions = paths.sessions();
         fs::create_dir_all(&sessions).map_err(ClientError::io("creating", &sessions))?;
         restrict_permissions(paths.root());
-        let index = Index::open(&paths.index_db(), &sessions)?;
+        let index = Index::open(&paths.index_db(), &paths.fulltext_db(), &sessions)?;
         let mut store = Self { paths, index };
         store.reindex_after_upgrade()?;
+        store.catch_up_search()?;
         Ok(store)
+    }
+
+    /// Index for search the messages the full-text index is behind on: none, unless a writer crashed or an
+    /// upgrade moved the index (then once, from the sessions' files). Not while another process is writing
+    /// the full-text index: an import in progress is behind by design, and catches up itself.
+    fn catch_up_search(&mut self) -> Result<()> {
+        let lag = self.index.fulltext_lag()?;
+        if lag == 0 {
+            return Ok(());
+        }
+        if lag > 10_000 {
+            tracing::info!(messages = lag, "indexing messages for search from the sessions' files (once)");
+        }
+        let indexed = self.index.catch_up_fulltext(false)?;
+        tracing::debug!(messages = indexed, "caught up the full-text index");
+        Ok(())
     }
 
     /// Index again the messages an upgrade of the index dropped (see `index/003_contentless_fts.sql`). Once,
@@ -101,12 +119,20 @@ impl Store {
             .filter(|p| p.is_dir())
             .collect();
         dirs.sort();
+        // The full-text index is written beside, by a thread of its own, and committed after index.db.
+        self.index.start_fulltext_thread()?;
+        let rebuilt = self.rebuild_rows(dirs, &mut report);
+        let joined = self.index.join_fulltext_thread();
+        rebuilt?;
+        joined?;
+        Ok(report)
+    }
+
+    fn rebuild_rows(&mut self, dirs: Vec<std::path::PathBuf>, report: &mut RebuildReport) -> Result<()> {
         let now = sessionfs_shared::Timestamp::now().to_rfc3339();
         let tx = self.index.write()?;
-        tx.execute_batch(
-            "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all'); \
-             DELETE FROM message_rows; DELETE FROM sessions; DELETE FROM reindex_pending;",
-        )?;
+        tx.execute_batch("DELETE FROM message_rows; DELETE FROM sessions; DELETE FROM reindex_pending;")?;
+        tx.fulltext(Change::Clear);
         for path in dirs {
             let dir = SessionDir::new(&path);
             let manifest = match dir.read_manifest() {
@@ -130,9 +156,8 @@ impl Store {
         }
         // One pass fills the index in many small segments; merged into one, every query reads one b-tree
         // per word instead of dozens.
-        tx.execute_batch("INSERT INTO messages_fts (messages_fts) VALUES ('optimize');")?;
-        tx.commit()?;
-        Ok(report)
+        tx.fulltext(Change::Optimize);
+        tx.commit()
     }
 
     /// Re-read one session's directory into the index (after a pull replaced it).

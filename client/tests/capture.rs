@@ -291,6 +291,100 @@ fn concurrent_writers_share_the_index_without_errors() {
     assert_eq!(reports.len(), 20);
     assert_eq!(c.store().index().list(&ListFilter::default()).unwrap().len(), 21);
     assert_eq!(messages(&c).len(), 21);
+    // Each message is in the full-text index once: the import's writer thread and this capturer's own
+    // writes to fulltext.db neither lost nor doubled any.
+    assert_fulltext_complete(&c);
+    assert_eq!(c.store().index().search("other", None, 50).unwrap().len(), 20);
+    assert_eq!(c.store().index().search("more", None, 50).unwrap().len(), 1);
+}
+
+/// Every indexed message is in the full-text index, once.
+fn assert_fulltext_complete(c: &Capturer) {
+    let index = c.store().index();
+    assert_eq!(index.fulltext_lag().unwrap(), 0, "no message left out of the full-text index");
+    assert_eq!(index.fulltext_rows().unwrap(), index.message_rows().unwrap(), "one full-text row per message");
+}
+
+/// A connection to the store's fulltext.db, to damage it the way a crash would.
+fn fulltext_db(env: &Env) -> rusqlite::Connection {
+    sessionfs_client::index::open_connection(&StorePaths::new(&env.store).fulltext_db()).unwrap()
+}
+
+#[test]
+fn the_fulltext_index_catches_up_after_a_crash_between_the_two_commits() {
+    let env = Env::new();
+    env.append(&user("u1", None, "where do kingfishers nest"));
+    env.append(&assistant("a1", "u1", "kingfishers dig tunnels in riverbanks"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert_fulltext_complete(&c);
+    drop(c);
+    // index.db committed, fulltext.db did not: its rows and its mark are gone. And a full-text row whose
+    // message row was deleted (rowid 999) survived.
+    fulltext_db(&env)
+        .execute_batch(
+            "DELETE FROM messages_fts; UPDATE fulltext_state SET indexed_through = 0;
+             INSERT INTO messages_fts (rowid, text) VALUES (999, 'kingfishers stale');",
+        )
+        .unwrap();
+
+    let mut c = env.capturer();
+    // Opening the store indexed the two messages again, from messages.jsonl.
+    assert_eq!(c.store().index().fulltext_lag().unwrap(), 0);
+    let hits = c.store().index().search("tunnels", None, 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("«tunnels»"), "{}", hits[0].snippet);
+    // The stale row matches nothing: every hit is a message the index has.
+    let hits = c.store().index().search("stale", None, 5).unwrap();
+    assert!(hits.is_empty(), "{hits:?}");
+    assert_eq!(c.store().index().search("kingfishers", None, 5).unwrap().len(), 1);
+    // A rebuild clears it.
+    c.store_mut().rebuild_index().unwrap();
+    assert_fulltext_complete(&c);
+
+    // Later writes carry on from where the catch-up left off.
+    env.append(&assistant("a2", "a1", "and herons wade"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_fulltext_complete(&c);
+    assert_eq!(c.store().index().search("herons", None, 5).unwrap().len(), 1);
+}
+
+#[test]
+fn a_deleted_fulltext_db_is_built_again_from_the_sessions_files() {
+    let env = Env::new();
+    env.append(&user("u1", None, "tell me about lichens"));
+    env.append(&assistant("a1", "u1", "lichens are fungi living with algae"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    drop(c);
+    let db = StorePaths::new(&env.store).fulltext_db();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let c = env.capturer();
+    assert_fulltext_complete(&c);
+    assert_eq!(c.store().index().search("algae", None, 5).unwrap().len(), 1);
+}
+
+#[test]
+fn a_new_index_db_starts_the_fulltext_index_afresh() {
+    let env = Env::new();
+    env.append(&user("u1", None, "first words about quokkas"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    drop(c);
+    // index.db deleted and made again numbers messages from 1: the old full-text rows must not match them.
+    let db = StorePaths::new(&env.store).index_db();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    fs::remove_dir_all(StorePaths::new(&env.store).sessions()).unwrap();
+    fs::write(env.session_file(), user("u9", None, "entirely about wombats")).unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert_fulltext_complete(&c);
+    assert!(c.store().index().search("quokkas", None, 5).unwrap().is_empty());
+    assert_eq!(c.store().index().search("wombats", None, 5).unwrap().len(), 1);
 }
 
 #[test]
@@ -352,7 +446,7 @@ fn prefix_searches_find_the_newest_message_with_a_word_of_that_prefix() {
     let native: Vec<i64> = {
         let mut stmt = index
             .conn()
-            .prepare("SELECT rowid FROM messages_fts WHERE messages_fts MATCH '\"de\"*' ORDER BY rowid DESC")
+            .prepare("SELECT rowid FROM fulltext.messages_fts WHERE messages_fts MATCH '\"de\"*' ORDER BY rowid DESC")
             .unwrap();
         stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
     };
@@ -368,7 +462,7 @@ fn search_reads_the_text_of_its_hits_from_the_session_and_survives_a_changed_fil
     c.import_all(&mut ()).unwrap();
     // The index keeps no copy of the text (a contentless FTS table): the snippet comes from messages.jsonl.
     let stored: Option<String> =
-        c.store().index().conn().query_row("SELECT text FROM messages_fts LIMIT 1", [], |r| r.get(0)).unwrap();
+        c.store().index().conn().query_row("SELECT text FROM fulltext.messages_fts LIMIT 1", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, None);
     let hits = c.store().index().search("otters", None, 5).unwrap();
     assert_eq!(hits.len(), 1);
@@ -397,15 +491,16 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     // Put the index back as version 2 left it: the FTS table with its own copy of the text, no line spans.
     let db = sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap();
     db.execute_batch(
-        "DROP TABLE messages_fts; DROP TABLE reindex_pending; DELETE FROM message_rows;
+        "DROP TABLE index_identity; DROP TABLE reindex_pending; DELETE FROM message_rows;
          ALTER TABLE message_rows DROP COLUMN line_offset; ALTER TABLE message_rows DROP COLUMN line_len;
          CREATE VIRTUAL TABLE messages_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
          INSERT INTO message_rows (session_id, msg_id, role) SELECT session_id, 'u1', 'user' FROM sessions;
          INSERT INTO messages_fts (rowid, text) SELECT rowid, 'how do herons fish' FROM message_rows;
-         DELETE FROM schema_version WHERE version = 3;",
+         DELETE FROM schema_version WHERE version >= 3;",
     )
     .unwrap();
     drop(db);
+    fs::remove_file(StorePaths::new(&env.store).fulltext_db()).unwrap();
 
     let c = env.capturer();
     assert!(c.store().index().reindex_pending().unwrap().is_empty(), "re-indexed on open");
@@ -417,6 +512,49 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     drop(c);
     let c = env.capturer();
     assert_eq!(c.store().index().message_rows().unwrap(), 2);
+}
+
+#[test]
+fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
+    let env = Env::new();
+    env.append(&user("u1", None, "how do beavers build"));
+    env.append(&assistant("a1", "u1", "beavers gnaw trees and pile branches"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    drop(c);
+    // Put the index back as version 3 left it: the full-text table inside index.db, plain rowids.
+    let paths = StorePaths::new(&env.store);
+    let db = sessionfs_client::index::open_connection(&paths.index_db()).unwrap();
+    db.execute_batch(
+        "DROP TABLE index_identity;
+         CREATE TABLE old_rows (rowid INTEGER PRIMARY KEY, session_id TEXT NOT NULL, msg_id TEXT NOT NULL,
+             role TEXT NOT NULL, timestamp TEXT, line_offset INTEGER NOT NULL DEFAULT 0, line_len INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO old_rows SELECT * FROM message_rows; DROP TABLE message_rows;
+         ALTER TABLE old_rows RENAME TO message_rows;
+         CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = '', contentless_delete = 1);
+         INSERT INTO messages_fts (rowid, text) SELECT rowid, 'old' FROM message_rows;
+         DELETE FROM schema_version WHERE version = 4;",
+    )
+    .unwrap();
+    let rowids = |db: &rusqlite::Connection| -> Vec<i64> {
+        let mut stmt = db.prepare("SELECT rowid FROM message_rows ORDER BY rowid").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let before = rowids(&db);
+    drop(db);
+    fs::remove_file(paths.fulltext_db()).unwrap();
+
+    let c = env.capturer();
+    assert_eq!(rowids(c.store().index().conn()), before, "message rows are kept as they were");
+    assert_fulltext_complete(&c);
+    assert_eq!(c.store().index().search("branches", None, 5).unwrap().len(), 1);
+    let left: i64 = c
+        .store()
+        .index()
+        .conn()
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_fts'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "index.db no longer holds a full-text table");
 }
 
 #[test]

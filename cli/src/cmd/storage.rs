@@ -47,10 +47,10 @@ impl Storage {
             a.bytes += r.size_bytes;
         }
         let session_bytes: u64 = agents.values().map(|a| a.bytes).sum();
-        let db = store.paths().index_db();
-        let index_bytes: u64 = ["", "-wal", "-shm"]
+        let index_bytes: u64 = [store.paths().index_db(), store.paths().fulltext_db()]
             .iter()
-            .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+            .flat_map(|db| ["", "-wal", "-shm"].map(|s| format!("{}{s}", db.display())))
+            .filter_map(|f| std::fs::metadata(f).ok())
             .map(|m| m.len())
             .sum();
         let report = Report {
