@@ -1,5 +1,7 @@
 //! One line of `messages.jsonl`: a message with typed content blocks.
 
+use std::borrow::Cow;
+
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -208,6 +210,28 @@ const SEARCHED_TOOL_ARGS: &[&str] =
 
 /// The most of one tool argument kept in search text.
 const MAX_TOOL_ARG_CHARS: usize = 500;
+
+/// How much of each end of a long tool result search keeps.
+pub const TOOL_RESULT_EDGE_BYTES: usize = 1024;
+
+/// What search keeps of a tool result: all of a short one; the first and last kilobyte of a long one, where
+/// what a person remembers it by is (the command's error and summary, the file's opening lines). The
+/// middle of a file an agent read or of a long log is not the conversation, and indexing it made every
+/// session that read a common file a hit, and was most of the cost of capture.
+pub fn tool_result_excerpt(content: &str) -> Cow<'_, str> {
+    if content.len() <= 2 * TOOL_RESULT_EDGE_BYTES + 64 {
+        return Cow::Borrowed(content);
+    }
+    let mut head = TOOL_RESULT_EDGE_BYTES;
+    while !content.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = content.len() - TOOL_RESULT_EDGE_BYTES;
+    while !content.is_char_boundary(tail) {
+        tail += 1;
+    }
+    Cow::Owned(format!("{}\n…\n{}", &content[..head], &content[tail..]))
+}
 
 fn str_field(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).and_then(Value::as_str).map(str::to_owned)
@@ -443,10 +467,23 @@ impl Message {
         out
     }
 
-    /// [`Message::text`] and a line per tool call ([`Block::tool_call_text`]): what search indexes, and what
-    /// its snippets are cut from.
+    /// What search indexes, and what its snippets are cut from: the conversation's text, the start and the
+    /// end of each tool result ([`tool_result_excerpt`]), and a line per tool call
+    /// ([`Block::tool_call_text`]).
     pub fn search_text(&self) -> String {
-        let mut out = self.text();
+        let mut out = String::new();
+        for block in &self.content {
+            let text = match block {
+                Block::ToolResult { content, .. } => Some(tool_result_excerpt(content)),
+                other => other.searchable_text().map(Cow::Borrowed),
+            };
+            if let Some(text) = text {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&text);
+            }
+        }
         for line in self.content.iter().filter_map(Block::tool_call_text) {
             if !out.is_empty() {
                 out.push('\n');
@@ -535,6 +572,21 @@ mod tests {
         assert!(again.contains(r#""tool_use_id":"t1""#), "written strictly: {again}");
         assert!(again.contains(r#""depth":3"#) && again.contains(r#""future_field":1"#), "unknowns kept: {again}");
         assert_eq!(Message::from_json_line(again.as_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn search_keeps_both_ends_of_a_long_tool_result_and_all_of_a_short_one() {
+        let short = "error[E0382]: borrow of moved value";
+        assert_eq!(tool_result_excerpt(short), short);
+        let long = format!("héllo start\n{}\ntest result: FAILED", "middle line ünïcode\n".repeat(500));
+        let kept = tool_result_excerpt(&long);
+        assert!(kept.starts_with("héllo start") && kept.ends_with("test result: FAILED"), "{kept}");
+        assert!(kept.len() <= 2 * TOOL_RESULT_EDGE_BYTES + 8, "{}", kept.len());
+        let result: Block =
+            serde_json::from_value(serde_json::json!({"type": "tool_result", "tool_use_id": "t1", "content": long}))
+                .unwrap();
+        let m = Message::new("m1", Role::Tool, vec![result]);
+        assert_eq!(m.search_text(), kept);
     }
 
     #[test]
