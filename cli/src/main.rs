@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Capture allocates and frees many small strings on several threads at once: glibc's malloc and free were
+/// 15 % of an import's CPU profile (`benches/capture.rs` uses the same allocator, so its figures are ours).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// SessionFS: every coding-agent session, captured, searchable, portable
 #[derive(Debug, Parser)]
 #[command(name = "sfs", version, propagate_version = true, max_term_width = 110)]

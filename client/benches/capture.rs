@@ -29,6 +29,10 @@ use serde_json::{Value, json};
 use sessionfs_agents::LineSplitter;
 use sessionfs_client::{Capturer, Store, StorePaths};
 
+/// The allocator `sfs` and `sfsd` use, so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type R<T> = Result<T, Box<dyn Error>>;
 
 const MIB: f64 = 1024.0 * 1024.0;
