@@ -29,6 +29,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("index/004_fulltext_db.sql"),
 ];
 
+/// WAL pages between checkpoints during imports and rebuilds (64 MiB; SQLite's default is 1000, 4 MiB). A
+/// checkpoint syncs the database file, and on a journaled file system that syncs every file the import
+/// wrote since the last one: an import of 4,000 sessions on ext4 spent a tenth of its time there.
+pub(crate) const BULK_WAL_AUTOCHECKPOINT: i64 = 16_384;
+
 /// How long a writer waits for another's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
@@ -359,12 +364,14 @@ impl Index {
     pub fn start_fulltext_thread(&mut self) -> Result<()> {
         let thread = FullTextThread::start(&self.fulltext_db, &self.index_db, &self.sessions, &self.identity)?;
         self.feed.get_mut().start_thread(thread);
+        self.conn.pragma_update(None, "wal_autocheckpoint", BULK_WAL_AUTOCHECKPOINT)?;
         Ok(())
     }
 
     /// Wait for the full-text thread to finish its writes, and index from their files any messages it could
     /// not.
     pub fn join_fulltext_thread(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         self.feed.get_mut().stop_thread(&self.conn)
     }
 

@@ -1,0 +1,218 @@
+//! Getting an `index.db` write's full-text changes to `fulltext.db`: the [`Feed`] every write hands its
+//! changes to, and the [`FullTextThread`] that writes them during imports and rebuilds.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use super::{Change, FullText};
+use crate::error::{ClientError, Result};
+use crate::index::{BULK_WAL_AUTOCHECKPOINT, open_connection};
+
+/// Changes handed to the writer thread ahead of it: bounded, so a slow full-text index slows the import
+/// instead of queueing the text of the whole import in memory.
+const THREAD_QUEUE: usize = 64;
+
+/// What the writer thread is told.
+enum Op {
+    Change(Change),
+    /// `index.db` committed every row up to this one.
+    Commit(i64),
+    /// `index.db` rolled back the changes since the last commit.
+    Rollback,
+}
+
+/// A thread writing `fulltext.db` while its owner writes `index.db` (an import, a rebuild): changes are sent
+/// as they are made and applied in order, each `index.db` commit is followed by one of `fulltext.db`.
+pub(crate) struct FullTextThread {
+    ops: SyncSender<Op>,
+    handle: JoinHandle<()>,
+}
+
+impl FullTextThread {
+    /// Start a writer thread with its own connections to `fulltext.db` and `index.db`.
+    pub(crate) fn start(fulltext_db: &Path, index_db: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
+        let mut fulltext = FullText::open(fulltext_db, sessions, index_identity)?;
+        fulltext.conn.pragma_update(None, "wal_autocheckpoint", BULK_WAL_AUTOCHECKPOINT)?;
+        let index = open_connection(index_db)?;
+        let (ops, received) = mpsc::sync_channel(THREAD_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("fulltext.db".into())
+            .spawn(move || run(&mut fulltext, &index, received))
+            .map_err(ClientError::io("starting a thread for", fulltext_db))?;
+        Ok(Self { ops, handle })
+    }
+
+    pub(crate) fn change(&self, change: Change) {
+        // The thread stops only by panicking, which `finish` reports; what it missed is caught up after.
+        let _ = self.ops.send(Op::Change(change));
+    }
+
+    pub(crate) fn commit(&self, through: i64) {
+        let _ = self.ops.send(Op::Commit(through));
+    }
+
+    pub(crate) fn rollback(&self) {
+        let _ = self.ops.send(Op::Rollback);
+    }
+
+    /// Wait for the thread to write what it was sent.
+    pub(crate) fn finish(self) -> Result<()> {
+        drop(self.ops);
+        self.handle.join().map_err(|_| ClientError::Io {
+            action: "writing",
+            path: PathBuf::from("fulltext.db"),
+            source: std::io::Error::other("the fulltext.db writer thread panicked"),
+        })
+    }
+}
+
+fn run(fulltext: &mut FullText, index: &Connection, ops: Receiver<Op>) {
+    // After a failed change, the rest until the next commit or rollback is skipped: the write was rolled
+    // back, and its rows are read from their files by the next commit through them.
+    let mut failed = false;
+    for op in ops {
+        match op {
+            Op::Change(_) if failed => {}
+            Op::Change(change) => {
+                if let Err(e) = fulltext.apply(change) {
+                    tracing::warn!(error = %e, "writing the full-text index failed; its messages are indexed later");
+                    failed = true;
+                }
+            }
+            Op::Commit(through) => {
+                failed = false;
+                if let Err(e) = fulltext.commit(index, through) {
+                    tracing::warn!(error = %e, "committing the full-text index failed; its messages are indexed later");
+                }
+            }
+            Op::Rollback => {
+                failed = false;
+                fulltext.rollback();
+            }
+        }
+    }
+    // Changes after the last commit belong to an `index.db` write that never committed.
+    fulltext.rollback();
+}
+
+/// Where the full-text changes of `index.db` writes go: held until the write commits and then written to
+/// `fulltext.db` by the writer itself, or, while a [`FullTextThread`] runs, sent to it as they are made.
+pub(crate) struct Feed {
+    /// This connection's own writer of `fulltext.db`.
+    fulltext: FullText,
+    thread: Option<FullTextThread>,
+    /// Changes of the open `index.db` write, for `fulltext` when it commits.
+    pending: Vec<Change>,
+    /// Whether changes were handed since the last commit.
+    changed: bool,
+    /// The highest message rowid inserted since the last commit.
+    inserted_through: i64,
+}
+
+impl Feed {
+    pub(crate) fn new(fulltext: FullText) -> Self {
+        Self { fulltext, thread: None, pending: Vec::new(), changed: false, inserted_through: 0 }
+    }
+
+    /// The writer of `fulltext.db`, for catching up.
+    pub(crate) fn fulltext(&mut self) -> &mut FullText {
+        &mut self.fulltext
+    }
+
+    /// The writer of `fulltext.db`, for reading its state.
+    pub(crate) fn state(&self) -> &FullText {
+        &self.fulltext
+    }
+
+    /// Send changes to `thread` from now on, until [`Feed::stop_thread`].
+    pub(crate) fn start_thread(&mut self, thread: FullTextThread) {
+        self.thread = Some(thread);
+    }
+
+    /// Wait for the thread to write what it was sent, then index what it could not from the files.
+    pub(crate) fn stop_thread(&mut self, index: &Connection) -> Result<()> {
+        if let Some(thread) = self.thread.take() {
+            thread.finish()?;
+            self.fulltext.catch_up(index, true)?;
+        }
+        Ok(())
+    }
+
+    /// A change an `index.db` write made.
+    pub(crate) fn hand(&mut self, change: Change) {
+        if let Change::Insert(rows) = &change {
+            self.inserted_through = rows.iter().map(|(rowid, _)| *rowid).fold(self.inserted_through, i64::max);
+        }
+        self.changed = true;
+        match &self.thread {
+            Some(thread) => thread.change(change),
+            None => self.pending.push(change),
+        }
+    }
+
+    /// The `index.db` write committed: write its changes to `fulltext.db`. A failure is logged, not
+    /// returned: the `index.db` write stands, and its messages are indexed from their files later.
+    pub(crate) fn committed(&mut self, index: &Connection) {
+        if !std::mem::take(&mut self.changed) {
+            return;
+        }
+        let through = std::mem::take(&mut self.inserted_through);
+        if let Some(thread) = &self.thread {
+            thread.commit(through);
+            return;
+        }
+        let mut written = Ok(0);
+        for change in self.pending.drain(..) {
+            if let Err(e) = self.fulltext.apply(change) {
+                written = Err(e);
+                break;
+            }
+        }
+        self.pending.clear();
+        if written.is_ok() {
+            written = self.fulltext.commit(index, through);
+        }
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "writing the full-text index failed; these messages are indexed on a later write");
+        }
+    }
+
+    /// The `index.db` write rolled back: so do its changes.
+    pub(crate) fn rolled_back(&mut self) {
+        self.changed = false;
+        self.inserted_through = 0;
+        self.pending.clear();
+        match &self.thread {
+            Some(thread) => thread.rollback(),
+            None => self.fulltext.rollback(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::fulltext::tests::{index_with_rows, insert};
+
+    #[test]
+    fn the_writer_thread_applies_changes_in_order_and_commits_after_index_db() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, identity) = index_with_rows(dir.path(), 3);
+        let path = dir.path().join("fulltext.db");
+        let thread =
+            FullTextThread::start(&path, &dir.path().join("index.db"), &dir.path().join("sessions"), &identity)
+                .unwrap();
+        thread.change(insert(&[(1, "alpha"), (2, "beta")]));
+        thread.commit(2);
+        thread.change(insert(&[(3, "gamma")]));
+        thread.rollback();
+        thread.change(insert(&[(3, "gamma")]));
+        thread.finish().unwrap(); // no commit after the last change: it never happened
+        let fulltext = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
+        assert_eq!((fulltext.rows().unwrap(), fulltext.indexed_through().unwrap()), (2, 2));
+        drop(index);
+    }
+}
