@@ -10,10 +10,8 @@ use clap::Parser;
 use sessionfs_client::StorePaths;
 use sessionfs_client::daemon::{self, DaemonConfig};
 
-/// Capture allocates and frees many small strings on several threads at once: glibc's malloc and free were
-/// 15 % of an import's CPU profile (`benches/capture.rs` uses the same allocator, so its figures are ours).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator, not mimalloc as `sfs` has: the daemon mostly sits idle, where mimalloc's retained
+// pages cost 6 MiB of RSS (27.2 against 21.0 MiB idle over 10,000 sessions) for no gain worth having.
 
 /// The SessionFS capture daemon
 #[derive(Debug, Parser)]
