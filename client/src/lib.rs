@@ -1,10 +1,10 @@
 //! The SessionFS local store and what keeps it current.
 //!
 //! A store lives at `$SFS_HOME` (default `~/.sessionfs`): one `.sfs` directory per session under
-//! `sessions/`, and `index.db`, an SQLite index (WAL, `busy_timeout` 5000 ms, FTS5 over message text) that
-//! the daemon and the CLI share. [`Capturer`] turns agents' native files into sessions incrementally: an
-//! appended native file costs work in proportion to what was appended. [`daemon::run`] watches the agents'
-//! folders and captures as they change.
+//! `sessions/`; `index.db`, an SQLite index (WAL, `busy_timeout` 5000 ms) that the daemon and the CLI share;
+//! and `fulltext.db` beside it, the full-text index over message text (FTS5, see `index/fulltext.rs`).
+//! [`Capturer`] turns agents' native files into sessions incrementally: an appended native file costs work in
+//! proportion to what was appended. [`daemon::run`] watches the agents' folders and captures as they change.
 //!
 //! The store API is synchronous (rusqlite); async callers wrap it in `spawn_blocking`.
 //!

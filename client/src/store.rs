@@ -41,7 +41,11 @@ impl Store {
             return Ok(());
         }
         if lag > 10_000 {
-            tracing::info!(messages = lag, "indexing messages for search from the sessions' files (once)");
+            // A warning only so that it shows: the command may take a minute, once.
+            tracing::warn!(
+                messages = lag,
+                "building the search index from the sessions' files (once, after an upgrade or a lost fulltext.db)"
+            );
         }
         let indexed = self.index.catch_up_fulltext(false)?;
         tracing::debug!(messages = indexed, "caught up the full-text index");
