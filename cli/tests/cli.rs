@@ -200,6 +200,48 @@ fn storage_and_doctor_report_per_agent() {
     assert_eq!(check(&rebuilt, "search text")["level"], "ok", "the rebuild indexed the lines where they are now");
 }
 
+#[test]
+fn the_store_opens_and_doctor_reports_while_another_process_writes_the_fulltext_index() {
+    let env = seeded();
+    let check = |doctor: &Value| {
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "search index").unwrap().clone()
+    };
+    assert_eq!(check(&env.json(&["doctor", "--json"]))["level"], "ok");
+    // Another process (an import) is writing fulltext.db and has not caught up yet: it holds the write lock.
+    let db = sessionfs_client::index::open_connection(&env.store().join("fulltext.db")).unwrap();
+    db.execute_batch("DELETE FROM messages_fts; UPDATE fulltext_state SET indexed_through = 0; BEGIN IMMEDIATE;")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let doctor = env.json(&["doctor", "--json"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "opening the store did not wait for the lock");
+    let search = check(&doctor);
+    assert_eq!(search["level"], "warn", "{search}");
+    assert!(search["detail"].as_str().unwrap().contains("not searchable yet"), "{search}");
+    assert_eq!(env.json(&["list", "--json"]).as_array().unwrap().len(), 1);
+    // The writer is done: the next command catches up, and search finds the messages again.
+    db.execute_batch("COMMIT").unwrap();
+    drop(db);
+    assert_eq!(check(&env.json(&["doctor", "--json"]))["level"], "ok");
+    assert_eq!(env.json(&["search", "quasar", "--json"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let env = seeded();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sfs"))
+        .args(["list", "--json"])
+        .env("HOME", env.home())
+        .env("SFS_HOME", env.store())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `sfs list --json | head -c 0`
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 struct DaemonGuard<'a>(&'a Env);
 
 impl Drop for DaemonGuard<'_> {

@@ -911,6 +911,15 @@ fn read_only_uri(path: &Path) -> String {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // Usually there is nothing to do, and a read says so without waiting for an import's write lock.
+    let made: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_version')", [], |r| r.get(0))?;
+    if made {
+        let current: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;
+        if current >= MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)", [])?;
     let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?;

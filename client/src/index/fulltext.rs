@@ -75,35 +75,11 @@ impl FullText {
     /// `index_identity`, with the sessions' directories under `sessions`.
     pub(crate) fn open(path: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
         let conn = open_connection(path)?;
-        conn.execute_batch(
-            "BEGIN IMMEDIATE;
-             CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-                 text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
-             );
-             CREATE TABLE IF NOT EXISTS fulltext_state (
-                 id              INTEGER PRIMARY KEY CHECK (id = 0),
-                 index_identity  TEXT NOT NULL,
-                 indexed_through INTEGER NOT NULL
-             );",
-        )?;
-        let follows: Option<String> =
-            conn.query_row("SELECT index_identity FROM fulltext_state", [], |r| r.get(0)).optional()?;
-        if follows.as_deref() != Some(index_identity) {
-            if follows.is_some() {
-                tracing::info!("fulltext.db follows another index.db: starting the full-text index afresh");
-            }
-            // FTS5 writes its pending terms out as a new segment whenever they pass `hashsize` (1 MB by
-            // default), and merges segments as they pile up: a bigger buffer means fewer, larger segments.
-            conn.execute_batch(
-                "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');
-                 INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', 16777216);",
-            )?;
-            conn.execute(
-                "INSERT OR REPLACE INTO fulltext_state (id, index_identity, indexed_through) VALUES (0, ?1, 0)",
-                [index_identity],
-            )?;
+        // Usually everything is in place, and a read says so: an import in another process holds the write
+        // lock nearly all the time, and opening the store must not wait for it.
+        if follows(&conn)?.as_deref() != Some(index_identity) {
+            set_up(&conn, index_identity)?;
         }
-        conn.execute_batch("COMMIT")?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -290,6 +266,50 @@ impl FullText {
     pub(crate) fn rows(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM messages_fts", [], |r| r.get::<_, i64>(0))? as u64)
     }
+}
+
+/// The identity of the `index.db` that `fulltext.db` follows; `None` for a new file.
+fn follows(conn: &Connection) -> Result<Option<String>> {
+    let made: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'fulltext_state')", [], |r| r.get(0))?;
+    if !made {
+        return Ok(None);
+    }
+    Ok(conn.query_row("SELECT index_identity FROM fulltext_state", [], |r| r.get(0)).optional()?)
+}
+
+/// Create the tables of a new `fulltext.db`, or empty one that followed another `index.db`.
+fn set_up(conn: &Connection, index_identity: &str) -> Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+             text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+         );
+         CREATE TABLE IF NOT EXISTS fulltext_state (
+             id              INTEGER PRIMARY KEY CHECK (id = 0),
+             index_identity  TEXT NOT NULL,
+             indexed_through INTEGER NOT NULL
+         );",
+    )?;
+    // Another process may have done it while this one waited for the lock.
+    let followed = follows(&tx)?;
+    if followed.as_deref() != Some(index_identity) {
+        if followed.is_some() {
+            tracing::info!("fulltext.db follows another index.db: starting the full-text index afresh");
+        }
+        // FTS5 writes its pending terms out as a new segment whenever they pass `hashsize` (1 MB by
+        // default), and merges segments as they pile up: a bigger buffer means fewer, larger segments.
+        tx.execute_batch(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');
+             INSERT INTO messages_fts (messages_fts, rank) VALUES ('hashsize', 16777216);",
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO fulltext_state (id, index_identity, indexed_through) VALUES (0, ?1, 0)",
+            [index_identity],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// The searchable text of the message at `span` in `session`'s `messages.jsonl`, keeping the last file open
