@@ -37,10 +37,14 @@ fn main() -> ExitCode {
 
 /// Print `sfs: error: <chain>` and a hint; a closed stdout (`sfs list | head`) is not an error.
 fn report(err: &anyhow::Error) -> ExitCode {
-    if err
-        .chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
-    {
+    let broken_pipe = |c: &(dyn std::error::Error + 'static)| {
+        c.downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            // `--json` output is written through serde_json, which wraps the I/O error in its own.
+            .or_else(|| c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind))
+            == Some(std::io::ErrorKind::BrokenPipe)
+    };
+    if err.chain().any(broken_pipe) {
         return ExitCode::SUCCESS;
     }
     let mut stderr = std::io::stderr().lock();
