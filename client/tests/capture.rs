@@ -305,6 +305,13 @@ fn assert_fulltext_complete(c: &Capturer) {
     assert_eq!(index.fulltext_rows().unwrap(), index.message_rows().unwrap(), "one full-text row per message");
 }
 
+/// Delete an SQLite database with its WAL files.
+fn remove_database(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
 /// A connection to the store's fulltext.db, to damage it the way a crash would.
 fn fulltext_db(env: &Env) -> rusqlite::Connection {
     sessionfs_client::index::open_connection(&StorePaths::new(&env.store).fulltext_db()).unwrap()
@@ -357,10 +364,7 @@ fn a_deleted_fulltext_db_is_built_again_from_the_sessions_files() {
     let mut c = env.capturer();
     c.import_all(&mut ()).unwrap();
     drop(c);
-    let db = StorePaths::new(&env.store).fulltext_db();
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    remove_database(&StorePaths::new(&env.store).fulltext_db());
     let c = env.capturer();
     assert_fulltext_complete(&c);
     assert_eq!(c.store().index().search("algae", None, 5).unwrap().len(), 1);
@@ -374,10 +378,7 @@ fn a_new_index_db_starts_the_fulltext_index_afresh() {
     c.import_all(&mut ()).unwrap();
     drop(c);
     // index.db deleted and made again numbers messages from 1: the old full-text rows must not match them.
-    let db = StorePaths::new(&env.store).index_db();
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
-    }
+    remove_database(&StorePaths::new(&env.store).index_db());
     fs::remove_dir_all(StorePaths::new(&env.store).sessions()).unwrap();
     fs::write(env.session_file(), user("u9", None, "entirely about wombats")).unwrap();
     let mut c = env.capturer();

@@ -365,6 +365,11 @@ pub(super) mod tests {
         (index, identity)
     }
 
+    /// A writer of the `fulltext.db` in `dir`.
+    pub(crate) fn writer(dir: &Path, identity: &str) -> FullText {
+        FullText::open(&dir.join("fulltext.db"), &dir.join("sessions"), identity).unwrap()
+    }
+
     pub(crate) fn insert(rows: &[(i64, &str)]) -> Change {
         Change::Insert(rows.iter().map(|(r, t)| (*r, t.to_string())).collect())
     }
@@ -373,9 +378,8 @@ pub(super) mod tests {
     fn each_row_is_indexed_once_whoever_gets_there_first_and_a_rollback_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (index, identity) = index_with_rows(dir.path(), 4);
-        let path = dir.path().join("fulltext.db");
-        let mut a = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
-        let mut b = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
+        let mut a = writer(dir.path(), &identity);
+        let mut b = writer(dir.path(), &identity);
 
         a.apply(insert(&[(1, "alpha"), (2, "beta")])).unwrap();
         a.commit(index.conn(), 2).unwrap();
@@ -401,9 +405,8 @@ pub(super) mod tests {
     fn catching_up_without_waiting_gives_way_to_a_writer_holding_the_lock() {
         let dir = tempfile::tempdir().unwrap();
         let (index, identity) = index_with_rows(dir.path(), 2);
-        let path = dir.path().join("fulltext.db");
-        let mut holder = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
-        let mut other = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
+        let mut holder = writer(dir.path(), &identity);
+        let mut other = writer(dir.path(), &identity);
         holder.apply(insert(&[(1, "alpha")])).unwrap();
         assert_eq!(other.catch_up(index.conn(), false).unwrap(), 0, "gave way at once");
         assert_eq!(other.indexed_through().unwrap(), 0);

@@ -195,7 +195,7 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::fulltext::tests::{index_with_rows, insert};
+    use crate::index::fulltext::tests::{index_with_rows, insert, writer};
 
     #[test]
     fn the_writer_thread_applies_changes_in_order_and_commits_after_index_db() {
@@ -211,7 +211,7 @@ mod tests {
         thread.rollback();
         thread.change(insert(&[(3, "gamma")]));
         thread.finish().unwrap(); // no commit after the last change: it never happened
-        let fulltext = FullText::open(&path, &dir.path().join("sessions"), &identity).unwrap();
+        let fulltext = writer(dir.path(), &identity);
         assert_eq!((fulltext.rows().unwrap(), fulltext.indexed_through().unwrap()), (2, 2));
         drop(index);
     }
