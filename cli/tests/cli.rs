@@ -308,6 +308,37 @@ fn the_daemon_captures_appends_while_watching() {
 }
 
 #[test]
+fn a_daemon_older_than_the_index_is_flagged_and_stops_when_the_index_is_upgraded_under_it() {
+    let env = Env::new();
+    env.append(&user_line("u1", "schema guard"));
+    env.ok(&["daemon", "start"]);
+    let _guard = DaemonGuard(&env);
+    let daemon_check = |env: &Env| {
+        let doctor = env.json(&["doctor", "--json"]);
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "daemon").unwrap().clone()
+    };
+    wait_for("the daemon's status", Duration::from_secs(10), || daemon_check(&env)["level"] == "ok");
+
+    // A daemon from before the status recorded its schema (an upgrade left it running): doctor says to restart.
+    let status_file = env.store().join("daemon.json");
+    let mut status: Value = serde_json::from_str(&fs::read_to_string(&status_file).unwrap()).unwrap();
+    status.as_object_mut().unwrap().remove("index_schema");
+    fs::write(&status_file, serde_json::to_string(&status).unwrap()).unwrap();
+    let check = daemon_check(&env);
+    assert_eq!(check["level"], "warn", "{check}");
+    assert!(check["detail"].as_str().unwrap().contains("sfs daemon restart"), "{check}");
+
+    // A newer sfs upgrades the index under the running daemon: it stops rather than write the old schema.
+    let db = sessionfs_client::index::open_connection(&env.store().join("index.db")).unwrap();
+    db.execute_batch("INSERT INTO schema_version (version) VALUES (999)").unwrap();
+    wait_for("the daemon to stop", Duration::from_secs(10), || {
+        env.json(&["daemon", "status", "--json"])["running"] == false
+    });
+    let logs = env.ok(&["daemon", "logs", "-n", "20"]);
+    assert!(logs.contains("a newer sfs upgraded the index"), "{logs}");
+}
+
+#[test]
 fn an_empty_store_lists_nothing_helpfully() {
     let env = Env::new();
     let out = env.sfs(&["list"]);

@@ -106,6 +106,9 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        if upgraded_by_a_newer_build(&capturer) {
+            break;
+        }
         if watch_new_roots(&mut watcher, &mut status) {
             // A folder appeared: capture what is already in it.
             let reports = capturer.import_all(&mut ())?;
@@ -136,6 +139,26 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
     status::remove(&config.paths);
     drop(lock);
     Ok(())
+}
+
+/// Whether a newer `sfs` upgraded the index since this daemon started: then this daemon would write rows the
+/// new schema does not expect, so it stops, and says how to start the new one.
+fn upgraded_by_a_newer_build(capturer: &Capturer) -> bool {
+    match capturer.store().index().schema_version() {
+        Ok(found) if found > crate::index::SCHEMA_VERSION => {
+            error!(
+                found,
+                known = crate::index::SCHEMA_VERSION,
+                "a newer sfs upgraded the index; this daemon stops. Start the new one with `sfs daemon start`"
+            );
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            warn!(error = %e, "could not read the index schema version");
+            false
+        }
+    }
 }
 
 /// Start background sync when a server is configured (`sfs auth login`).

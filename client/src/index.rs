@@ -22,6 +22,10 @@ mod transaction;
 use fulltext::{Change, Feed, FullText, FullTextThread};
 pub use transaction::WriteTx;
 
+/// The index schema this build reads and writes: its number of migrations. A daemon records it in its status,
+/// so an older daemon still running after an upgrade can be told apart (see `sfs doctor`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 const MIGRATIONS: &[&str] = &[
     include_str!("index/001_init.sql"),
     include_str!("index/002_resumes.sql"),
@@ -703,6 +707,12 @@ impl Index {
         let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         // A malformed ID cannot be a session's; it is dropped with the rest when re-indexed.
         Ok(ids.iter().filter_map(|id| SessionId::parse(id).ok()).collect())
+    }
+
+    /// The schema version of the index as it is on disk: above [`SCHEMA_VERSION`] when a newer build
+    /// upgraded it since this one opened it.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?)
     }
 
     /// Number of indexed messages (FTS rows).

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 use sessionfs_client::ListFilter;
-use sessionfs_client::daemon::{LockState, probe};
+use sessionfs_client::daemon::{DaemonStatus, LockState, probe};
 
 use crate::context;
 
@@ -186,7 +186,22 @@ impl Doctor {
             check(&mut checks, format!("agent {kind}"), level, detail);
         }
         match probe(&paths.daemon_lock())? {
-            LockState::Held { pid } => check(&mut checks, "daemon", Level::Ok, format!("running (pid {pid})")),
+            LockState::Held { pid } => {
+                let schema = DaemonStatus::read(&paths).map_or(0, |s| s.index_schema);
+                if schema < sessionfs_client::index::SCHEMA_VERSION {
+                    check(
+                        &mut checks,
+                        "daemon",
+                        Level::Warn,
+                        format!(
+                            "running (pid {pid}), but it is older than this sfs and cannot write the upgraded index: \
+                             restart it with `sfs daemon restart`"
+                        ),
+                    )
+                } else {
+                    check(&mut checks, "daemon", Level::Ok, format!("running (pid {pid})"))
+                }
+            }
             LockState::Free => check(
                 &mut checks,
                 "daemon",

@@ -46,6 +46,9 @@ pub struct DaemonStatus {
     /// Background sync with the configured server runs.
     #[serde(default)]
     pub autosync: bool,
+    /// The index schema it writes ([`crate::index::SCHEMA_VERSION`]); 0 from daemons older than the field.
+    #[serde(default)]
+    pub index_schema: i64,
 }
 
 impl DaemonStatus {
@@ -62,6 +65,7 @@ impl DaemonStatus {
             errors: 0,
             last_capture_at: None,
             autosync: false,
+            index_schema: crate::index::SCHEMA_VERSION,
         }
     }
 
