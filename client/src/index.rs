@@ -1,5 +1,5 @@
 //! `index.db`: session metadata, the messages search finds, and where capture stopped in each native file;
-//! with `fulltext.db`, the full-text index over message text (FTS5, see [`fulltext`]). Shared by the daemon
+//! with `fulltext.db`, the full-text index over message text (FTS5, see `index/fulltext.rs`). Shared by the daemon
 //! and the CLI: WAL lets readers run beside the one writer, and a 5 s busy timeout absorbs short waits for
 //! the write lock (the seed's "database is locked" entry).
 
@@ -806,7 +806,9 @@ pub(crate) mod write {
             ])?;
             fulltext.push((tx.last_insert_rowid(), text.clone()));
         }
-        tx.fulltext(Change::Insert(fulltext));
+        if !fulltext.is_empty() {
+            tx.fulltext(Change::Insert(fulltext));
+        }
         Ok(())
     }
 
