@@ -6,14 +6,17 @@
 //! no conversation and are passed over. A streamed answer is written as several `assistant` records sharing
 //! one `message.id`; its usage is counted once. `write` writes sessions back for resume.
 
+mod content;
 mod write;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
+use serde_json::Value;
+use sessionfs_shared::sfs::{Block, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
+
+use self::content::Content;
 
 pub use write::project_dir_name;
 
@@ -169,15 +172,6 @@ struct ApiMessage {
     usage: Option<ApiUsage>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(untagged)]
-enum Content {
-    Text(String),
-    Blocks(Vec<Map<String, Value>>),
-    #[default]
-    Empty,
-}
-
 #[derive(Deserialize)]
 struct ApiUsage {
     #[serde(default)]
@@ -223,7 +217,7 @@ impl State {
             meta.saw_time(t);
         }
 
-        let mut content = blocks(api.content);
+        let mut content = api.content.0;
         let is_assistant = r.kind == "assistant" || api.role == "assistant";
         let has_tool_result = content.iter().any(|b| matches!(b, Block::ToolResult { .. }));
         let role = if is_assistant {
@@ -301,88 +295,6 @@ fn provider_of(model: &str) -> &'static str {
         "google"
     } else {
         "anthropic"
-    }
-}
-
-fn blocks(content: Content) -> Vec<Block> {
-    match content {
-        Content::Empty => Vec::new(),
-        Content::Text(text) => vec![Block::Text { text }],
-        Content::Blocks(items) => items.into_iter().map(block).collect(),
-    }
-}
-
-fn text_of(map: &Map<String, Value>, key: &str) -> String {
-    map.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-fn block(map: Map<String, Value>) -> Block {
-    match map.get("type").and_then(Value::as_str).unwrap_or_default() {
-        "text" => Block::Text { text: text_of(&map, "text") },
-        "thinking" => Block::Thinking {
-            text: text_of(&map, "thinking"),
-            signature: map.get("signature").and_then(Value::as_str).map(str::to_owned),
-            redacted: false,
-            summary: None,
-        },
-        "redacted_thinking" => Block::Thinking {
-            text: String::new(),
-            signature: map.get("data").and_then(Value::as_str).map(str::to_owned),
-            redacted: true,
-            summary: None,
-        },
-        "tool_use" | "server_tool_use" => Block::ToolUse {
-            tool_use_id: text_of(&map, "id"),
-            name: text_of(&map, "name"),
-            input: map.get("input").cloned().unwrap_or_else(|| Value::Object(Map::new())),
-        },
-        "tool_result" => {
-            let (content, images) = tool_result_content(map.get("content"));
-            let _ = images; // images inside tool results are rare; their text placeholder is kept
-            Block::ToolResult {
-                tool_use_id: text_of(&map, "tool_use_id"),
-                content,
-                is_error: map.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-                exit_code: None,
-                duration_ms: None,
-            }
-        }
-        "image" => match map.get("source").and_then(Value::as_object) {
-            Some(src) => Block::Image {
-                source: ImageSource {
-                    kind: src.get("type").and_then(Value::as_str).unwrap_or("base64").to_owned(),
-                    data: src.get("data").or_else(|| src.get("url")).and_then(Value::as_str).map(str::to_owned),
-                    media_type: src.get("media_type").and_then(Value::as_str).map(str::to_owned),
-                    extra: Map::new(),
-                },
-            },
-            None => Block::Unknown(map),
-        },
-        _ => Block::Unknown(map),
-    }
-}
-
-/// Tool result content is a string or a list of text/image blocks; returns the text and the image count.
-fn tool_result_content(v: Option<&Value>) -> (String, usize) {
-    match v {
-        None | Some(Value::Null) => (String::new(), 0),
-        Some(Value::String(s)) => (s.clone(), 0),
-        Some(Value::Array(items)) => {
-            let mut images = 0;
-            let parts: Vec<String> = items
-                .iter()
-                .map(|item| match item.get("type").and_then(Value::as_str) {
-                    Some("text") => item.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                    Some("image") => {
-                        images += 1;
-                        "[image]".to_owned()
-                    }
-                    _ => item.to_string(),
-                })
-                .collect();
-            (parts.join("\n"), images)
-        }
-        Some(other) => (other.to_string(), 0),
     }
 }
 
