@@ -20,6 +20,7 @@ use sessionfs_shared::{AgentKind, Timestamp};
 
 pub(crate) use state::unregister_thread;
 
+use crate::lenient::{self, Field, List, Object, Scalar};
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
     SkippedRecord,
@@ -89,6 +90,89 @@ struct Record {
     #[serde(rename = "type", default)]
     kind: String,
     #[serde(default)]
+    payload: Payload,
+}
+
+/// A record's payload, read in one pass: the fields of every record kind the parser reads, each lenient
+/// (a field of another type reads as absent); the rest, such as the large `encrypted_content` of reasoning
+/// or the text of `agent_reasoning` events, is skipped unread.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: Scalar,
+    // response_item
+    role: Scalar,
+    content: List<Object<Part>>,
+    summary: List<Object<Part>>,
+    encrypted_content: Scalar,
+    call_id: Scalar,
+    id: Scalar,
+    name: Scalar,
+    #[serde(deserialize_with = "lenient::given")]
+    arguments: Option<Field>,
+    #[serde(deserialize_with = "lenient::given")]
+    input: Option<Field>,
+    action: Object<Action>,
+    #[serde(deserialize_with = "lenient::given")]
+    output: Option<Field>,
+    // event_msg and turn_context
+    turn_id: Scalar,
+    message: Scalar,
+    info: Object<TokenInfo>,
+    model: Scalar,
+    cwd: Scalar,
+}
+
+/// An element of a message's `content`, or of a reasoning item's `summary` or `content`.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Part {
+    #[serde(rename = "type")]
+    kind: Scalar,
+    text: Scalar,
+    image_url: Scalar,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Action {
+    #[serde(deserialize_with = "lenient::given")]
+    command: Option<Field>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TokenInfo {
+    total_token_usage: Object<TokenTotals>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct TokenTotals {
+    input_tokens: Scalar,
+    output_tokens: Scalar,
+}
+
+/// A shell tool's report, which Codex writes as a JSON string inside the record.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ToolReport {
+    output: Scalar,
+    text: Scalar,
+    metadata: Object<ReportMetadata>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ReportMetadata {
+    exit_code: Scalar,
+}
+
+/// `session_meta`, once per file, is read as a `Value`: some versions nest its fields under `meta`.
+#[derive(Deserialize)]
+struct SessionMetaRecord {
+    #[serde(default)]
     payload: Value,
 }
 
@@ -105,7 +189,7 @@ impl NativeParser for State {
                 continue;
             }
             match serde_json::from_slice::<Record>(line) {
-                Ok(r) => match self.record(r) {
+                Ok(r) => match self.record(r, line) {
                     Ok(msgs) => out.messages.extend(msgs),
                     Err(error) => out.skipped.push(SkippedRecord { line: line_no, error }),
                 },
@@ -138,47 +222,53 @@ fn is_injected_context(text: &str) -> bool {
 }
 
 impl State {
-    fn record(&mut self, r: Record) -> Result<Vec<Message>, String> {
+    fn record(&mut self, r: Record, line: &[u8]) -> Result<Vec<Message>, String> {
         if let Some(t) = r.timestamp {
             self.meta.saw_time(t);
         }
-        let p = &r.payload;
         match r.kind.as_str() {
             "session_meta" => {
-                let m = p.get("meta").unwrap_or(p); // some versions nest it
-                if let Some(id) = s(m, "id") {
-                    self.meta.native_id = Some(id);
-                }
-                self.meta.cwd = s(m, "cwd").or(self.meta.cwd.take());
-                self.meta.tool_version = s(m, "cli_version").or(self.meta.tool_version.take());
-                self.meta.originator = s(m, "originator");
-                self.meta.interface = s(m, "source").filter(|v| !v.is_empty()).or(Some("cli".into()));
-                if let Some(provider) = s(m, "model_provider") {
-                    self.meta.provider = Some(provider);
-                }
-                if let Some(git) = p.get("git").or_else(|| m.get("git")) {
-                    self.meta.git_branch = s(git, "branch").or(self.meta.git_branch.take());
-                    self.meta.git_commit = s(git, "commit_hash").or(self.meta.git_commit.take());
-                    self.meta.git_remote = s(git, "repository_url").or(self.meta.git_remote.take());
-                }
+                let record: SessionMetaRecord =
+                    serde_json::from_slice(line).map_err(|e| format!("invalid session_meta: {e}"))?;
+                self.session_meta(&record.payload);
                 Ok(Vec::new())
             }
             "turn_context" => {
-                self.new_turn(s(p, "turn_id"));
-                if let Some(model) = s(p, "model") {
+                let p = r.payload;
+                self.new_turn(p.turn_id.into_string());
+                if let Some(model) = p.model.into_string() {
                     if self.meta.model.is_none() {
                         self.meta.model = Some(model.clone());
                     }
                     self.model = Some(model);
                 }
-                if let Some(cwd) = s(p, "cwd") {
+                if let Some(cwd) = p.cwd.into_string() {
                     self.meta.cwd.get_or_insert(cwd);
                 }
                 Ok(Vec::new())
             }
-            "response_item" => Ok(self.response_item(p, r.timestamp).into_iter().collect()),
-            "event_msg" => Ok(self.event(p, r.timestamp).into_iter().collect()),
+            "response_item" => Ok(self.response_item(r.payload, r.timestamp).into_iter().collect()),
+            "event_msg" => Ok(self.event(r.payload, r.timestamp).into_iter().collect()),
             _ => Ok(Vec::new()), // compacted, world_state, token_usage_record, …: no conversation in them
+        }
+    }
+
+    fn session_meta(&mut self, p: &Value) {
+        let m = p.get("meta").unwrap_or(p); // some versions nest it
+        if let Some(id) = s(m, "id") {
+            self.meta.native_id = Some(id);
+        }
+        self.meta.cwd = s(m, "cwd").or(self.meta.cwd.take());
+        self.meta.tool_version = s(m, "cli_version").or(self.meta.tool_version.take());
+        self.meta.originator = s(m, "originator");
+        self.meta.interface = s(m, "source").filter(|v| !v.is_empty()).or(Some("cli".into()));
+        if let Some(provider) = s(m, "model_provider") {
+            self.meta.provider = Some(provider);
+        }
+        if let Some(git) = p.get("git").or_else(|| m.get("git")) {
+            self.meta.git_branch = s(git, "branch").or(self.meta.git_branch.take());
+            self.meta.git_commit = s(git, "commit_hash").or(self.meta.git_commit.take());
+            self.meta.git_remote = s(git, "repository_url").or(self.meta.git_remote.take());
         }
     }
 
@@ -217,26 +307,25 @@ impl State {
         Some(m)
     }
 
-    fn event(&mut self, p: &Value, at: Option<Timestamp>) -> Option<Message> {
-        match p.get("type").and_then(Value::as_str)? {
+    fn event(&mut self, p: Payload, at: Option<Timestamp>) -> Option<Message> {
+        match p.kind.as_str()? {
             "task_started" | "turn_started" => {
-                self.new_turn(s(p, "turn_id"));
+                self.new_turn(p.turn_id.into_string());
                 None
             }
             "user_message" => {
-                let text = s(p, "message")?;
+                let text = p.message.into_string()?;
                 self.text_once(Role::User, &text, at)
             }
             "agent_message" => {
-                let text = s(p, "message")?;
+                let text = p.message.into_string()?;
                 self.text_once(Role::Assistant, &text, at)
             }
             "token_count" => {
                 // Totals so far for the whole session: the last one wins.
-                if let Some(total) = p.get("info").and_then(|i| i.get("total_token_usage")) {
-                    let n = |k: &str| total.get(k).and_then(Value::as_u64).unwrap_or(0);
-                    self.meta.input_tokens = n("input_tokens");
-                    self.meta.output_tokens = n("output_tokens");
+                if let Some(total) = p.info.0.and_then(|info| info.total_token_usage.0) {
+                    self.meta.input_tokens = total.input_tokens.as_u64().unwrap_or(0);
+                    self.meta.output_tokens = total.output_tokens.as_u64().unwrap_or(0);
                 }
                 None
             }
@@ -244,10 +333,10 @@ impl State {
         }
     }
 
-    fn response_item(&mut self, p: &Value, at: Option<Timestamp>) -> Option<Message> {
-        match p.get("type").and_then(Value::as_str)? {
+    fn response_item(&mut self, p: Payload, at: Option<Timestamp>) -> Option<Message> {
+        match p.kind.as_str()? {
             "message" => {
-                let role = match p.get("role").and_then(Value::as_str)? {
+                let role = match p.role.as_str()? {
                     "user" => Role::User,
                     "assistant" => Role::Assistant,
                     "developer" => Role::Developer,
@@ -256,13 +345,15 @@ impl State {
                 };
                 let mut texts = Vec::new();
                 let mut images = Vec::new();
-                for item in p.get("content").and_then(Value::as_array).into_iter().flatten() {
-                    match item.get("type").and_then(Value::as_str) {
-                        Some("input_text" | "output_text" | "text") => texts.push(s(item, "text").unwrap_or_default()),
+                for part in p.content.0.into_iter().filter_map(|part| part.0) {
+                    match part.kind.as_str() {
+                        Some("input_text" | "output_text" | "text") => {
+                            texts.push(part.text.into_string().unwrap_or_default());
+                        }
                         Some("input_image") => images.push(Block::Image {
                             source: ImageSource {
                                 kind: "url".into(),
-                                data: s(item, "image_url"),
+                                data: part.image_url.into_string(),
                                 media_type: None,
                                 extra: Map::new(),
                             },
@@ -284,47 +375,37 @@ impl State {
                 Some(self.message(role, content, at))
             }
             "reasoning" => {
-                let summary: Vec<String> = p
-                    .get("summary")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| s(x, "text"))
-                    .collect();
-                let content: Vec<String> = p
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|x| s(x, "text"))
-                    .collect();
-                let encrypted = p.get("encrypted_content").is_some_and(|v| !v.is_null());
+                let texts = |parts: List<Object<Part>>| -> Vec<String> {
+                    parts.0.into_iter().filter_map(|part| part.0?.text.into_string()).collect()
+                };
+                let (summary, content) = (texts(p.summary), texts(p.content));
+                let encrypted = p.encrypted_content.is_given();
                 if summary.is_empty() && content.is_empty() && !encrypted {
                     return None;
                 }
                 let block = Block::Thinking {
+                    redacted: content.is_empty() && encrypted,
                     text: content.join("\n"),
                     signature: None,
-                    redacted: content.is_empty() && encrypted,
                     summary: (!summary.is_empty()).then(|| summary.join("\n")),
                 };
                 Some(self.message(Role::Assistant, vec![block], at))
             }
             "function_call" | "custom_tool_call" => {
-                let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
-                let name = s(p, "name").unwrap_or_else(|| "tool".into());
-                let input = match p.get("arguments").or_else(|| p.get("input")) {
-                    Some(Value::String(raw)) => {
-                        serde_json::from_str(raw).unwrap_or_else(|_| serde_json::json!({ "input": raw }))
+                let call_id = p.call_id.into_string().or_else(|| p.id.into_string()).unwrap_or_default();
+                let name = p.name.into_string().unwrap_or_else(|| "tool".into());
+                let input = match p.arguments.or(p.input) {
+                    Some(Field::Str(raw)) => {
+                        serde_json::from_str(&raw).unwrap_or_else(|_| serde_json::json!({ "input": raw }))
                     }
-                    Some(v) => v.clone(),
+                    Some(Field::Json(v)) => v,
                     None => Value::Object(Map::new()),
                 };
                 Some(self.message(Role::Assistant, vec![Block::ToolUse { tool_use_id: call_id, name, input }], at))
             }
             "local_shell_call" => {
-                let call_id = s(p, "call_id").or_else(|| s(p, "id")).unwrap_or_default();
-                let command = p.get("action").and_then(|a| a.get("command")).cloned().unwrap_or(Value::Null);
+                let call_id = p.call_id.into_string().or_else(|| p.id.into_string()).unwrap_or_default();
+                let command = p.action.0.and_then(|a| a.command).map_or(Value::Null, Field::into_value);
                 let input = serde_json::json!({ "command": command });
                 Some(self.message(
                     Role::Assistant,
@@ -333,8 +414,8 @@ impl State {
                 ))
             }
             "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
-                let call_id = s(p, "call_id").unwrap_or_default();
-                let (content, exit_code) = tool_output(p.get("output"));
+                let call_id = p.call_id.into_string().unwrap_or_default();
+                let (content, exit_code) = tool_output(p.output);
                 let block = Block::ToolResult {
                     tool_use_id: call_id,
                     is_error: exit_code.is_some_and(|c| c != 0),
@@ -350,18 +431,29 @@ impl State {
 }
 
 /// A tool's output: a string, a JSON string `{"output", "metadata": {"exit_code"}}`, or such an object.
-fn tool_output(v: Option<&Value>) -> (String, Option<i64>) {
-    let obj = match v {
-        None | Some(Value::Null) => return (String::new(), None),
-        Some(Value::String(raw)) => match serde_json::from_str::<Value>(raw) {
-            Ok(parsed @ Value::Object(_)) => parsed,
-            _ => return (raw.clone(), exit_code_in_report(raw)),
+fn tool_output(output: Option<Field>) -> (String, Option<i64>) {
+    match output {
+        None | Some(Field::Json(Value::Null)) => (String::new(), None),
+        Some(Field::Str(raw)) => match serde_json::from_str::<Object<ToolReport>>(&raw) {
+            Ok(Object(Some(report))) => {
+                let exit = report.metadata.0.and_then(|m| m.exit_code.as_i64());
+                match report.output.into_string().or_else(|| report.text.into_string()) {
+                    Some(text) => (text, exit),
+                    // An object without either: kept whole, as it was given.
+                    None => (raw, exit),
+                }
+            }
+            _ => {
+                let exit = exit_code_in_report(&raw);
+                (raw, exit)
+            }
         },
-        Some(other) => other.clone(),
-    };
-    let text = s(&obj, "output").or_else(|| s(&obj, "text")).unwrap_or_else(|| obj.to_string());
-    let exit = obj.get("metadata").and_then(|m| m.get("exit_code")).and_then(Value::as_i64);
-    (text, exit)
+        Some(Field::Json(obj)) => {
+            let text = s(&obj, "output").or_else(|| s(&obj, "text")).unwrap_or_else(|| obj.to_string());
+            let exit = obj.get("metadata").and_then(|m| m.get("exit_code")).and_then(Value::as_i64);
+            (text, exit)
+        }
+    }
 }
 
 /// Codex 0.169 reports a command's outcome as text: "…Process exited with code 0…Output:\n…".
@@ -388,6 +480,87 @@ mod tests {
 {"timestamp":"2026-03-20T09:12:03.100Z","type":"event_msg","payload":{"type":"agent_message","message":"Done: hello world"}}
 {"timestamp":"2026-03-20T09:12:03.200Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":500,"output_tokens":100}}}}
 "#;
+
+    fn items(lines: &str) -> (Vec<Message>, Vec<SkippedRecord>) {
+        let file = Codex.classify(Path::new("/h/.codex/sessions/2026/03/20/rollout-x.jsonl")).unwrap();
+        let out = Codex.parser(&file).feed(lines.as_bytes(), true);
+        (out.messages, out.skipped)
+    }
+
+    fn item(payload: &str) -> Block {
+        let (mut msgs, skipped) = items(&format!("{{\"type\":\"response_item\",\"payload\":{payload}}}\n"));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(msgs.len(), 1, "{payload}");
+        msgs.remove(0).content.remove(0)
+    }
+
+    #[test]
+    fn tool_outputs_in_every_shape() {
+        let result = |output: &str| match item(&format!(
+            r#"{{"type":"function_call_output","call_id":"c1","output":{output}}}"#
+        )) {
+            Block::ToolResult { content, exit_code, is_error, .. } => (content, exit_code, is_error),
+            other => panic!("{other:?}"),
+        };
+        // The JSON report Codex writes as a string, a text report, plain text, an object, and nothing.
+        assert_eq!(
+            result(r#""{\"output\":\"ok\\n\",\"metadata\":{\"exit_code\":3}}""#),
+            ("ok\n".into(), Some(3), true)
+        );
+        assert_eq!(
+            result(r#""Process exited with code 0\nOutput:\nfine""#),
+            ("Process exited with code 0\nOutput:\nfine".into(), Some(0), false)
+        );
+        assert_eq!(result(r#""[1, 2]""#), ("[1, 2]".into(), None, false));
+        assert_eq!(result(r#""{\"other\": 1}""#), ("{\"other\": 1}".into(), None, false));
+        assert_eq!(result(r#"{"text":"t","metadata":{"exit_code":0}}"#), ("t".into(), Some(0), false));
+        assert_eq!(result("null"), (String::new(), None, false));
+        assert_eq!(result(r#""{\"output\":\"x\",\"metadata\":{\"exit_code\":\"1\"}}""#), ("x".into(), None, false));
+    }
+
+    #[test]
+    fn tool_calls_keep_their_arguments() {
+        let call = |payload: &str| match item(payload) {
+            Block::ToolUse { tool_use_id, name, input } => (tool_use_id, name, input),
+            other => panic!("{other:?}"),
+        };
+        let (id, name, input) =
+            call(r#"{"type":"function_call","name":"shell","arguments":"{\"cmd\":\"ls\"}","call_id":"c1"}"#);
+        assert_eq!((id.as_str(), name.as_str(), input), ("c1", "shell", serde_json::json!({"cmd": "ls"})));
+        let (_, _, input) =
+            call(r#"{"type":"custom_tool_call","name":"apply_patch","input":"*** Begin Patch","id":"i2"}"#);
+        assert_eq!(input, serde_json::json!({"input": "*** Begin Patch"}));
+        let (id, name, input) = call(r#"{"type":"function_call","arguments":{"a":[1]},"id":"i3"}"#);
+        assert_eq!((id.as_str(), name.as_str(), input), ("i3", "tool", serde_json::json!({"a": [1]})));
+        let (_, name, input) = call(r#"{"type":"local_shell_call","call_id":"c4","action":{"command":["ls","-l"]}}"#);
+        assert_eq!((name.as_str(), input), ("local_shell", serde_json::json!({"command": ["ls", "-l"]})));
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_read_as_absent_and_the_record_is_kept() {
+        // A role that is not a string: the message is not one SessionFS knows, and nothing is emitted.
+        let (msgs, skipped) = items(
+            r#"{"type":"response_item","payload":{"type":"message","role":7,"content":[]}}
+{"type":"response_item","payload":{"type":"message","role":"user","content":"not a list"}}
+{"type":"response_item","payload":{"type":"message","role":"assistant","content":[5,{"type":"output_text","text":{"x":1}},{"type":"output_text","text":"kept"}]}}
+{"type":"response_item","payload":{"type":"reasoning","summary":{"no":1},"content":null,"encrypted_content":null}}
+{"type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":-1,"output_tokens":"9"}}}}
+{"type":"event_msg","payload":{"type":"agent_reasoning","text":[1,2,{"deep":true}]}}
+{"type":"world_state","payload":{"anything":[{"at":"all"}]}}
+"#,
+        );
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let texts: Vec<String> = msgs.iter().map(Message::text).collect();
+        assert_eq!(texts, ["", "\nkept"], "{msgs:?}");
+    }
+
+    #[test]
+    fn a_record_that_is_not_json_is_counted() {
+        let (msgs, skipped) = items("{\"type\":\"response_item\",\"payload\":{\"type\":\"message\"\n");
+        assert!(msgs.is_empty());
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].error.contains("invalid JSON"), "{skipped:?}");
+    }
 
     #[test]
     fn exit_codes_from_text_reports() {

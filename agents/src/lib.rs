@@ -16,6 +16,7 @@
 pub mod claude_code;
 pub mod codex;
 pub mod gemini;
+mod lenient;
 mod lines;
 mod meta;
 pub mod resume;

@@ -10,10 +10,11 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use sessionfs_shared::sfs::{Block, ImageSource};
+
+use crate::lenient::Field;
 
 /// A message's content: a plain string is one text block, `null` or a missing field is no block.
 #[derive(Debug, Default)]
@@ -156,68 +157,6 @@ impl<'de> Deserialize<'de> for Key {
             }
         }
         deserializer.deserialize_identifier(KeyVisitor)
-    }
-}
-
-/// A field's value: most are strings, which are read as such; anything else is kept as JSON.
-#[derive(Debug)]
-enum Field {
-    Str(String),
-    Json(Value),
-}
-
-impl Field {
-    fn into_value(self) -> Value {
-        match self {
-            Self::Str(s) => Value::String(s),
-            Self::Json(v) => v,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FieldVisitor)
-    }
-}
-
-struct FieldVisitor;
-
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
-        Ok(Field::Str(s.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Field, E> {
-        Ok(Field::Str(s))
-    }
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Field, E> {
-        Ok(Field::Json(Value::Bool(b)))
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Field, E> {
-        Ok(Field::Json(n.into()))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Field, E> {
-        Ok(Field::Json(n.into()))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Field, E> {
-        Ok(Field::Json(n.into()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
-        Ok(Field::Json(Value::Null))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Field, E> {
-        Ok(Field::Json(Value::Null))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Field::Json)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(Field::Json)
     }
 }
 

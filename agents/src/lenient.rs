@@ -1,0 +1,344 @@
+//! Lenient field readers for agents' records, which are read in one pass without a `serde_json::Value`.
+//!
+//! A native record is read leniently: a field of an unexpected type reads as absent, as it would in a walk
+//! over a `Value`, instead of failing the whole record. These wrappers give typed structs that leniency.
+//! Whatever they do not keep is skipped with `IgnoredAny`, which allocates nothing.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// Any JSON value: a string is read as one, anything else is kept as JSON.
+#[derive(Debug)]
+pub(crate) enum Field {
+    Str(String),
+    Json(Value),
+}
+
+impl Field {
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Self::Str(s) => Value::String(s),
+            Self::Json(v) => v,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
+        Ok(Field::Str(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Field, E> {
+        Ok(Field::Str(s))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Field, E> {
+        Ok(Field::Json(Value::Bool(b)))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Field, E> {
+        Ok(Field::Json(n.into()))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Field, E> {
+        Ok(Field::Json(n.into()))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Field, E> {
+        Ok(Field::Json(n.into()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
+        Ok(Field::Json(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Field, E> {
+        Ok(Field::Json(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Field::Json)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Field::Json)
+    }
+}
+
+/// For `#[serde(default, deserialize_with = "lenient::given")] field: Option<Field>`: a field that is present
+/// is `Some`, even when it is `null` (serde's own `Option` reads `null` as `None`).
+pub(crate) fn given<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Field>, D::Error> {
+    Field::deserialize(deserializer).map(Some)
+}
+
+/// A string or a number; anything else (null, a boolean, an array, an object, a missing field) is `Absent`
+/// and, if it is an array or an object, skipped unread.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) enum Scalar {
+    #[default]
+    Absent,
+    Null,
+    Str(String),
+    Unsigned(u64),
+    Signed(i64),
+    Other,
+}
+
+impl Scalar {
+    /// The string, as `Value::as_str` would give it.
+    pub(crate) fn into_string(self) -> Option<String> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number, as `Value::as_u64` would give it.
+    pub(crate) fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Self::Unsigned(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The number, as `Value::as_i64` would give it.
+    pub(crate) fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Self::Signed(n) => Some(n),
+            Self::Unsigned(n) => i64::try_from(n).ok(),
+            _ => None,
+        }
+    }
+
+    /// Present and not JSON `null`.
+    pub(crate) fn is_given(&self) -> bool {
+        !matches!(self, Self::Absent | Self::Null)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(s.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Scalar, E> {
+                Ok(Scalar::Str(s))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Unsigned(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Signed(n))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+                skip_seq(seq).map(|()| Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+                skip_map(map).map(|()| Scalar::Other)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// The elements of an array; anything else reads as no elements. The elements should be lenient too.
+#[derive(Debug)]
+pub(crate) struct List<T>(pub(crate) Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+/// An object read as `T` (a struct of lenient fields); anything else reads as `None`.
+#[derive(Debug)]
+pub(crate) struct Object<T>(pub(crate) Option<T>);
+
+impl<T> Default for Object<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+/// What `List` and `Object` read, by the JSON type they are given.
+trait Shape<'de>: Sized + Default {
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Self, A::Error> {
+        skip_seq(seq).map(|()| Self::default())
+    }
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        skip_map(map).map(|()| Self::default())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Shape<'de> for List<T> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Self(items))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Shape<'de> for Object<T> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(|t| Self(Some(t)))
+    }
+}
+
+struct ShapeVisitor<S>(PhantomData<S>);
+
+impl<'de, S: Shape<'de>> Visitor<'de> for ShapeVisitor<S> {
+    type Value = S;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<S, E> {
+        Ok(S::default())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<S, A::Error> {
+        S::from_seq(seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<S, A::Error> {
+        S::from_map(map)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor(PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor(PhantomData))
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Part {
+        text: Scalar,
+        n: Scalar,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Record {
+        name: Scalar,
+        parts: List<Object<Part>>,
+        inner: Object<Part>,
+        raw: Option<Field>,
+    }
+
+    fn read(v: Value) -> Record {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn fields_of_the_expected_type_are_kept() {
+        let r = read(json!({"name": "x", "parts": [{"text": "a", "n": 3}, {"n": -4}], "inner": {"text": "i"},
+                            "raw": {"k": [1]}}));
+        assert_eq!(r.name.as_str(), Some("x"));
+        let parts: Vec<&Part> = r.parts.0.iter().filter_map(|p| p.0.as_ref()).collect();
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[0].text.as_str(), parts[0].n.as_u64(), parts[0].n.as_i64()), (Some("a"), Some(3), Some(3)));
+        assert_eq!((parts[1].n.as_u64(), parts[1].n.as_i64()), (None, Some(-4)));
+        assert_eq!(r.inner.0.and_then(|p| p.text.into_string()), Some("i".to_owned()));
+        assert_eq!(r.raw.map(Field::into_value), Some(json!({"k": [1]})));
+    }
+
+    #[test]
+    fn fields_of_another_type_read_as_absent() {
+        let r = read(json!({"name": {"deep": [1, {"x": 2}]}, "parts": "no", "inner": [1, 2], "extra": {"a": 1}}));
+        assert_eq!(r.name, Scalar::Other);
+        assert!(!r.name.is_given() || r.name.as_str().is_none());
+        assert!(r.parts.0.is_empty());
+        assert!(r.inner.0.is_none());
+        let r = read(json!({"parts": [7, "s", null, {"text": 1.5}]}));
+        assert_eq!(r.parts.0.len(), 4);
+        assert!(r.parts.0[..3].iter().all(|p| p.0.is_none()));
+        assert_eq!(r.parts.0[3].0.as_ref().map(|p| p.text.as_str()), Some(None));
+    }
+
+    #[test]
+    fn null_and_missing_are_not_given() {
+        let r = read(json!({"name": null}));
+        assert_eq!(r.name, Scalar::Null);
+        assert!(!r.name.is_given());
+        assert!(!read(json!({})).name.is_given());
+        assert!(read(json!({"name": false})).name.is_given());
+        assert_eq!(read(json!({"name": u64::MAX})).name.as_i64(), None);
+    }
+}
