@@ -36,6 +36,7 @@ impl FullTextThread {
     pub(crate) fn start(fulltext_db: &Path, index_db: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
         let mut fulltext = FullText::open(fulltext_db, sessions, index_identity)?;
         fulltext.conn.pragma_update(None, "wal_autocheckpoint", BULK_WAL_AUTOCHECKPOINT)?;
+        set_automerge(&fulltext.conn, BULK_AUTOMERGE)?;
         let index = open_connection(index_db)?;
         let (ops, received) = mpsc::sync_channel(THREAD_QUEUE);
         let handle = std::thread::Builder::new()
@@ -96,6 +97,27 @@ fn run(fulltext: &mut FullText, index: &Connection, ops: Receiver<Op>) {
     }
     // Changes after the last commit belong to an `index.db` write that never committed.
     fulltext.rollback();
+    // FTS5 keeps the setting in the file: an import that crashed leaves it at the bulk value, which only
+    // means fewer, later merges until the next import puts it back.
+    if let Err(e) = set_automerge(&fulltext.conn, AUTOMERGE) {
+        tracing::warn!(error = %e, "could not set fulltext.db's automerge back after an import");
+    }
+}
+
+/// How many segments of one size FTS5 lets pile up before merging them: its default, for the daemon's many
+/// small writes, which would otherwise leave searches walking dozens of small segments.
+const AUTOMERGE: i64 = 4;
+
+/// The same during an import or a rebuild. Each of their commits writes a segment of several megabytes, and
+/// merging them four at a time was a fifth of the full-text thread's work on 10,000 sessions: the thread
+/// that sets the pace of an import. Sixteen at a time (also FTS5's `crisismerge`, the most a level may hold)
+/// cut that work and searched as fast afterwards (BENCHMARKS.md, fourth round); the daemon's writes merge
+/// the rest as they come, under the default.
+const BULK_AUTOMERGE: i64 = 16;
+
+fn set_automerge(conn: &Connection, segments: i64) -> Result<()> {
+    conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', ?1)", [segments])?;
+    Ok(())
 }
 
 /// Where the full-text changes of `index.db` writes go: held until the write commits and then written to
@@ -214,5 +236,25 @@ mod tests {
         let fulltext = writer(dir.path(), &identity);
         assert_eq!((fulltext.rows().unwrap(), fulltext.indexed_through().unwrap()), (2, 2));
         drop(index);
+    }
+
+    fn automerge(conn: &Connection) -> i64 {
+        conn.query_row("SELECT v FROM messages_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn the_writer_thread_merges_less_often_while_it_runs_and_puts_the_default_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_index, identity) = index_with_rows(dir.path(), 1);
+        let path = dir.path().join("fulltext.db");
+        let thread =
+            FullTextThread::start(&path, &dir.path().join("index.db"), &dir.path().join("sessions"), &identity)
+                .unwrap();
+        let reader = open_connection(&path).unwrap();
+        assert_eq!(automerge(&reader), BULK_AUTOMERGE);
+        thread.change(insert(&[(1, "alpha")]));
+        thread.commit(1);
+        thread.finish().unwrap();
+        assert_eq!(automerge(&reader), AUTOMERGE);
     }
 }
