@@ -219,14 +219,18 @@ mod tests {
     use super::*;
     use crate::index::fulltext::tests::{index_with_rows, insert, writer};
 
+    /// A writer thread for the `fulltext.db` in `dir`, and that file's path.
+    fn start(dir: &Path, identity: &str) -> (FullTextThread, PathBuf) {
+        let path = dir.join("fulltext.db");
+        let thread = FullTextThread::start(&path, &dir.join("index.db"), &dir.join("sessions"), identity).unwrap();
+        (thread, path)
+    }
+
     #[test]
     fn the_writer_thread_applies_changes_in_order_and_commits_after_index_db() {
         let dir = tempfile::tempdir().unwrap();
         let (index, identity) = index_with_rows(dir.path(), 3);
-        let path = dir.path().join("fulltext.db");
-        let thread =
-            FullTextThread::start(&path, &dir.path().join("index.db"), &dir.path().join("sessions"), &identity)
-                .unwrap();
+        let (thread, _) = start(dir.path(), &identity);
         thread.change(insert(&[(1, "alpha"), (2, "beta")]));
         thread.commit(2);
         thread.change(insert(&[(3, "gamma")]));
@@ -246,10 +250,7 @@ mod tests {
     fn the_writer_thread_merges_less_often_while_it_runs_and_puts_the_default_back() {
         let dir = tempfile::tempdir().unwrap();
         let (_index, identity) = index_with_rows(dir.path(), 1);
-        let path = dir.path().join("fulltext.db");
-        let thread =
-            FullTextThread::start(&path, &dir.path().join("index.db"), &dir.path().join("sessions"), &identity)
-                .unwrap();
+        let (thread, path) = start(dir.path(), &identity);
         let reader = open_connection(&path).unwrap();
         assert_eq!(automerge(&reader), BULK_AUTOMERGE);
         thread.change(insert(&[(1, "alpha")]));
