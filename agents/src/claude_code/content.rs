@@ -174,6 +174,15 @@ impl Fields {
         Some(std::mem::replace(&mut self.0[at].1, Field::Json(Value::Null)))
     }
 
+    /// The object value of `key`, taken; `None`, and the field left as it was, when it is not an object.
+    fn take_object(&mut self, key: &Key) -> Option<Map<String, Value>> {
+        let at = self.0.iter().rposition(|(k, _)| k == key)?;
+        match &mut self.0[at].1 {
+            Field::Json(Value::Object(map)) => Some(std::mem::take(map)),
+            _ => None,
+        }
+    }
+
     /// The string value of `key`; absent when it is missing or not a string.
     fn string(&mut self, key: &Key) -> Option<String> {
         match self.take(key)? {
@@ -213,14 +222,11 @@ impl Fields {
                 exit_code: None,
                 duration_ms: None,
             },
-            BlockType::Image if matches!(self.get(&Key::Source), Some(Field::Json(Value::Object(_)))) => {
-                match self.take(&Key::Source) {
-                    Some(Field::Json(Value::Object(source))) => Block::Image { source: image_source(source) },
-                    // Checked just above; kept whole all the same rather than asserted.
-                    _ => Block::Unknown(self.into_map()),
-                }
-            }
-            BlockType::Image | BlockType::Unknown => Block::Unknown(self.into_map()),
+            BlockType::Image => match self.take_object(&Key::Source) {
+                Some(source) => Block::Image { source: image_source(source) },
+                None => Block::Unknown(self.into_map()),
+            },
+            BlockType::Unknown => Block::Unknown(self.into_map()),
         }
     }
 
