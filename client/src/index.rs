@@ -425,7 +425,8 @@ impl Index {
     pub fn session(&self, id: &SessionId) -> Result<Option<SessionRow>> {
         Ok(self
             .conn
-            .query_row("SELECT * FROM sessions WHERE session_id = ?1", [id.as_str()], row_to_session)
+            .prepare_cached("SELECT * FROM sessions WHERE session_id = ?1")?
+            .query_row([id.as_str()], row_to_session)
             .optional()?)
     }
 
@@ -654,7 +655,11 @@ impl Index {
 
     /// The tracked state of a native file.
     pub fn native_file(&self, path: &str) -> Result<Option<NativeFileRow>> {
-        Ok(self.conn.query_row("SELECT * FROM native_files WHERE path = ?1", [path], row_to_native).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT * FROM native_files WHERE path = ?1")?
+            .query_row([path], row_to_native)
+            .optional()?)
     }
 
     /// The native files feeding a session.
@@ -730,13 +735,17 @@ pub(crate) fn resume_origin(
 ) -> Result<Option<ResumeRecord>> {
     if let Some(native_id) = native_id {
         let found = conn
-            .query_row("SELECT * FROM resumes WHERE agent = ?1 AND native_id = ?2", [agent, native_id], row_to_resume)
+            .prepare_cached("SELECT * FROM resumes WHERE agent = ?1 AND native_id = ?2")?
+            .query_row([agent, native_id], row_to_resume)
             .optional()?;
         if found.is_some() {
             return Ok(found);
         }
     }
-    Ok(conn.query_row("SELECT * FROM resumes WHERE native_path = ?1", [native_path], row_to_resume).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT * FROM resumes WHERE native_path = ?1")?
+        .query_row([native_path], row_to_resume)
+        .optional()?)
 }
 
 /// Write-side operations, inside a transaction from [`Index::write`].
@@ -744,7 +753,7 @@ pub(crate) mod write {
     use super::*;
 
     pub(crate) fn upsert_session(tx: &Connection, s: &SessionRow, now: &str) -> Result<()> {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO sessions (session_id, source_tool, native_id, title, alias, tags, project_path, model_id, message_count, turn_count, \
                tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at, size_bytes, messages_bytes, indexed_at, parent_session_id) \
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19) \
@@ -754,6 +763,8 @@ pub(crate) mod write {
                total_input_tokens=excluded.total_input_tokens, total_output_tokens=excluded.total_output_tokens, created_at=excluded.created_at, \
                updated_at=excluded.updated_at, size_bytes=excluded.size_bytes, messages_bytes=excluded.messages_bytes, indexed_at=excluded.indexed_at, \
                parent_session_id=excluded.parent_session_id",
+        )?
+        .execute(
             params![
                 s.id.as_str(),
                 s.source_tool,
@@ -851,12 +862,14 @@ pub(crate) mod write {
     }
 
     pub(crate) fn put_native_file(tx: &Connection, f: &NativeFileRow) -> Result<()> {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO native_files (path, agent, session_id, subagent, offset, head_hash, parser_state, messages, records_skipped, last_error, last_error_at, last_captured_at) \
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) \
              ON CONFLICT(path) DO UPDATE SET agent=excluded.agent, session_id=excluded.session_id, subagent=excluded.subagent, offset=excluded.offset, \
                head_hash=excluded.head_hash, parser_state=excluded.parser_state, messages=excluded.messages, records_skipped=excluded.records_skipped, \
                last_error=excluded.last_error, last_error_at=excluded.last_error_at, last_captured_at=excluded.last_captured_at",
+        )?
+        .execute(
             params![
                 f.path,
                 f.agent,
@@ -876,9 +889,11 @@ pub(crate) mod write {
     }
 
     pub(crate) fn record_resume(tx: &Connection, r: &ResumeRecord) -> Result<()> {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR REPLACE INTO resumes (native_path, agent, native_id, origin_session_id, written_messages, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(
             params![
                 r.native_path,
                 r.agent,

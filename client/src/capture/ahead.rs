@@ -83,7 +83,9 @@ pub(super) fn parse_ahead(
     let conn = crate::index::open_connection(&paths.index_db()).ok();
     for file in files {
         let known = conn.as_ref().is_none_or(|c| {
-            c.query_row("SELECT 1 FROM native_files WHERE path = ?1", [file.path.to_string_lossy()], |_| Ok(())).is_ok()
+            c.prepare_cached("SELECT 1 FROM native_files WHERE path = ?1")
+                .and_then(|mut known| known.exists([file.path.to_string_lossy()]))
+                .unwrap_or(false)
         });
         let regular = fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_file());
         let parsed = (!known && regular).then(|| {
@@ -132,7 +134,10 @@ fn is_new_session(conn: &Connection, paths: &StorePaths, deleted: &DeletedList, 
     let Some(id) = session_id_of(p).filter(|_| p.file.subagent.is_none()) else {
         return false;
     };
-    let indexed = conn.query_row("SELECT 1 FROM sessions WHERE session_id = ?1", [id.as_str()], |_| Ok(())).is_ok();
+    let indexed = conn
+        .prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1")
+        .and_then(|mut indexed| indexed.exists([id.as_str()]))
+        .unwrap_or(false);
     !indexed && !deleted.contains(&id) && !paths.session(&id).exists()
 }
 
