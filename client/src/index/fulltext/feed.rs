@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
 use super::{Change, FullText};
 use crate::error::{ClientError, Result};
@@ -36,7 +36,7 @@ impl FullTextThread {
     pub(crate) fn start(fulltext_db: &Path, index_db: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
         let mut fulltext = FullText::open(fulltext_db, sessions, index_identity)?;
         fulltext.conn.pragma_update(None, "wal_autocheckpoint", BULK_WAL_AUTOCHECKPOINT)?;
-        set_automerge(&fulltext.conn, BULK_AUTOMERGE)?;
+        set_merging(&fulltext.conn, &BULK_MERGING)?;
         let index = open_connection(index_db)?;
         let (ops, received) = mpsc::sync_channel(THREAD_QUEUE);
         let handle = std::thread::Builder::new()
@@ -97,28 +97,68 @@ fn run(fulltext: &mut FullText, index: &Connection, ops: Receiver<Op>) {
     }
     // Changes after the last commit belong to an `index.db` write that never committed.
     fulltext.rollback();
-    // FTS5 keeps the setting in the file: an import that crashed leaves it at the bulk value, which only
-    // means fewer, later merges until the next import puts it back.
-    if let Err(e) = set_automerge(&fulltext.conn, AUTOMERGE) {
-        tracing::warn!(error = %e, "could not set fulltext.db's automerge back after an import");
+    // The merges the import left half done are finished here, not by whoever writes next: under the
+    // default `crisismerge`, that would be one long merge inside, say, the daemon's next capture.
+    if let Err(e) = finish_merges(&fulltext.conn) {
+        tracing::warn!(error = %e, "could not finish fulltext.db's merges after an import");
+    }
+    // FTS5 keeps these settings in the file: an import that crashed leaves the bulk ones, which only
+    // means fewer, later merges until the next import puts them back.
+    if let Err(e) = set_merging(&fulltext.conn, &MERGING) {
+        tracing::warn!(error = %e, "could not set fulltext.db's merge settings back after an import");
     }
 }
 
-/// How many segments of one size FTS5 lets pile up before merging them: its default, for the daemon's many
-/// small writes, which would otherwise leave searches walking dozens of small segments.
-const AUTOMERGE: i64 = 4;
+/// When FTS5 merges the segments each commit writes (its `automerge` and `crisismerge` options).
+struct Merging {
+    /// How many segments of one size may pile up before FTS5 starts merging them, a few pages after each
+    /// write.
+    automerge: i64,
+    /// How many segments of one size force a whole merge of them at once, inside the write that adds the
+    /// last one.
+    crisismerge: i64,
+}
 
-/// The same during an import or a rebuild. Each of their commits writes a segment of several megabytes, and
+/// FTS5's defaults, for the daemon's many small writes, which would otherwise leave searches walking
+/// dozens of small segments.
+const MERGING: Merging = Merging { automerge: 4, crisismerge: 16 };
+
+/// During an import or a rebuild. Each of their commits writes a segment of several megabytes, and
 /// merging them four at a time was a fifth of the full-text thread's work on 10,000 sessions: the thread
-/// that sets the pace of an import. Sixteen at a time (also FTS5's `crisismerge`, the most a level may hold)
-/// cut that work and searched as fast afterwards (BENCHMARKS.md, fourth round); the daemon's writes merge
-/// the rest as they come, under the default.
-const BULK_AUTOMERGE: i64 = 16;
+/// that sets the pace of an import. Sixteen at a time cut that work and searched as fast afterwards. And
+/// `crisismerge` must stay above `automerge`: equal (FTS5's default is 16), every merge was a whole one, and
+/// the pipeline stood still behind it, two seconds at a time, with one core idle; above it, FTS5 merges a
+/// few pages after each commit instead (BENCHMARKS.md, fifth round).
+const BULK_MERGING: Merging = Merging { automerge: 16, crisismerge: 64 };
 
-fn set_automerge(conn: &Connection, segments: i64) -> Result<()> {
-    conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', ?1)", [segments])?;
+fn set_merging(conn: &Connection, merging: &Merging) -> Result<()> {
+    let mut set = conn.prepare_cached("INSERT INTO messages_fts (messages_fts, rank) VALUES (?1, ?2)")?;
+    set.execute(params!["automerge", merging.automerge])?;
+    set.execute(params!["crisismerge", merging.crisismerge])?;
     Ok(())
 }
+
+/// Pages merged per transaction when finishing merges.
+const MERGE_STEP: i64 = 4096;
+
+/// Finish the merges in progress (and start none, unless a level holds as many segments as an import lets
+/// pile up). FTS5 says a `merge` command that changed fewer than two rows found nothing left to do.
+fn finish_merges(conn: &Connection) -> Result<()> {
+    let mut merge = conn.prepare_cached("INSERT INTO messages_fts (messages_fts, rank) VALUES (?1, ?2)")?;
+    merge.execute(params!["usermerge", BULK_MERGING.automerge])?;
+    loop {
+        let before = conn.total_changes();
+        merge.execute(params!["merge", MERGE_STEP])?;
+        if conn.total_changes() - before < 2 {
+            break;
+        }
+    }
+    merge.execute(params!["usermerge", USERMERGE])?;
+    Ok(())
+}
+
+/// FTS5's default `usermerge`, which only the `merge` command reads.
+const USERMERGE: i64 = 4;
 
 /// Where the full-text changes of `index.db` writes go: held until the write commits and then written to
 /// `fulltext.db` by the writer itself, or, while a [`FullTextThread`] runs, sent to it as they are made.
@@ -242,20 +282,40 @@ mod tests {
         drop(index);
     }
 
-    fn automerge(conn: &Connection) -> i64 {
-        conn.query_row("SELECT v FROM messages_fts_config WHERE k = 'automerge'", [], |r| r.get(0)).unwrap()
+    fn merging(conn: &Connection) -> (i64, i64) {
+        let option =
+            |k: &str| conn.query_row("SELECT v FROM messages_fts_config WHERE k = ?1", [k], |r| r.get(0)).unwrap();
+        (option("automerge"), option("crisismerge"))
+    }
+
+    fn segments(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(DISTINCT segid) FROM messages_fts_idx", [], |r| r.get(0)).unwrap()
     }
 
     #[test]
-    fn the_writer_thread_merges_less_often_while_it_runs_and_puts_the_default_back() {
+    fn the_writer_thread_merges_in_steps_while_it_runs_and_leaves_no_merge_behind() {
         let dir = tempfile::tempdir().unwrap();
-        let (_index, identity) = index_with_rows(dir.path(), 1);
+        let commits = 20;
+        let (_index, identity) = index_with_rows(dir.path(), commits);
         let (thread, path) = start(dir.path(), &identity);
         let reader = open_connection(&path).unwrap();
-        assert_eq!(automerge(&reader), BULK_AUTOMERGE);
-        thread.change(insert(&[(1, "alpha")]));
-        thread.commit(1);
+        assert_eq!(merging(&reader), (BULK_MERGING.automerge, BULK_MERGING.crisismerge));
+        // Each commit writes a segment; twenty of them are more than FTS5's default lets pile up (16), and
+        // fewer than the bulk setting (64), so they are all still there while the thread runs.
+        for rowid in 1..=commits {
+            thread.change(Change::Insert(vec![(rowid, format!("common word{rowid}"))]));
+            thread.commit(rowid);
+        }
         thread.finish().unwrap();
-        assert_eq!(automerge(&reader), AUTOMERGE);
+        assert!(segments(&reader) <= 2, "merged when the thread finished: {} segments", segments(&reader));
+        assert_eq!(merging(&reader), (MERGING.automerge, MERGING.crisismerge));
+        let found: Vec<i64> = reader
+            .prepare("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'word7 OR common' ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(found, (1..=commits).collect::<Vec<_>>());
     }
 }
