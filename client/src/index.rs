@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("index/002_resumes.sql"),
     include_str!("index/003_contentless_fts.sql"),
     include_str!("index/004_fulltext_db.sql"),
+    include_str!("index/005_message_rows_lean.sql"),
 ];
 
 /// WAL pages between checkpoints during imports and rebuilds (64 MiB; SQLite's default is 1000, 4 MiB). A
@@ -800,21 +801,14 @@ pub(crate) mod write {
         texts: &[String],
     ) -> Result<()> {
         let mut row = tx.prepare_cached(
-            "INSERT INTO message_rows (session_id, msg_id, role, timestamp, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO message_rows (session_id, msg_id, role, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut fulltext = Vec::with_capacity(texts.len());
         for ((m, span), text) in messages.iter().zip(spans).zip(texts) {
             if text.is_empty() {
                 continue;
             }
-            row.execute(params![
-                id.as_str(),
-                m.msg_id,
-                m.role.as_str(),
-                m.timestamp.map(|t| t.to_rfc3339()),
-                span.offset as i64,
-                span.len as i64
-            ])?;
+            row.execute(params![id.as_str(), m.msg_id, m.role.as_str(), span.offset as i64, span.len as i64])?;
             fulltext.push((tx.last_insert_rowid(), text.clone()));
         }
         if !fulltext.is_empty() {

@@ -494,6 +494,7 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     db.execute_batch(
         "DROP TABLE index_identity; DROP TABLE reindex_pending; DELETE FROM message_rows;
          ALTER TABLE message_rows DROP COLUMN line_offset; ALTER TABLE message_rows DROP COLUMN line_len;
+         ALTER TABLE message_rows ADD COLUMN timestamp TEXT;
          CREATE VIRTUAL TABLE messages_fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
          INSERT INTO message_rows (session_id, msg_id, role) SELECT session_id, 'u1', 'user' FROM sessions;
          INSERT INTO messages_fts (rowid, text) SELECT rowid, 'how do herons fish' FROM message_rows;
@@ -530,11 +531,13 @@ fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
         "DROP TABLE index_identity;
          CREATE TABLE old_rows (rowid INTEGER PRIMARY KEY, session_id TEXT NOT NULL, msg_id TEXT NOT NULL,
              role TEXT NOT NULL, timestamp TEXT, line_offset INTEGER NOT NULL DEFAULT 0, line_len INTEGER NOT NULL DEFAULT 0);
-         INSERT INTO old_rows SELECT * FROM message_rows; DROP TABLE message_rows;
+         INSERT INTO old_rows (rowid, session_id, msg_id, role, line_offset, line_len)
+             SELECT rowid, session_id, msg_id, role, line_offset, line_len FROM message_rows;
+         DROP TABLE message_rows;
          ALTER TABLE old_rows RENAME TO message_rows;
          CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = '', contentless_delete = 1);
          INSERT INTO messages_fts (rowid, text) SELECT rowid, 'old' FROM message_rows;
-         DELETE FROM schema_version WHERE version = 4;",
+         DELETE FROM schema_version WHERE version >= 4;",
     )
     .unwrap();
     let rowids = |db: &rusqlite::Connection| -> Vec<i64> {
@@ -556,6 +559,68 @@ fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
         .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_fts'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0, "index.db no longer holds a full-text table");
+}
+
+#[test]
+fn message_rows_lose_their_foreign_key_and_timestamp_on_open_and_keep_their_rowids_and_sequence() {
+    let env = Env::new();
+    env.append(&user("u1", None, "how do otters swim"));
+    env.append(&assistant("a1", "u1", "otters paddle with their webbed feet"));
+    env.append(&user("u2", Some("a1"), "and seals"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    drop(c);
+    // Put message_rows back as version 4 left it, the last row deleted (so AUTOINCREMENT's sequence is above
+    // the highest rowid left).
+    let paths = StorePaths::new(&env.store);
+    let db = sessionfs_client::index::open_connection(&paths.index_db()).unwrap();
+    db.execute_batch(
+        "CREATE TABLE v4_rows (rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+             session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE, msg_id TEXT NOT NULL,
+             role TEXT NOT NULL, timestamp TEXT, line_offset INTEGER NOT NULL DEFAULT 0, line_len INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO v4_rows (rowid, session_id, msg_id, role, timestamp, line_offset, line_len)
+             SELECT rowid, session_id, msg_id, role, '2026-01-01T00:00:00Z', line_offset, line_len FROM message_rows;
+         DROP TABLE message_rows;
+         ALTER TABLE v4_rows RENAME TO message_rows;
+         CREATE INDEX message_rows_session ON message_rows(session_id);
+         DELETE FROM message_rows WHERE rowid = (SELECT MAX(rowid) FROM message_rows);
+         DELETE FROM schema_version WHERE version = 5;",
+    )
+    .unwrap();
+    let rows = |db: &rusqlite::Connection| -> Vec<(i64, String, String)> {
+        let mut stmt = db.prepare("SELECT rowid, msg_id, role FROM message_rows ORDER BY rowid").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let sequence = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'message_rows'", [], |r| r.get(0)).unwrap()
+    };
+    let before = rows(&db);
+    let highest_given = sequence(&db);
+    assert_eq!(before.len(), 2);
+    assert!(highest_given > before.last().unwrap().0, "the sequence is above the rows left");
+    drop(db);
+
+    let c = env.capturer();
+    let db = c.store().index().conn();
+    assert_eq!(rows(db), before, "message rows are kept as they were");
+    assert_eq!(sequence(db), highest_given, "no rowid will be given twice");
+    let foreign_keys: i64 =
+        db.query_row("SELECT COUNT(*) FROM pragma_foreign_key_list('message_rows')", [], |r| r.get(0)).unwrap();
+    assert_eq!(foreign_keys, 0);
+    let timestamp: i64 = db
+        .query_row("SELECT COUNT(*) FROM pragma_table_info('message_rows') WHERE name = 'timestamp'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(timestamp, 0);
+    assert_eq!(c.store().index().search("webbed", None, 5).unwrap().len(), 1);
+    drop(c);
+
+    // New messages get rowids above every one given before.
+    env.append(&assistant("a2", "u2", "seals undulate"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let newest = rows(c.store().index().conn()).last().unwrap().0;
+    assert!(newest > highest_given, "{newest} > {highest_given}");
+    assert_eq!(c.store().index().search("undulate", None, 5).unwrap().len(), 1);
 }
 
 #[test]
