@@ -292,15 +292,15 @@ impl State {
     }
 
     /// Emit a user or assistant text once per turn, whichever copy (event or response item) comes first.
-    fn text_once(&mut self, role: Role, text: &str, at: Option<Timestamp>) -> Option<Message> {
+    fn text_once(&mut self, role: Role, text: String, at: Option<Timestamp>) -> Option<Message> {
         let key = format!("{}\u{0}{}", role.as_str(), text.trim());
         if !self.seen_in_turn.insert(key) {
             return None;
         }
-        let meta_text = role == Role::User && is_injected_context(text);
+        let meta_text = role == Role::User && is_injected_context(&text);
         if role == Role::User && !meta_text {
             self.meta.turn_count += 1;
-            self.meta.saw_prompt(text);
+            self.meta.saw_prompt(&text);
         }
         let mut m = self.message(role, vec![Block::text(text)], at);
         m.is_meta = meta_text;
@@ -313,14 +313,8 @@ impl State {
                 self.new_turn(p.turn_id.into_string());
                 None
             }
-            "user_message" => {
-                let text = p.message.into_string()?;
-                self.text_once(Role::User, &text, at)
-            }
-            "agent_message" => {
-                let text = p.message.into_string()?;
-                self.text_once(Role::Assistant, &text, at)
-            }
+            "user_message" => self.text_once(Role::User, p.message.into_string()?, at),
+            "agent_message" => self.text_once(Role::Assistant, p.message.into_string()?, at),
             "token_count" => {
                 // Totals so far for the whole session: the last one wins.
                 if let Some(total) = p.info.0.and_then(|info| info.total_token_usage.0) {
@@ -368,7 +362,7 @@ impl State {
                     return Some(m);
                 }
                 if images.is_empty() {
-                    return self.text_once(role, &text, at);
+                    return self.text_once(role, text, at);
                 }
                 let mut content = vec![Block::text(text)];
                 content.extend(images);
