@@ -481,6 +481,16 @@ fn search_reads_the_text_of_its_hits_from_the_session_and_survives_a_changed_fil
     assert!(!hits[0].snippet.contains("otters"), "{}", hits[0].snippet);
 }
 
+/// Capture `lines` as a session and open the index that made, for a test to put it back as an older
+/// version of the schema left it.
+fn capture_and_open_index(env: &Env, lines: &[String]) -> rusqlite::Connection {
+    for line in lines {
+        env.append(line);
+    }
+    env.capturer().import_all(&mut ()).unwrap();
+    sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap()
+}
+
 #[test]
 fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     let env = Env::new();
@@ -519,14 +529,12 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
 #[test]
 fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
     let env = Env::new();
-    env.append(&user("u1", None, "how do beavers build"));
-    env.append(&assistant("a1", "u1", "beavers gnaw trees and pile branches"));
-    let mut c = env.capturer();
-    c.import_all(&mut ()).unwrap();
-    drop(c);
+    let db = capture_and_open_index(
+        &env,
+        &[user("u1", None, "how do beavers build"), assistant("a1", "u1", "beavers gnaw trees and pile branches")],
+    );
     // Put the index back as version 3 left it: the full-text table inside index.db, plain rowids.
     let paths = StorePaths::new(&env.store);
-    let db = sessionfs_client::index::open_connection(&paths.index_db()).unwrap();
     db.execute_batch(
         "DROP TABLE index_identity;
          CREATE TABLE old_rows (rowid INTEGER PRIMARY KEY, session_id TEXT NOT NULL, msg_id TEXT NOT NULL,
@@ -564,16 +572,16 @@ fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
 #[test]
 fn message_rows_lose_their_foreign_key_and_timestamp_on_open_and_keep_their_rowids_and_sequence() {
     let env = Env::new();
-    env.append(&user("u1", None, "how do otters swim"));
-    env.append(&assistant("a1", "u1", "otters paddle with their webbed feet"));
-    env.append(&user("u2", Some("a1"), "and seals"));
-    let mut c = env.capturer();
-    c.import_all(&mut ()).unwrap();
-    drop(c);
+    let db = capture_and_open_index(
+        &env,
+        &[
+            user("u1", None, "how do otters swim"),
+            assistant("a1", "u1", "otters paddle with their webbed feet"),
+            user("u2", Some("a1"), "and seals"),
+        ],
+    );
     // Put message_rows back as version 4 left it, the last row deleted (so AUTOINCREMENT's sequence is above
     // the highest rowid left).
-    let paths = StorePaths::new(&env.store);
-    let db = sessionfs_client::index::open_connection(&paths.index_db()).unwrap();
     db.execute_batch(
         "CREATE TABLE v4_rows (rowid INTEGER PRIMARY KEY AUTOINCREMENT,
              session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE, msg_id TEXT NOT NULL,
