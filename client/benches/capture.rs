@@ -14,7 +14,9 @@
 //! latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd`
 //! built in release, or `--bin-dir`), `codex` (the capture comparison on a Codex corpus). `--reuse DIR`
 //! keeps the Claude Code corpus and its store in DIR and reuses them on the next run, so the later
-//! sections can be re-run without generating and capturing 1.7 GiB again.
+//! sections can be re-run without generating and capturing 1.7 GiB again; delete `DIR/store` to measure
+//! capture again on the same corpus without generating it. `--repeat N` times the plain parse and the
+//! capture N times in turn and reports the median run by their ratio, with the spread.
 
 use std::collections::BTreeSet;
 use std::error::Error;
@@ -68,11 +70,14 @@ struct Opts {
     reuse: Option<PathBuf>,
     seed: u64,
     bin_dir: PathBuf,
+    /// Captures (each after its own plain parse) per corpus: this machine's speed drifts by 15–25 % over
+    /// minutes, so one pair of timings is not enough to compare the two.
+    repeat: usize,
 }
 
 const USAGE: &str = "usage: capture [--quick] [--only capture,codex,append,search,rebuild,daemon] [--sessions N] \
 [--session-kib N] [--projects N] [--codex-mib N] [--codex-kib N] [--big-mib N] [--appends N] [--queries N] \
-[--idle-secs N] [--dir DIR] [--keep] [--reuse DIR] [--print-queries] [--seed N] [--bin-dir DIR]   (env SFS_BENCH_QUICK=1 = --quick)";
+[--idle-secs N] [--dir DIR] [--keep] [--reuse DIR] [--print-queries] [--seed N] [--bin-dir DIR] [--repeat N]   (env SFS_BENCH_QUICK=1 = --quick)";
 
 impl Opts {
     fn full() -> Self {
@@ -93,6 +98,7 @@ impl Opts {
             reuse: None,
             seed: 0x5e55_10f5,
             bin_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release"),
+            repeat: 1,
         }
     }
 
@@ -106,6 +112,7 @@ impl Opts {
         self.appends = 10;
         self.queries = 40;
         self.idle_secs = 3;
+        self.repeat = 2;
     }
 
     fn parse() -> R<Self> {
@@ -129,6 +136,7 @@ impl Opts {
                     }
                 }
                 "--sessions" => o.sessions = val()?.parse()?,
+                "--repeat" => o.repeat = val()?.parse::<usize>()?.max(1),
                 "--session-kib" => o.session_kib = val()?.parse()?,
                 "--projects" => o.projects = val()?.parse::<usize>()?.max(1),
                 "--codex-mib" => o.codex_mib = val()?.parse()?,
@@ -822,35 +830,129 @@ fn parse_baselines(cap: &Capturer) -> R<(u64, u64, Duration, Duration)> {
     Ok((bytes, lines, plain, started.elapsed()))
 }
 
-/// Baselines, then a timed `import_all` into a fresh store. Returns the capturer (holding the store).
-fn measure_capture(label: &str, home: &Path, store: &Path, table: &mut Table) -> R<Capturer> {
-    let mut cap = Capturer::new(Store::open(StorePaths::new(store))?, home);
-    let (bytes, lines, plain, parser) = parse_baselines(&cap)?;
-    let started = Instant::now();
-    let ticks = proc_stat_ticks("self")?;
-    let reports = cap.import_all(&mut ())?;
-    let capture = started.elapsed();
-    // CPU time over wall time: how much of the two cores the import's three threads kept busy.
-    let cpu = (proc_stat_ticks("self")? - ticks) as f64 / clk_tck() as f64;
-    let messages = cap.store().index().message_rows()?;
-    let (p, c) = (mibs(bytes, plain), mibs(bytes, capture));
+/// Baselines, then a timed `import_all` into a fresh store, `repeat` times in turn. Returns the capturer
+/// holding the last store; the others are deleted at the end.
+fn measure_capture(label: &str, home: &Path, store: &Path, repeat: usize, table: &mut Table) -> R<Capturer> {
+    let mut runs = Vec::with_capacity(repeat);
+    let mut extra_stores = Vec::new();
+    let mut last = None;
+    for i in 0..repeat {
+        // Every run but the last captures into a store of its own, deleted only at the end: on ext4,
+        // creating files soon after deleting many is slower.
+        let dir = if i + 1 == repeat { store.to_owned() } else { store.with_extension(format!("run{i}")) };
+        let _ = fs::remove_dir_all(&dir);
+        let mut cap = Capturer::new(Store::open(StorePaths::new(&dir))?, home);
+        let (bytes, lines, plain, parser) = parse_baselines(&cap)?;
+        let started = Instant::now();
+        let ticks = proc_cpu_ticks("self")?;
+        let reports = cap.import_all(&mut ())?;
+        let capture = started.elapsed();
+        // CPU time over wall time: how much of the two cores the import's threads kept busy.
+        let (user, system) = proc_cpu_ticks("self")?;
+        let hz = clk_tck() as f64;
+        let cpu = ((user - ticks.0) as f64 / hz, (system - ticks.1) as f64 / hz);
+        let messages = cap.store().index().message_rows()?;
+        let run = CaptureRun { bytes, lines, sessions: reports.len(), messages, plain, parser, capture, cpu };
+        if repeat > 1 {
+            eprintln!("  {label}: run {}/{repeat}: {}", i + 1, run.summary());
+        }
+        runs.push(run);
+        if i + 1 == repeat {
+            last = Some(cap);
+        } else {
+            extra_stores.push(dir);
+        }
+    }
+    for dir in extra_stores {
+        let _ = fs::remove_dir_all(dir);
+    }
+    report_capture(label, &runs, table);
+    last.ok_or_else(|| "no capture ran".into())
+}
+
+/// One plain parse and one capture of a corpus, timed one after the other.
+struct CaptureRun {
+    bytes: u64,
+    lines: u64,
+    sessions: usize,
+    messages: u64,
+    plain: Duration,
+    parser: Duration,
+    capture: Duration,
+    /// User and system CPU seconds of the capture.
+    cpu: (f64, f64),
+}
+
+impl CaptureRun {
+    /// Capture time over plain parse time.
+    fn ratio(&self) -> f64 {
+        self.capture.as_secs_f64() / self.plain.as_secs_f64()
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "capture {:.1} MiB/s ({:.1} s; {:.1} s CPU, {:.1} s of it system), plain parse {:.1} MiB/s: {:.2}x",
+            mibs(self.bytes, self.capture),
+            self.capture.as_secs_f64(),
+            self.cpu.0 + self.cpu.1,
+            self.cpu.1,
+            mibs(self.bytes, self.plain),
+            self.ratio()
+        )
+    }
+}
+
+/// The table rows of one corpus's capture runs: the median run by ratio, and the spread when there are more.
+fn report_capture(label: &str, runs: &[CaptureRun], table: &mut Table) {
+    let mut by_ratio: Vec<&CaptureRun> = runs.iter().collect();
+    by_ratio.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
+    let Some(median) = by_ratio.get(by_ratio.len() / 2) else {
+        return;
+    };
+    let spread = |f: &dyn Fn(&CaptureRun) -> f64, unit: &str, prec: usize| {
+        if runs.len() < 2 {
+            return String::new();
+        }
+        let (lo, hi) = runs.iter().map(f).fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        format!("; {} runs: {lo:.prec$}–{hi:.prec$}{unit}", runs.len())
+    };
+    let m = median;
     table.row(
         format!(
-            "{label}: capture `import_all` ({} sessions, {:.0} MiB, {lines} records, {messages} indexed msgs)",
-            reports.len(),
-            bytes as f64 / MIB
+            "{label}: capture `import_all` ({} sessions, {:.0} MiB, {} records, {} indexed msgs)",
+            m.sessions,
+            m.bytes as f64 / MIB,
+            m.lines,
+            m.messages
         ),
-        format!("{c:.1} MiB/s ({:.1} s; {cpu:.1} s CPU)", capture.as_secs_f64()),
+        format!(
+            "{:.1} MiB/s ({:.1} s; {:.1} s CPU, {:.1} s of it system){}",
+            mibs(m.bytes, m.capture),
+            m.capture.as_secs_f64(),
+            m.cpu.0 + m.cpu.1,
+            m.cpu.1,
+            spread(&|r| mibs(r.bytes, r.capture), " MiB/s", 1)
+        ),
         "",
     );
     table.row(
         format!("{label}: plain `from_slice::<Value>` per line"),
-        format!("{p:.1} MiB/s ({:.1} s)", plain.as_secs_f64()),
+        format!(
+            "{:.1} MiB/s ({:.1} s){}",
+            mibs(m.bytes, m.plain),
+            m.plain.as_secs_f64(),
+            spread(&|r| mibs(r.bytes, r.plain), " MiB/s", 1)
+        ),
         "",
     );
-    table.row(format!("{label}: agent parser `feed` only"), format!("{:.1} MiB/s", mibs(bytes, parser)), "");
-    table.row(format!("{label}: capture time / plain parse time"), format!("{:.2}x", p / c), "target ≤ 2x");
-    Ok(cap)
+    table.row(format!("{label}: agent parser `feed` only"), format!("{:.1} MiB/s", mibs(m.bytes, m.parser)), "");
+    // With an even number of runs, the higher of the two middle ones.
+    let which = if runs.len() > 1 { " (median run)" } else { "" };
+    table.row(
+        format!("{label}: capture time / plain parse time{which}"),
+        format!("{:.2}x{}", m.ratio(), spread(&CaptureRun::ratio, "x", 2)),
+        "target ≤ 2x",
+    );
 }
 
 fn measure_append(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table) -> R<()> {
@@ -986,11 +1088,17 @@ fn measure_search(label: &str, store: &Store, vocab: &Vocab, o: &Opts, table: &m
 }
 
 fn proc_stat_ticks(pid: &str) -> R<u64> {
+    let (user, system) = proc_cpu_ticks(pid)?;
+    Ok(user + system)
+}
+
+/// User and system CPU time of a process, in clock ticks.
+fn proc_cpu_ticks(pid: &str) -> R<(u64, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after = stat.rsplit_once(')').map(|(_, r)| r).ok_or("bad /proc stat")?;
     let f: Vec<&str> = after.split_whitespace().collect();
     // After "pid (comm)": state is field 3, utime 14, stime 15 → indices 11 and 12 here.
-    Ok(f.get(11).ok_or("no utime")?.parse::<u64>()? + f.get(12).ok_or("no stime")?.parse::<u64>()?)
+    Ok((f.get(11).ok_or("no utime")?.parse()?, f.get(12).ok_or("no stime")?.parse()?))
 }
 
 fn proc_status_kib(pid: &str, key: &str) -> R<u64> {
@@ -1138,15 +1246,20 @@ fn main() -> R<()> {
             eprintln!("reusing the corpus and store in {}", root.display());
             Capturer::new(Store::open(StorePaths::new(&store_dir))?, &home)
         } else {
-            let started = Instant::now();
-            let bytes = gen_claude(&home, &vocab, &o)?;
-            eprintln!(
-                "generated {} Claude Code sessions, {:.0} MiB in {:.1} s",
-                o.sessions,
-                bytes as f64 / MIB,
-                started.elapsed().as_secs_f64()
-            );
-            measure_capture("Claude Code", &home, &store_dir, &mut table)?
+            if o.reuse.is_some() && home.is_dir() && !store_dir.exists() {
+                // The store was deleted to measure capture again: the corpus is the one generated before.
+                eprintln!("capturing the kept corpus in {} again", home.display());
+            } else {
+                let started = Instant::now();
+                let bytes = gen_claude(&home, &vocab, &o)?;
+                eprintln!(
+                    "generated {} Claude Code sessions, {:.0} MiB in {:.1} s",
+                    o.sessions,
+                    bytes as f64 / MIB,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            measure_capture("Claude Code", &home, &store_dir, o.repeat, &mut table)?
         };
         if o.wants("search") {
             let label = if reusable { "search (reused index)" } else { "search (index built by capture)" };
@@ -1183,7 +1296,7 @@ fn main() -> R<()> {
             bytes as f64 / MIB,
             started.elapsed().as_secs_f64()
         );
-        drop(measure_capture("Codex", &home, &store_dir, &mut table)?);
+        drop(measure_capture("Codex", &home, &store_dir, o.repeat, &mut table)?);
     }
     for scratch in ["home-big", "store-big", "home-codex", "store-codex"] {
         let _ = fs::remove_dir_all(root.join(scratch)); // the Claude Code corpus is what --keep/--reuse keep
