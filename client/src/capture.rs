@@ -442,9 +442,10 @@ impl Capturer {
             kept_longer_copy: tx_plan.kept_longer,
         };
         let skip_session = deleted.contains(id) || tx_plan.kept_longer;
+        let texts = std::mem::take(&mut tx_plan.prepared.texts);
         let w =
             SessionWrite { id, agent, main_path: &main_path, metas: &metas, native_rows: &native_rows, plan: &tx_plan };
-        self.commit(&w, skip_session)?;
+        self.commit(&w, texts, skip_session)?;
         Ok(report)
     }
 
@@ -523,6 +524,7 @@ impl Capturer {
             recaptured: false,
             kept_longer_copy: false,
         };
+        let texts = std::mem::take(&mut plan.prepared.texts);
         let w = SessionWrite {
             id: &id,
             agent: file.agent,
@@ -531,29 +533,31 @@ impl Capturer {
             native_rows: &rows,
             plan: &plan,
         };
-        self.commit(&w, skip_session)?;
+        self.commit(&w, texts, skip_session)?;
         Ok(report)
     }
 
-    /// Write the manifest and side files, then commit the index: the index is the commit point.
-    fn commit(&mut self, w: &SessionWrite<'_>, skip_session: bool) -> Result<()> {
+    /// Write the manifest and side files, then commit the index: the index is the commit point. `texts` are
+    /// the plan's searchable texts, taken out of it: they move on to the full-text index, not copied.
+    fn commit(&mut self, w: &SessionWrite<'_>, texts: Vec<String>, skip_session: bool) -> Result<()> {
         let session_row = if skip_session {
             None
         } else {
             let dir = self.store.session_dir(w.id);
             Some(write_session_files(&dir, self.store.index().conn(), w)?)
         };
-        self.commit_index(w.id, session_row.as_ref(), w.native_rows, w.plan)
+        self.commit_index(w.id, session_row.as_ref(), w.native_rows, w.plan, texts)
     }
 
     /// Commit a session's index rows: its row and new messages (unless it is not to be written), and the
-    /// capture positions of its native files.
+    /// capture positions of its native files. `texts` are the new messages' searchable texts.
     fn commit_index(
         &mut self,
         id: &SessionId,
         session_row: Option<&SessionRow>,
         native_rows: &[NativeFileRow],
         plan: &WritePlan,
+        texts: Vec<String>,
     ) -> Result<()> {
         let now = now();
         let index = self.store.index_mut();
@@ -564,7 +568,7 @@ impl Capturer {
                 write::clear_messages(&tx, id)?;
             }
             let spans = plan.prepared.lines.spans_at(plan.base);
-            write::index_messages(&tx, id, &plan.new_messages, &spans, &plan.prepared.texts)?;
+            write::index_messages(&tx, id, &plan.new_messages, &spans, texts)?;
         }
         for r in native_rows {
             write::put_native_file(&tx, r)?;

@@ -798,7 +798,7 @@ pub(crate) mod write {
         id: &SessionId,
         messages: &[Message],
         spans: &[LineSpan],
-        texts: &[String],
+        texts: Vec<String>,
     ) -> Result<()> {
         let mut row = tx.prepare_cached(
             "INSERT INTO message_rows (session_id, msg_id, role, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -809,7 +809,7 @@ pub(crate) mod write {
                 continue;
             }
             row.execute(params![id.as_str(), m.msg_id, m.role.as_str(), span.offset as i64, span.len as i64])?;
-            fulltext.push((tx.last_insert_rowid(), text.clone()));
+            fulltext.push((tx.last_insert_rowid(), text));
         }
         if !fulltext.is_empty() {
             tx.fulltext(Change::Insert(fulltext));
@@ -819,7 +819,7 @@ pub(crate) mod write {
 
     /// Index the messages of a session as read back from its `messages.jsonl`.
     pub(crate) fn index_read(tx: &WriteTx<'_>, id: &SessionId, read: &MessagesRead) -> Result<()> {
-        index_messages(tx, id, &read.messages, &read.spans, &searchable_texts(&read.messages))
+        index_messages(tx, id, &read.messages, &read.spans, searchable_texts(&read.messages))
     }
 
     /// What the index holds of a message's text: empty when there is nothing to search, and cut to

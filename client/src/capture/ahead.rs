@@ -188,7 +188,7 @@ fn stage(conn: &Connection, at: &Path, mut p: Parsed) -> Result<Staged> {
 impl Capturer {
     /// Move a staged session into the store and index it, if it is still new; else drop the staged copy
     /// and capture its file the ordinary way (someone else, the daemon say, captured it meanwhile).
-    pub(super) fn commit_staged(&mut self, s: Box<Staged>) -> Result<Option<CaptureReport>> {
+    pub(super) fn commit_staged(&mut self, mut s: Box<Staged>) -> Result<Option<CaptureReport>> {
         let dest = self.store.paths().session(&s.id);
         let index = self.store.index();
         let still_new = index.native_file(&s.native_path.to_string_lossy())?.is_none()
@@ -200,7 +200,8 @@ impl Capturer {
             let _ = fs::remove_dir_all(&s.dir);
             return self.capture_path(&s.native_path);
         }
-        self.commit_index(&s.id, Some(&s.row), &s.native_rows, &s.plan)?;
+        let texts = std::mem::take(&mut s.plan.prepared.texts);
+        self.commit_index(&s.id, Some(&s.row), &s.native_rows, &s.plan, texts)?;
         Ok(Some(s.report))
     }
 }
