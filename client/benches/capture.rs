@@ -831,14 +831,20 @@ fn parse_baselines(cap: &Capturer) -> R<(u64, u64, Duration, Duration)> {
 }
 
 /// Baselines, then a timed `import_all` into a fresh store, `repeat` times in turn. Returns the capturer
-/// holding the last store; the others are deleted at the end.
-fn measure_capture(label: &str, home: &Path, store: &Path, repeat: usize, table: &mut Table) -> R<Capturer> {
+/// holding the last store; the others are added to `leftovers`, for the end of the benchmark.
+fn measure_capture(
+    label: &str,
+    home: &Path,
+    store: &Path,
+    repeat: usize,
+    table: &mut Table,
+    leftovers: &mut Vec<PathBuf>,
+) -> R<Capturer> {
     let mut runs = Vec::with_capacity(repeat);
-    let mut extra_stores = Vec::new();
     let mut last = None;
     for i in 0..repeat {
-        // Every run but the last captures into a store of its own, deleted only at the end: on ext4,
-        // creating files soon after deleting many is slower.
+        // Every run but the last captures into a store of its own, deleted only at the end of the benchmark:
+        // on ext4, creating files soon after deleting many is slower.
         let dir = if i + 1 == repeat { store.to_owned() } else { store.with_extension(format!("run{i}")) };
         let _ = fs::remove_dir_all(&dir);
         let mut cap = Capturer::new(Store::open(StorePaths::new(&dir))?, home);
@@ -860,11 +866,8 @@ fn measure_capture(label: &str, home: &Path, store: &Path, repeat: usize, table:
         if i + 1 == repeat {
             last = Some(cap);
         } else {
-            extra_stores.push(dir);
+            leftovers.push(dir);
         }
-    }
-    for dir in extra_stores {
-        let _ = fs::remove_dir_all(dir);
     }
     report_capture(label, &runs, table);
     last.ok_or_else(|| "no capture ran".into())
@@ -1232,6 +1235,8 @@ fn main() -> R<()> {
     eprintln!("sessionfs capture bench on {}; corpus under {}", machine(), root.display());
     let vocab = Vocab::new(5000, o.seed);
     let mut table = Table(Vec::new());
+    // The stores of repeated captures but the last, deleted at the end.
+    let mut leftovers: Vec<PathBuf> = Vec::new();
 
     // Nothing is deleted until the end: on ext4, creating files soon after deleting many is slower.
     if o.wants("append") {
@@ -1259,7 +1264,7 @@ fn main() -> R<()> {
                     started.elapsed().as_secs_f64()
                 );
             }
-            measure_capture("Claude Code", &home, &store_dir, o.repeat, &mut table)?
+            measure_capture("Claude Code", &home, &store_dir, o.repeat, &mut table, &mut leftovers)?
         };
         if o.wants("search") {
             let label = if reusable { "search (reused index)" } else { "search (index built by capture)" };
@@ -1296,10 +1301,13 @@ fn main() -> R<()> {
             bytes as f64 / MIB,
             started.elapsed().as_secs_f64()
         );
-        drop(measure_capture("Codex", &home, &store_dir, o.repeat, &mut table)?);
+        drop(measure_capture("Codex", &home, &store_dir, o.repeat, &mut table, &mut leftovers)?);
     }
     for scratch in ["home-big", "store-big", "home-codex", "store-codex"] {
         let _ = fs::remove_dir_all(root.join(scratch)); // the Claude Code corpus is what --keep/--reuse keep
+    }
+    for dir in leftovers {
+        let _ = fs::remove_dir_all(dir);
     }
 
     println!("\nSessionFS benchmarks — {}\n", machine());
