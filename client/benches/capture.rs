@@ -892,13 +892,21 @@ impl CaptureRun {
         self.capture.as_secs_f64() / self.plain.as_secs_f64()
     }
 
-    fn summary(&self) -> String {
+    /// The capture's speed, time and CPU time.
+    fn capture_figures(&self) -> String {
         format!(
-            "capture {:.1} MiB/s ({:.1} s; {:.1} s CPU, {:.1} s of it system), plain parse {:.1} MiB/s: {:.2}x",
+            "{:.1} MiB/s ({:.1} s; {:.1} s CPU, {:.1} s of it system)",
             mibs(self.bytes, self.capture),
             self.capture.as_secs_f64(),
             self.cpu.0 + self.cpu.1,
-            self.cpu.1,
+            self.cpu.1
+        )
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "capture {}, plain parse {:.1} MiB/s: {:.2}x",
+            self.capture_figures(),
             mibs(self.bytes, self.plain),
             self.ratio()
         )
@@ -928,14 +936,7 @@ fn report_capture(label: &str, runs: &[CaptureRun], table: &mut Table) {
             m.lines,
             m.messages
         ),
-        format!(
-            "{:.1} MiB/s ({:.1} s; {:.1} s CPU, {:.1} s of it system){}",
-            mibs(m.bytes, m.capture),
-            m.capture.as_secs_f64(),
-            m.cpu.0 + m.cpu.1,
-            m.cpu.1,
-            spread(&|r| mibs(r.bytes, r.capture), " MiB/s", 1)
-        ),
+        format!("{}{}", m.capture_figures(), spread(&|r| mibs(r.bytes, r.capture), " MiB/s", 1)),
         "",
     );
     table.row(
