@@ -3,7 +3,7 @@
 //! deletes the corpus. Figures and how to reproduce them: `docs/BENCHMARKS.md`.
 //!
 //! ```text
-//! cargo bench -p sessionfs-client --bench capture -- --quick          # CI smoke run, seconds
+//! cargo bench -p sessionfs-client --bench capture -- --quick          # a smoke run, seconds (CI only compiles benches)
 //! cargo build --release -p sessionfs-cli                              # for the daemon section
 //! cargo bench -p sessionfs-client --bench capture                     # the documented full run
 //! cargo bench -p sessionfs-client --bench capture -- --only append,search --sessions 2000
@@ -70,8 +70,8 @@ struct Opts {
     reuse: Option<PathBuf>,
     seed: u64,
     bin_dir: PathBuf,
-    /// Captures (each after its own plain parse) per corpus: this machine's speed drifts by 15–25 % over
-    /// minutes, so one pair of timings is not enough to compare the two.
+    /// Captures (each after its own plain parse) per corpus: this machine runs two-core work in a fast or a
+    /// slow mode for minutes at a time (BENCHMARKS.md, sixth round), so one pair of timings says little.
     repeat: usize,
 }
 
