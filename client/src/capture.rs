@@ -568,7 +568,7 @@ impl Capturer {
                 write::clear_messages(&tx, id)?;
             }
             let spans = plan.prepared.lines.spans_at(plan.base);
-            write::index_messages(&tx, id, &plan.new_messages, &spans, texts)?;
+            write::index_messages(&tx, id, &spans, texts)?;
         }
         for r in native_rows {
             write::put_native_file(&tx, r)?;

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("index/003_contentless_fts.sql"),
     include_str!("index/004_fulltext_db.sql"),
     include_str!("index/005_message_rows_lean.sql"),
+    include_str!("index/006_session_keys.sql"),
 ];
 
 /// WAL pages between checkpoints during imports and rebuilds (64 MiB; SQLite's default is 1000, 4 MiB). A
@@ -149,10 +150,10 @@ pub struct ListFilter {
 pub struct SearchHit {
     /// The session.
     pub session_id: SessionId,
-    /// The matching message.
-    pub msg_id: String,
-    /// Its role.
-    pub role: String,
+    /// The matching message; `None` when it could not be read back (the session changed under the index).
+    pub msg_id: Option<String>,
+    /// Its role, likewise.
+    pub role: Option<String>,
     /// Text around the match, matches in «…».
     pub snippet: String,
     /// BM25 score (lower is better).
@@ -306,8 +307,6 @@ pub use sessionfs_shared::search::fts_query;
 /// the session's agent and title.
 struct HitRow {
     session_id: String,
-    msg_id: String,
-    role: String,
     span: LineSpan,
     score: f64,
     source_tool: String,
@@ -318,12 +317,10 @@ impl HitRow {
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             session_id: r.get(0)?,
-            msg_id: r.get(1)?,
-            role: r.get(2)?,
-            span: LineSpan { offset: r.get::<_, i64>(3)? as u64, len: r.get::<_, i64>(4)? as u64 },
-            score: r.get(5)?,
-            source_tool: r.get(6)?,
-            title: r.get(7)?,
+            span: LineSpan { offset: r.get::<_, i64>(1)? as u64, len: r.get::<_, i64>(2)? as u64 },
+            score: r.get(3)?,
+            source_tool: r.get(4)?,
+            title: r.get(5)?,
         })
     }
 }
@@ -527,9 +524,9 @@ impl Index {
             // much as the probe.
             return self.hits_from_rowids(&newest, &terms, limit);
         }
-        let select = "SELECT r.session_id, r.msg_id, r.role, r.line_offset, r.line_len, \
+        let select = "SELECT s.session_id, r.line_offset, r.line_len, \
              CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
-             FROM fulltext.messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_id = r.session_id \
+             FROM fulltext.messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_key = r.session_key \
              WHERE messages_fts MATCH ?1";
         let mut sql = String::from(select);
         if tool.is_some() {
@@ -565,18 +562,21 @@ impl Index {
             }
             let session_id = SessionId::parse(&row.session_id)?;
             let dir = SessionDir::new(self.sessions.join(session_id.as_str()));
-            let text = match dir.read_message_at(row.span) {
-                Ok(m) => m.search_text(),
+            let (message, text) = match dir.read_message_at(row.span) {
+                Ok(m) => {
+                    let text = m.search_text();
+                    (Some(m), text)
+                }
                 Err(e) => {
                     // The session changed under the index (a pull, a hand edit): still a hit, without context.
                     tracing::debug!(session.id = %session_id, error = %e, "no text for a search hit");
-                    String::new()
+                    (None, String::new())
                 }
             };
             hits.push(SearchHit {
                 session_id,
-                msg_id: row.msg_id,
-                role: row.role,
+                msg_id: message.as_ref().map(|m| m.msg_id.clone()),
+                role: message.as_ref().map(|m| m.role.as_str().to_owned()),
                 snippet: snippet(&text, &terms, SNIPPET_WORDS),
                 score: row.score,
                 source_tool: row.source_tool,
@@ -635,8 +635,8 @@ impl Index {
     /// Hits for matching rowids, newest first: one per session, with a snippet made from the message's text.
     fn hits_from_rowids(&self, rowids: &[i64], fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let mut row = self.conn.prepare_cached(
-            "SELECT r.session_id, r.msg_id, r.role, r.line_offset, r.line_len, 0.0, s.source_tool, s.title \
-             FROM message_rows r JOIN sessions s ON s.session_id = r.session_id WHERE r.rowid = ?1",
+            "SELECT s.session_id, r.line_offset, r.line_len, 0.0, s.source_tool, s.title \
+             FROM message_rows r JOIN sessions s ON s.session_key = r.session_key WHERE r.rowid = ?1",
         )?;
         // Rows are looked up lazily: a common word's probe holds thousands of rowids, and `hits` stops at `limit`.
         let mut failed = None;
@@ -796,19 +796,18 @@ pub(crate) mod write {
     pub(crate) fn index_messages(
         tx: &WriteTx<'_>,
         id: &SessionId,
-        messages: &[Message],
         spans: &[LineSpan],
         texts: Vec<String>,
     ) -> Result<()> {
-        let mut row = tx.prepare_cached(
-            "INSERT INTO message_rows (session_id, msg_id, role, line_offset, line_len) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        let key = session_key(tx, id)?;
+        let mut row =
+            tx.prepare_cached("INSERT INTO message_rows (session_key, line_offset, line_len) VALUES (?1, ?2, ?3)")?;
         let mut fulltext = Vec::with_capacity(texts.len());
-        for ((m, span), text) in messages.iter().zip(spans).zip(texts) {
+        for (span, text) in spans.iter().zip(texts) {
             if text.is_empty() {
                 continue;
             }
-            row.execute(params![id.as_str(), m.msg_id, m.role.as_str(), span.offset as i64, span.len as i64])?;
+            row.execute(params![key, span.offset as i64, span.len as i64])?;
             fulltext.push((tx.last_insert_rowid(), text));
         }
         if !fulltext.is_empty() {
@@ -819,7 +818,7 @@ pub(crate) mod write {
 
     /// Index the messages of a session as read back from its `messages.jsonl`.
     pub(crate) fn index_read(tx: &WriteTx<'_>, id: &SessionId, read: &MessagesRead) -> Result<()> {
-        index_messages(tx, id, &read.messages, &read.spans, searchable_texts(&read.messages))
+        index_messages(tx, id, &read.spans, searchable_texts(&read.messages))
     }
 
     /// What the index holds of a message's text: empty when there is nothing to search, and cut to
@@ -844,9 +843,20 @@ pub(crate) mod write {
         messages.iter().map(searchable_text).collect()
     }
 
+    /// The integer key the session's message rows carry; the session must be in the index.
+    fn session_key(tx: &Connection, id: &SessionId) -> Result<i64> {
+        tx.prepare_cached("SELECT session_key FROM sessions WHERE session_id = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| ClientError::NotFound(id.to_string()))
+    }
+
     pub(crate) fn clear_messages(tx: &WriteTx<'_>, id: &SessionId) -> Result<()> {
         let rowids: Vec<i64> = tx
-            .prepare_cached("DELETE FROM message_rows WHERE session_id = ?1 RETURNING rowid")?
+            .prepare_cached(
+                "DELETE FROM message_rows WHERE session_key = (SELECT session_key FROM sessions WHERE session_id = ?1) \
+                 RETURNING rowid",
+            )?
             .query_map([id.as_str()], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         if !rowids.is_empty() {

@@ -174,8 +174,8 @@ impl SessionSource for LocalSource {
                     session_id: h.session_id.to_string(),
                     agent: h.source_tool,
                     title: h.title,
-                    msg_id: Some(h.msg_id),
-                    role: Some(h.role),
+                    msg_id: h.msg_id,
+                    role: h.role,
                     snippet: h.snippet,
                 })
                 .collect())

@@ -190,15 +190,17 @@ impl Store {
         // A random point in the rowid range, then the row at or after it: a b-tree lookup each, where
         // `ORDER BY random()` would sort every message of the store.
         let mut stmt = self.index.conn().prepare(
-            "SELECT session_id, msg_id, line_offset, line_len FROM message_rows \
-             WHERE rowid >= (SELECT min(rowid) + abs(random() % (max(rowid) - min(rowid) + 1)) FROM message_rows) \
-             ORDER BY rowid LIMIT 1",
+            "SELECT r.rowid, s.session_id, r.line_offset, r.line_len \
+             FROM message_rows r LEFT JOIN sessions s ON s.session_key = r.session_key \
+             WHERE r.rowid >= (SELECT min(rowid) + abs(random() % (max(rowid) - min(rowid) + 1)) FROM message_rows) \
+             ORDER BY r.rowid LIMIT 1",
         )?;
         let mut rows = Vec::with_capacity(n);
         for _ in 0..n {
             let row = stmt
                 .query_row([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                    let span = LineSpan { offset: r.get::<_, i64>(2)? as u64, len: r.get::<_, i64>(3)? as u64 };
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, span))
                 })
                 .optional()?;
             match row {
@@ -206,14 +208,19 @@ impl Store {
                 None => break, // no messages
             }
         }
+        // Only messages with something to search are indexed, so the line at a right span is a message
+        // with searchable text; a span that is off by even a byte does not parse.
         let mut wrong = Vec::new();
-        for (session, msg_id, offset, len) in &rows {
-            let span = LineSpan { offset: *offset as u64, len: *len as u64 };
-            let found = SessionDir::new(self.paths.sessions().join(session)).read_message_at(span);
-            match found {
-                Ok(m) if &m.msg_id == msg_id => {}
-                Ok(m) => wrong.push(format!("{session}: {msg_id} is indexed at byte {offset}, where {} is", m.msg_id)),
-                Err(e) => wrong.push(format!("{session}: {msg_id}: {e}")),
+        for (rowid, session, span) in &rows {
+            let Some(session) = session else {
+                wrong.push(format!("message row {rowid} belongs to no session in the index"));
+                continue;
+            };
+            let at = span.offset;
+            match SessionDir::new(self.paths.sessions().join(session)).read_message_at(*span) {
+                Ok(m) if !write::searchable_text(&m).is_empty() => {}
+                Ok(m) => wrong.push(format!("{session}: byte {at} holds {}, which has nothing to search", m.msg_id)),
+                Err(e) => wrong.push(format!("{session}: no indexed message at byte {at}: {e}")),
             }
         }
         Ok((rows.len(), wrong))

@@ -78,7 +78,7 @@ fn appended_lines_are_appended_and_searchable() {
     assert_eq!(messages(&c), ["u1", "a1"]);
     let hits = c.store().index().search("sleeping otters", None, 10).unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].msg_id, "a1");
+    assert_eq!(hits[0].msg_id.as_deref(), Some("a1"));
     // Nothing new: no work, no report.
     assert!(c.capture_path(&env.session_file()).unwrap().is_none());
     let row = c.store().index().session(&id()).unwrap().unwrap();
@@ -433,16 +433,16 @@ fn prefix_searches_find_the_newest_message_with_a_word_of_that_prefix() {
     // Expanded from the vocabulary (deploy, dependency): the newest of those messages, marked.
     let hits = index.search("DEP*", None, 20).unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].msg_id, "a1");
+    assert_eq!(hits[0].msg_id.as_deref(), Some("a1"));
     assert!(hits[0].snippet.contains("«dependency»"), "{}", hits[0].snippet);
     // With another word, each prefix expands on its own.
     let hits = index.search("depl* servi*", None, 20).unwrap();
-    assert_eq!(hits.iter().map(|h| h.msg_id.as_str()).collect::<Vec<_>>(), vec!["u1"]);
+    assert_eq!(hits.iter().map(|h| h.msg_id.as_deref()).collect::<Vec<_>>(), vec![Some("u1")]);
     // No word starts with it: nothing, and no error.
     assert!(index.search("zzq*", None, 20).unwrap().is_empty());
     // Accented stems are left to FTS5, which folds them: "dé" finds "Déjà" (and the others).
     let hits = index.search("dé*", None, 20).unwrap();
-    assert_eq!(hits[0].msg_id, "u2");
+    assert_eq!(hits[0].msg_id.as_deref(), Some("u2"));
     // The expansion answers exactly what FTS5's own prefix query answers.
     let native: Vec<i64> = {
         let mut stmt = index
@@ -477,8 +477,13 @@ fn search_reads_the_text_of_its_hits_from_the_session_and_survives_a_changed_fil
     fs::write(&file, "garbage\n").unwrap();
     let hits = c.store().index().search("otters", None, 5).unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].msg_id, "a1");
+    assert_eq!(hits[0].session_id, id());
+    assert_eq!((hits[0].msg_id.as_deref(), hits[0].role.as_deref()), (None, None), "the message is not there to read");
     assert!(!hits[0].snippet.contains("otters"), "{}", hits[0].snippet);
+    // `sfs doctor` notices.
+    let (read, wrong) = c.store().verify_message_spans(5).unwrap();
+    assert_eq!((read, wrong.len()), (5, 5), "{wrong:?}");
+    assert!(wrong[0].contains("no indexed message at byte"), "{}", wrong[0]);
 }
 
 /// Capture `lines` as a session and open the index that made, for a test to put it back as an older
@@ -491,6 +496,39 @@ fn capture_and_open_index(env: &Env, lines: &[String]) -> rusqlite::Connection {
     sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap()
 }
 
+/// Put `sessions` and `message_rows` back as version 5 left them: sessions keyed by their text ID only,
+/// message rows naming their session, message and role. Message IDs become `m<rowid>`; roles `user`.
+fn put_back_to_v5(db: &rusqlite::Connection) {
+    db.execute_batch(
+        "CREATE TABLE v5_sessions (
+             session_id TEXT PRIMARY KEY, source_tool TEXT NOT NULL, native_id TEXT, title TEXT, alias TEXT,
+             tags TEXT NOT NULL DEFAULT '[]', project_path TEXT, model_id TEXT, message_count INTEGER NOT NULL DEFAULT 0,
+             turn_count INTEGER NOT NULL DEFAULT 0, tool_use_count INTEGER NOT NULL DEFAULT 0,
+             total_input_tokens INTEGER NOT NULL DEFAULT 0, total_output_tokens INTEGER NOT NULL DEFAULT 0,
+             created_at TEXT NOT NULL, updated_at TEXT NOT NULL, size_bytes INTEGER NOT NULL DEFAULT 0,
+             messages_bytes INTEGER NOT NULL DEFAULT 0, indexed_at TEXT NOT NULL, parent_session_id TEXT);
+         INSERT INTO v5_sessions SELECT session_id, source_tool, native_id, title, alias, tags, project_path, model_id,
+             message_count, turn_count, tool_use_count, total_input_tokens, total_output_tokens, created_at, updated_at,
+             size_bytes, messages_bytes, indexed_at, parent_session_id FROM sessions ORDER BY session_key;
+         CREATE TABLE v5_rows (rowid INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, msg_id TEXT NOT NULL,
+             role TEXT NOT NULL, line_offset INTEGER NOT NULL DEFAULT 0, line_len INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO v5_rows SELECT r.rowid, s.session_id, 'm' || r.rowid, 'user', r.line_offset, r.line_len
+             FROM message_rows r JOIN sessions s ON s.session_key = r.session_key;
+         UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'message_rows')
+             WHERE name = 'v5_rows';
+         DROP TABLE message_rows;
+         DROP TABLE sessions;
+         ALTER TABLE v5_sessions RENAME TO sessions;
+         ALTER TABLE v5_rows RENAME TO message_rows;
+         CREATE INDEX sessions_updated_at ON sessions(updated_at);
+         CREATE INDEX sessions_source_tool ON sessions(source_tool, updated_at);
+         CREATE INDEX sessions_alias ON sessions(alias) WHERE alias IS NOT NULL;
+         CREATE INDEX message_rows_session ON message_rows(session_id);
+         DELETE FROM schema_version WHERE version >= 6;",
+    )
+    .unwrap();
+}
+
 #[test]
 fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     let env = Env::new();
@@ -501,6 +539,7 @@ fn an_index_from_before_contentless_search_is_upgraded_and_reindexed_on_open() {
     drop(c);
     // Put the index back as version 2 left it: the FTS table with its own copy of the text, no line spans.
     let db = sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap();
+    put_back_to_v5(&db);
     db.execute_batch(
         "DROP TABLE index_identity; DROP TABLE reindex_pending; DELETE FROM message_rows;
          ALTER TABLE message_rows DROP COLUMN line_offset; ALTER TABLE message_rows DROP COLUMN line_len;
@@ -535,6 +574,7 @@ fn an_index_with_its_fulltext_inside_is_moved_to_fulltext_db_on_open() {
     );
     // Put the index back as version 3 left it: the full-text table inside index.db, plain rowids.
     let paths = StorePaths::new(&env.store);
+    put_back_to_v5(&db);
     db.execute_batch(
         "DROP TABLE index_identity;
          CREATE TABLE old_rows (rowid INTEGER PRIMARY KEY, session_id TEXT NOT NULL, msg_id TEXT NOT NULL,
@@ -582,6 +622,7 @@ fn message_rows_lose_their_foreign_key_and_timestamp_on_open_and_keep_their_rowi
     );
     // Put message_rows back as version 4 left it, the last row deleted (so AUTOINCREMENT's sequence is above
     // the highest rowid left).
+    put_back_to_v5(&db);
     db.execute_batch(
         "CREATE TABLE v4_rows (rowid INTEGER PRIMARY KEY AUTOINCREMENT,
              session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE, msg_id TEXT NOT NULL,
@@ -595,8 +636,9 @@ fn message_rows_lose_their_foreign_key_and_timestamp_on_open_and_keep_their_rowi
          DELETE FROM schema_version WHERE version = 5;",
     )
     .unwrap();
-    let rows = |db: &rusqlite::Connection| -> Vec<(i64, String, String)> {
-        let mut stmt = db.prepare("SELECT rowid, msg_id, role FROM message_rows ORDER BY rowid").unwrap();
+    // Versions 5 and 6 follow; what every version keeps of a row is its rowid and span.
+    let rows = |db: &rusqlite::Connection| -> Vec<(i64, i64, i64)> {
+        let mut stmt = db.prepare("SELECT rowid, line_offset, line_len FROM message_rows ORDER BY rowid").unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap()
     };
     let sequence = |db: &rusqlite::Connection| -> i64 {
@@ -629,6 +671,85 @@ fn message_rows_lose_their_foreign_key_and_timestamp_on_open_and_keep_their_rowi
     let newest = rows(c.store().index().conn()).last().unwrap().0;
     assert!(newest > highest_given, "{newest} > {highest_given}");
     assert_eq!(c.store().index().search("undulate", None, 5).unwrap().len(), 1);
+}
+
+#[test]
+fn sessions_get_integer_keys_on_open_and_their_messages_stay_where_they_were() {
+    const OTHER: &str = "9f8e7d6c-1111-2222-3333-444455556666";
+    let env = Env::new();
+    let other_file = env.home.join(format!(".claude/projects/-tmp-p/{OTHER}.jsonl"));
+    fs::write(&other_file, user("o1", None, "walruses haul out on the ice").replace(NATIVE_ID, OTHER)).unwrap();
+    let db = capture_and_open_index(
+        &env,
+        &[user("u1", None, "how do puffins dive"), assistant("a1", "u1", "puffins flap their wings underwater")],
+    );
+    put_back_to_v5(&db);
+    // What version 5 held: each session's rowid, and each message row's session and span.
+    let sessions = |db: &rusqlite::Connection, key: &str| -> Vec<(i64, String)> {
+        let mut stmt = db.prepare(&format!("SELECT {key}, session_id FROM sessions ORDER BY session_id")).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let before_sessions = sessions(&db, "rowid");
+    let mut stmt =
+        db.prepare("SELECT rowid, session_id, line_offset, line_len FROM message_rows ORDER BY rowid").unwrap();
+    let before_rows: Vec<(i64, String, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(stmt);
+    assert_eq!(before_sessions.len(), 2);
+    assert_eq!(before_rows.len(), 3);
+    drop(db);
+
+    let mut c = env.capturer();
+    let db = c.store().index().conn();
+    assert_eq!(sessions(db, "session_key"), before_sessions, "each session's key is the rowid it had");
+    let key_is_rowid: i64 = db
+        .query_row("SELECT pk FROM pragma_table_info('sessions') WHERE name = 'session_key'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(key_is_rowid, 1, "an INTEGER PRIMARY KEY, which VACUUM keeps");
+    let mut stmt = db
+        .prepare(
+            "SELECT r.rowid, s.session_id, r.line_offset, r.line_len \
+             FROM message_rows r JOIN sessions s ON s.session_key = r.session_key ORDER BY r.rowid",
+        )
+        .unwrap();
+    let after_rows: Vec<(i64, String, i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(stmt);
+    assert_eq!(after_rows, before_rows, "every message row keeps its rowid, session and span");
+    let columns: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('message_rows') ORDER BY cid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(columns, ["rowid", "session_key", "line_offset", "line_len"]);
+
+    // Search finds each session's messages, and reads their IDs and roles from the session.
+    let hits = c.store().index().search("walruses", None, 5).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].session_id, SessionId::derive(OTHER));
+    assert_eq!((hits[0].msg_id.as_deref(), hits[0].role.as_deref()), (Some("o1"), Some("user")));
+    let hits = c.store().index().search("underwater", None, 5).unwrap();
+    assert_eq!(hits[0].session_id, id());
+    assert_eq!((hits[0].msg_id.as_deref(), hits[0].role.as_deref()), (Some("a1"), Some("assistant")));
+    let (read, wrong) = c.store().verify_message_spans(20).unwrap();
+    assert_eq!((read, wrong), (20, Vec::<String>::new()));
+
+    // Capture goes on: an appended message is indexed under the session's key, a removed session's rows go.
+    env.append(&assistant("a2", "a1", "puffins also steer with their feet"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(c.store().index().search("steer", None, 5).unwrap()[0].session_id, id());
+    c.store_mut().remove(&SessionId::derive(OTHER)).unwrap();
+    assert!(c.store().index().search("walruses", None, 5).unwrap().is_empty());
+    assert_eq!(c.store().index().message_rows().unwrap(), 3);
+    assert_fulltext_complete(&c);
 }
 
 #[test]
@@ -696,6 +817,6 @@ fn a_tool_call_is_found_by_its_command_and_shown_in_the_snippet() {
     c.import_all(&mut ()).unwrap();
     let hits = c.store().index().search("nextest", None, 5).unwrap();
     assert_eq!(hits.len(), 1, "the command of a tool call is searchable");
-    assert_eq!(hits[0].msg_id, "a1");
+    assert_eq!(hits[0].msg_id.as_deref(), Some("a1"));
     assert_eq!(hits[0].snippet, "[Bash] cargo «nextest» run --workspace Run the suite");
 }

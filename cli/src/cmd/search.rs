@@ -37,7 +37,10 @@ impl Search {
         }
         for h in hits {
             println!("{}  {}  {}", h.session_id, h.source_tool, h.title.as_deref().unwrap_or("(untitled)"));
-            println!("    {}: {}", h.role, h.snippet.replace('\n', " "));
+            match &h.role {
+                Some(role) => println!("    {role}: {}", h.snippet.replace('\n', " ")),
+                None => println!("    (this message changed after it was indexed; `sfs doctor` checks the index)"),
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

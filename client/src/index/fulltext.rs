@@ -196,7 +196,9 @@ impl FullText {
             return Ok(0);
         };
         let mut rows = index.prepare_cached(
-            "SELECT rowid, session_id, line_offset, line_len FROM message_rows WHERE rowid > ?1 AND rowid <= ?2 ORDER BY rowid",
+            "SELECT r.rowid, s.session_id, r.line_offset, r.line_len \
+             FROM message_rows r JOIN sessions s ON s.session_key = r.session_key \
+             WHERE r.rowid > ?1 AND r.rowid <= ?2 ORDER BY r.rowid",
         )?;
         let missing: Vec<(i64, String, LineSpan)> = rows
             .query_map([open.through, through], |r| {
@@ -356,7 +358,8 @@ pub(super) mod tests {
             index
                 .conn()
                 .execute(
-                    "INSERT INTO message_rows (session_id, msg_id, role) VALUES ('ses_0123456789abcdef', 'm', 'user')",
+                    "INSERT INTO message_rows (session_key, line_offset, line_len)
+                     SELECT session_key, 0, 0 FROM sessions WHERE session_id = 'ses_0123456789abcdef'",
                     [],
                 )
                 .unwrap();
