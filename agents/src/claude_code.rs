@@ -20,6 +20,7 @@ use self::content::Content;
 
 pub use write::project_dir_name;
 
+use crate::lines::parse_line;
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
     SkippedRecord,
@@ -108,7 +109,7 @@ impl NativeParser for State {
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            match serde_json::from_slice::<Record>(line) {
+            match parse_line::<Record>(line) {
                 Ok(record) => match self.record(record) {
                     Ok(Some(msg)) => out.messages.push(msg),
                     Ok(None) => {}

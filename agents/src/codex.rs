@@ -21,6 +21,7 @@ use sessionfs_shared::{AgentKind, Timestamp};
 pub(crate) use state::unregister_thread;
 
 use crate::lenient::{self, Field, List, Object, Scalar};
+use crate::lines::parse_line;
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
     SkippedRecord,
@@ -188,7 +189,7 @@ impl NativeParser for State {
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            match serde_json::from_slice::<Record>(line) {
+            match parse_line::<Record>(line) {
                 Ok(r) => match self.record(r, line) {
                     Ok(msgs) => out.messages.extend(msgs),
                     Err(error) => out.skipped.push(SkippedRecord { line: line_no, error }),

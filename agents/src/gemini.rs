@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
+use crate::lines::parse_line;
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
     SkippedRecord,
@@ -113,7 +114,7 @@ impl NativeParser for State {
                 if line.trim_ascii().is_empty() {
                     continue;
                 }
-                match serde_json::from_slice::<Map<String, Value>>(line) {
+                match parse_line::<Map<String, Value>>(line) {
                     Ok(op) => apply(&mut doc, op),
                     Err(e) => out.skipped.push(SkippedRecord { line: line_no, error: format!("invalid JSON: {e}") }),
                 }

@@ -55,6 +55,16 @@ impl<'a> Iterator for LineSplitter<'a> {
     }
 }
 
+/// Parse one JSON line. Its UTF-8 is checked once, in one pass over the line, instead of string by string
+/// as `serde_json::from_slice` does, and agent records are mostly strings. A line that is not UTF-8 goes to
+/// `from_slice`, for its error message.
+pub(crate) fn parse_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    }
+}
+
 /// Whether `bytes` (trimmed) is exactly one complete JSON object.
 pub fn is_complete_json_object(bytes: &[u8]) -> bool {
     let trimmed = bytes.trim_ascii();
@@ -64,6 +74,16 @@ pub fn is_complete_json_object(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_lines_as_from_slice_does() {
+        let line = "{\"text\":\"caf\u{e9} \\u00e9 \u{1f980}\"}".as_bytes();
+        let value: serde_json::Value = parse_line(line).unwrap();
+        assert_eq!(value, serde_json::from_slice::<serde_json::Value>(line).unwrap());
+        let not_utf8 = b"{\"text\":\"caf\xe9\"}";
+        let error = parse_line::<serde_json::Value>(not_utf8).unwrap_err().to_string();
+        assert_eq!(error, serde_json::from_slice::<serde_json::Value>(not_utf8).unwrap_err().to_string());
+    }
 
     #[test]
     fn leaves_a_half_written_line() {
