@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Capture allocates and frees many small strings on several threads at once: glibc's malloc and free were
-/// 15 % of an import's CPU profile (`benches/capture.rs` uses the same allocator, so its figures are ours).
+/// 15 % of an import's CPU profile (`client/benches/capture` uses the same allocator, so its figures are ours).
 /// `sfsd`, which mostly idles, keeps the system allocator (see `sfsd.rs`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
