@@ -212,21 +212,27 @@ const SEARCHED_TOOL_ARGS: &[&str] =
 const MAX_TOOL_ARG_CHARS: usize = 500;
 
 /// How much of each end of a long tool result search keeps.
-pub const TOOL_RESULT_EDGE_BYTES: usize = 1024;
+pub const TOOL_RESULT_EDGE_BYTES: usize = 512;
 
-/// What search keeps of a tool result: all of a short one; the first and last kilobyte of a long one, where
-/// what a person remembers it by is (the command's error and summary, the file's opening lines). The
-/// middle of a file an agent read or of a long log is not the conversation, and indexing it made every
-/// session that read a common file a hit, and was most of the cost of capture.
-pub fn tool_result_excerpt(content: &str) -> Cow<'_, str> {
-    if content.len() <= 2 * TOOL_RESULT_EDGE_BYTES + 64 {
+/// How much of each end of a failed tool's long output search keeps: the error is what a person searches for.
+pub const FAILED_TOOL_RESULT_EDGE_BYTES: usize = 1024;
+
+/// What search keeps of a tool result: all of a short one; the start and the end of a long one, where what
+/// a person remembers it by is (the command's error and summary, the file's opening lines): 512 bytes of
+/// each, a kilobyte of a failed tool's. The middle of a file an agent read or of a long log is not the
+/// conversation, and indexing it made every session that read a common file a hit. Tool output is also
+/// most of what is indexed, and indexing is most of the cost of capture: with a kilobyte of each end of
+/// every result, half of the indexed text was tool output.
+pub fn tool_result_excerpt(content: &str, failed: bool) -> Cow<'_, str> {
+    let edge = if failed { FAILED_TOOL_RESULT_EDGE_BYTES } else { TOOL_RESULT_EDGE_BYTES };
+    if content.len() <= 2 * edge + 64 {
         return Cow::Borrowed(content);
     }
-    let mut head = TOOL_RESULT_EDGE_BYTES;
+    let mut head = edge;
     while !content.is_char_boundary(head) {
         head -= 1;
     }
-    let mut tail = content.len() - TOOL_RESULT_EDGE_BYTES;
+    let mut tail = content.len() - edge;
     while !content.is_char_boundary(tail) {
         tail += 1;
     }
@@ -474,7 +480,9 @@ impl Message {
         let mut out = String::new();
         for block in &self.content {
             let text = match block {
-                Block::ToolResult { content, .. } => Some(tool_result_excerpt(content)),
+                Block::ToolResult { content, is_error, exit_code, .. } => {
+                    Some(tool_result_excerpt(content, *is_error || exit_code.is_some_and(|code| code != 0)))
+                }
                 other => other.searchable_text().map(Cow::Borrowed),
             };
             if let Some(text) = text {
@@ -577,16 +585,29 @@ mod tests {
     #[test]
     fn search_keeps_both_ends_of_a_long_tool_result_and_all_of_a_short_one() {
         let short = "error[E0382]: borrow of moved value";
-        assert_eq!(tool_result_excerpt(short), short);
+        assert_eq!(tool_result_excerpt(short, false), short);
         let long = format!("héllo start\n{}\ntest result: FAILED", "middle line ünïcode\n".repeat(500));
-        let kept = tool_result_excerpt(&long);
+        let kept = tool_result_excerpt(&long, false);
         assert!(kept.starts_with("héllo start") && kept.ends_with("test result: FAILED"), "{kept}");
         assert!(kept.len() <= 2 * TOOL_RESULT_EDGE_BYTES + 8, "{}", kept.len());
+        assert!(kept.len() > 2 * TOOL_RESULT_EDGE_BYTES - 8, "each end as long as it can be: {}", kept.len());
         let result: Block =
             serde_json::from_value(serde_json::json!({"type": "tool_result", "tool_use_id": "t1", "content": long}))
                 .unwrap();
         let m = Message::new("m1", Role::Tool, vec![result]);
         assert_eq!(m.search_text(), kept);
+
+        // A failed tool's output keeps more of each end, whether the agent said it failed or its exit code does.
+        let failed = tool_result_excerpt(&long, true);
+        assert!(failed.starts_with("héllo start") && failed.ends_with("test result: FAILED"), "{failed}");
+        assert!(failed.len() > 2 * FAILED_TOOL_RESULT_EDGE_BYTES - 8, "{}", failed.len());
+        assert!(failed.len() <= 2 * FAILED_TOOL_RESULT_EDGE_BYTES + 8, "{}", failed.len());
+        for flags in [serde_json::json!({"is_error": true}), serde_json::json!({"exit_code": 101})] {
+            let mut block = serde_json::json!({"type": "tool_result", "tool_use_id": "t1", "content": long});
+            block.as_object_mut().unwrap().extend(flags.as_object().unwrap().clone());
+            let m = Message::new("m1", Role::Tool, vec![serde_json::from_value(block).unwrap()]);
+            assert_eq!(m.search_text(), failed, "{flags}");
+        }
     }
 
     #[test]
