@@ -690,14 +690,16 @@ fn sessions_get_integer_keys_on_open_and_their_messages_stay_where_they_were() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
     };
     let before_sessions = sessions(&db, "rowid");
-    let mut stmt =
-        db.prepare("SELECT rowid, session_id, line_offset, line_len FROM message_rows ORDER BY rowid").unwrap();
-    let before_rows: Vec<(i64, String, i64, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    drop(stmt);
+    // Each message row's rowid, session and span.
+    let message_rows = |db: &rusqlite::Connection, sql: &str| -> Vec<(i64, String, i64, i64)> {
+        let mut stmt = db.prepare(sql).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before_rows =
+        message_rows(&db, "SELECT rowid, session_id, line_offset, line_len FROM message_rows ORDER BY rowid");
     assert_eq!(before_sessions.len(), 2);
     assert_eq!(before_rows.len(), 3);
     drop(db);
@@ -709,18 +711,11 @@ fn sessions_get_integer_keys_on_open_and_their_messages_stay_where_they_were() {
         .query_row("SELECT pk FROM pragma_table_info('sessions') WHERE name = 'session_key'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(key_is_rowid, 1, "an INTEGER PRIMARY KEY, which VACUUM keeps");
-    let mut stmt = db
-        .prepare(
-            "SELECT r.rowid, s.session_id, r.line_offset, r.line_len \
-             FROM message_rows r JOIN sessions s ON s.session_key = r.session_key ORDER BY r.rowid",
-        )
-        .unwrap();
-    let after_rows: Vec<(i64, String, i64, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    drop(stmt);
+    let after_rows = message_rows(
+        db,
+        "SELECT r.rowid, s.session_id, r.line_offset, r.line_len \
+         FROM message_rows r JOIN sessions s ON s.session_key = r.session_key ORDER BY r.rowid",
+    );
     assert_eq!(after_rows, before_rows, "every message row keeps its rowid, session and span");
     let columns: Vec<String> = db
         .prepare("SELECT name FROM pragma_table_info('message_rows') ORDER BY cid")
