@@ -799,14 +799,19 @@ pub(crate) mod write {
         spans: &[LineSpan],
         texts: Vec<String>,
     ) -> Result<()> {
-        let key = session_key(tx, id)?;
         let mut row =
             tx.prepare_cached("INSERT INTO message_rows (session_key, line_offset, line_len) VALUES (?1, ?2, ?3)")?;
         let mut fulltext = Vec::with_capacity(texts.len());
+        // Looked up with the first message to index: nothing to index needs no session row.
+        let mut key = None;
         for (span, text) in spans.iter().zip(texts) {
             if text.is_empty() {
                 continue;
             }
+            let key = match key {
+                Some(key) => key,
+                None => *key.insert(session_key(tx, id)?),
+            };
             row.execute(params![key, span.offset as i64, span.len as i64])?;
             fulltext.push((tx.last_insert_rowid(), text));
         }
@@ -963,4 +968,43 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_indexed_under_their_sessions_key_and_need_its_row_only_when_there_is_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("index.db"), &dir.path().join("fulltext.db"), dir.path()).unwrap();
+        let id = SessionId::parse("ses_0123456789abcdef").unwrap();
+        let span = LineSpan { offset: 0, len: 10 };
+
+        let tx = index.write().unwrap();
+        // Nothing to search: no row needed, none written.
+        write::index_messages(&tx, &id, &[span], vec![String::new()]).unwrap();
+        // Text of a session the index does not hold is an error, not a row under no session.
+        let err = write::index_messages(&tx, &id, &[span], vec!["text".into()]).unwrap_err();
+        assert!(matches!(err, ClientError::NotFound(_)), "{err}");
+        tx.execute(
+            "INSERT INTO sessions (session_id, source_tool, created_at, updated_at, indexed_at)
+             VALUES (?1, 'claude-code', '', '', '')",
+            [id.as_str()],
+        )
+        .unwrap();
+        write::index_messages(&tx, &id, &[span, span], vec!["one".into(), "two".into()]).unwrap();
+        tx.commit().unwrap();
+
+        let keys: Vec<(i64, i64)> = index
+            .conn()
+            .prepare("SELECT r.session_key, s.session_key FROM message_rows r JOIN sessions s USING (session_key)")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(keys.len(), 2, "both rows under the session's key");
+        assert_eq!(index.message_rows().unwrap(), 2, "and no row from the calls without a session");
+    }
 }

@@ -141,7 +141,7 @@ impl SessionDir {
     }
 
     /// Append lines to `messages.jsonl`, first cutting it back to `committed_len` bytes. Returns the offset
-    /// the lines were written at (their end is that plus [`EncodedLines::byte_len`]).
+    /// the lines were written at (their end is that plus the lines' length in bytes).
     pub fn append_lines(&self, committed_len: u64, lines: &EncodedLines) -> Result<u64> {
         let path = self.path.join(files::MESSAGES);
         let mut file = OpenOptions::new()

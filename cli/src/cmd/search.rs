@@ -39,7 +39,9 @@ impl Search {
             println!("{}  {}  {}", h.session_id, h.source_tool, h.title.as_deref().unwrap_or("(untitled)"));
             match &h.role {
                 Some(role) => println!("    {role}: {}", h.snippet.replace('\n', " ")),
-                None => println!("    (this message changed after it was indexed; `sfs doctor` checks the index)"),
+                None => {
+                    println!("    (the message could not be read back from the session; `sfs doctor` checks the index)")
+                }
             }
         }
         Ok(ExitCode::SUCCESS)
