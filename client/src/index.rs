@@ -562,21 +562,21 @@ impl Index {
             }
             let session_id = SessionId::parse(&row.session_id)?;
             let dir = SessionDir::new(self.sessions.join(session_id.as_str()));
-            let (message, text) = match dir.read_message_at(row.span) {
+            let (msg_id, role, text) = match dir.read_message_at(row.span) {
                 Ok(m) => {
                     let text = m.search_text();
-                    (Some(m), text)
+                    (Some(m.msg_id), Some(m.role.as_str().to_owned()), text)
                 }
                 Err(e) => {
                     // The session changed under the index (a pull, a hand edit): still a hit, without context.
                     tracing::debug!(session.id = %session_id, error = %e, "no text for a search hit");
-                    (None, String::new())
+                    (None, None, String::new())
                 }
             };
             hits.push(SearchHit {
                 session_id,
-                msg_id: message.as_ref().map(|m| m.msg_id.clone()),
-                role: message.as_ref().map(|m| m.role.as_str().to_owned()),
+                msg_id,
+                role,
                 snippet: snippet(&text, &terms, SNIPPET_WORDS),
                 score: row.score,
                 source_tool: row.source_tool,

@@ -796,6 +796,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// p50, p95 and max of sorted latencies, in milliseconds.
+fn p50_p95_max(sorted: &[Duration]) -> [f64; 3] {
+    [ms(pct(sorted, 0.5)), ms(pct(sorted, 0.95)), ms(sorted.last().copied().unwrap_or_default())]
+}
+
 fn mibs(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / MIB / d.as_secs_f64()
 }
@@ -1026,14 +1031,10 @@ fn measure_append(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table) -> R<
         }
     }
     times.sort();
+    let [p50, p95, max] = p50_p95_max(&times);
     table.row(
         format!("re-capture after appending 1 line ({} runs)", times.len()),
-        format!(
-            "p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
-            ms(pct(&times, 0.5)),
-            ms(pct(&times, 0.95)),
-            ms(times.last().copied().unwrap_or_default())
-        ),
+        format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
         "target < 5 ms",
     );
     Ok(())
@@ -1096,25 +1097,19 @@ fn measure_search(label: &str, store: &Store, vocab: &Vocab, o: &Opts, table: &m
         }
         matches.sort_unstable();
         times.sort();
+        let [p50, p95, max] = p50_p95_max(&times);
         rows.push(format!(
-            "{cat} ×{}: median {} matches, p50 {:.1} / p95 {:.1} / max {:.1} ms",
+            "{cat} ×{}: median {} matches, p50 {p50:.1} / p95 {p95:.1} / max {max:.1} ms",
             times.len(),
             matches.get(matches.len() / 2).copied().unwrap_or(0),
-            ms(pct(&times, 0.5)),
-            ms(pct(&times, 0.95)),
-            ms(times.last().copied().unwrap_or_default())
         ));
         all.extend(times);
     }
     all.sort();
+    let [p50, p95, max] = p50_p95_max(&all);
     table.row(
         format!("{label}: `Index::search(q, None, 20)`, {} queries over {total} msgs", all.len()),
-        format!(
-            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-            ms(pct(&all, 0.5)),
-            ms(pct(&all, 0.95)),
-            ms(all.last().copied().unwrap_or_default())
-        ),
+        format!("p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms"),
         "target p95 < 20 ms",
     );
     for r in rows {
