@@ -93,15 +93,28 @@ fn hash_head(path: &Path, len: u64) -> Result<String> {
     let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
     let mut buf = Vec::with_capacity(len as usize);
     f.by_ref().take(len).read_to_end(&mut buf).map_err(ClientError::io("reading", path))?;
-    Ok(format!("{}:{:x}", buf.len(), Sha256::digest(&buf)))
+    Ok(head_hash(&buf))
+}
+
+/// The identity [`hash_head`] gives a file's first bytes.
+fn head_hash(head: &[u8]) -> String {
+    format!("{}:{:x}", head.len(), Sha256::digest(head))
 }
 
 fn read_from(path: &Path, offset: u64) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_into(path, offset, &mut buf)?;
+    Ok(buf)
+}
+
+/// Read `path` from `offset` to its end into `buf`, replacing what it held (and keeping its memory: the
+/// import's parsing thread reads every file into one buffer, instead of faulting in fresh pages for each).
+fn read_into(path: &Path, offset: u64, buf: &mut Vec<u8>) -> Result<()> {
     let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
     f.seek(SeekFrom::Start(offset)).map_err(ClientError::io("seeking", path))?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).map_err(ClientError::io("reading", path))?;
-    Ok(buf)
+    buf.clear();
+    f.read_to_end(buf).map_err(ClientError::io("reading", path))?;
+    Ok(())
 }
 
 fn mtime(path: &Path) -> Option<Timestamp> {
@@ -131,7 +144,14 @@ struct Prepared {
 
 impl Prepared {
     fn new(messages: &[Message]) -> Self {
-        Self { lines: EncodedLines::new(messages), texts: write::searchable_texts(messages) }
+        Self::sized(messages, 0)
+    }
+
+    /// [`Prepared::new`], for messages parsed from `native_bytes` bytes: their lines are fewer bytes than
+    /// that (the native records carry more than the messages), so encoding into a buffer of that size does
+    /// not grow and copy it.
+    fn sized(messages: &[Message], native_bytes: usize) -> Self {
+        Self { lines: EncodedLines::with_capacity(messages, native_bytes), texts: write::searchable_texts(messages) }
     }
 }
 
@@ -683,19 +703,26 @@ fn metas_of(parsed: &[Parsed]) -> Vec<(Option<String>, SessionMeta)> {
 
 /// Read and parse a whole native file.
 fn parse_whole(agents: &[Box<dyn Agent>], file: NativeFile) -> Result<Parsed> {
+    parse_whole_in(agents, file, &mut Vec::new())
+}
+
+/// [`parse_whole`], reading the file into `bytes`.
+fn parse_whole_in(agents: &[Box<dyn Agent>], file: NativeFile, bytes: &mut Vec<u8>) -> Result<Parsed> {
     let agent =
         agents.iter().find(|a| a.kind() == file.agent).ok_or_else(|| ClientError::NotFound(file.agent.to_string()))?;
-    let bytes = read_from(&file.path, 0)?;
+    read_into(&file.path, 0, bytes)?;
     let mut parser = agent.parser(&file);
-    let out = parser.feed(&bytes, true);
-    let head_hash = match parser.mode() {
-        ParseMode::Incremental => hash_head(&file.path, out.consumed.min(HEAD_BYTES))?,
-        ParseMode::Snapshot => hash_head(&file.path, bytes.len() as u64)?,
-    };
+    let out = parser.feed(bytes, true);
+    // The bytes parsed, not the file read again: what the hash identifies is what this capture saw.
     let offset = match parser.mode() {
         ParseMode::Incremental => out.consumed,
         ParseMode::Snapshot => bytes.len() as u64,
     };
+    let head = match parser.mode() {
+        ParseMode::Incremental => &bytes[..(offset.min(HEAD_BYTES) as usize).min(bytes.len())],
+        ParseMode::Snapshot => &bytes[..],
+    };
+    let head_hash = head_hash(head);
     Ok(Parsed { file, parser, messages: out.messages, prepared: None, skipped: out.skipped, offset, head_hash })
 }
 

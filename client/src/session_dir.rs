@@ -51,7 +51,12 @@ pub struct EncodedLines {
 impl EncodedLines {
     /// Encode `messages`, one JSON line each.
     pub fn new(messages: &[Message]) -> Self {
-        let mut bytes = Vec::with_capacity(messages.len() * 256);
+        Self::with_capacity(messages, 0)
+    }
+
+    /// [`EncodedLines::new`] into a buffer of at least `capacity` bytes.
+    pub fn with_capacity(messages: &[Message], capacity: usize) -> Self {
+        let mut bytes = Vec::with_capacity(capacity.max(messages.len() * 256));
         let mut lines = Vec::with_capacity(messages.len());
         for m in messages {
             let start = bytes.len() as u64;

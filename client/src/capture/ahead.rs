@@ -18,7 +18,7 @@ use sessionfs_shared::SessionId;
 use tracing::debug;
 
 use super::{
-    CaptureReport, Capturer, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of, parse_whole,
+    CaptureReport, Capturer, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of, parse_whole_in,
     session_id_of, write_session_files,
 };
 use crate::deleted::DeletedList;
@@ -81,6 +81,7 @@ pub(super) fn parse_ahead(
 ) {
     // Its own connection: WAL readers never wait for the importer's write transaction.
     let conn = crate::index::open_connection(&paths.index_db()).ok();
+    let mut bytes = Vec::new();
     for file in files {
         let known = conn.as_ref().is_none_or(|c| {
             c.prepare_cached("SELECT 1 FROM native_files WHERE path = ?1")
@@ -89,8 +90,8 @@ pub(super) fn parse_ahead(
         });
         let regular = fs::symlink_metadata(&file.path).is_ok_and(|m| m.file_type().is_file());
         let parsed = (!known && regular).then(|| {
-            parse_whole(agents, file).map(|mut p| {
-                p.prepared = Some(Prepared::new(&p.messages));
+            parse_whole_in(agents, file, &mut bytes).map(|mut p| {
+                p.prepared = Some(Prepared::sized(&p.messages, bytes.len()));
                 p
             })
         });
