@@ -377,6 +377,28 @@ impl Index {
         self.feed.get_mut().stop_thread(&self.conn)
     }
 
+    /// Index `writes` for search the way an import's full-text thread does (a write per session, its
+    /// messages numbered from 1), and do nothing else: what the full-text index costs on its own, which the
+    /// capture benchmark sets beside a whole capture. For an empty scratch index only: the rows it
+    /// indexes are no messages of it.
+    #[doc(hidden)]
+    pub fn bench_fulltext_alone(&mut self, writes: Vec<Vec<String>>) -> Result<()> {
+        let thread = FullTextThread::start(&self.fulltext_db, &self.index_db, &self.sessions, &self.identity)?;
+        let mut rowid = 0;
+        for texts in writes {
+            let rows = texts
+                .into_iter()
+                .map(|text| {
+                    rowid += 1;
+                    (rowid, text)
+                })
+                .collect();
+            thread.change(Change::Insert(rows));
+            thread.commit(rowid);
+        }
+        thread.finish()
+    }
+
     /// Index for search the messages the full-text index is behind on (after a crash, a failed write, or
     /// an upgrade), reading their text from their sessions' files. With `wait` false, does nothing when
     /// another writer holds `fulltext.db` (it catches up as it commits). Returns how many were indexed.

@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Sections (`--only`, comma-separated): `append` (one line appended to a big session), `capture` (Claude
-//! Code corpus: plain JSON parse vs agent parser vs `Capturer::import_all`), `search` (`Index::search`
-//! latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd`
+//! Code corpus: plain JSON parse vs agent parser vs `Capturer::import_all`), `fulltext` (the full-text
+//! index alone: the searchable text of the captured messages indexed on one thread, as an import's
+//! full-text thread does, beside a plain parse; of each corpus the other sections capture, or of the
+//! Claude Code one when it is alone), `search` (`Index::search` latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd`
 //! built in release, or `--bin-dir`), `codex` (the capture comparison on a Codex corpus). `--reuse DIR`
 //! keeps the Claude Code corpus and its store in DIR and reuses them on the next run, so the later
 //! sections can be re-run without generating and capturing 1.7 GiB again; delete `DIR/store` to measure
@@ -34,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sessionfs_agents::LineSplitter;
 use sessionfs_client::{Capturer, Store, StorePaths};
+use sessionfs_shared::sfs::Message;
 
 use crate::plain_value::PlainValue;
 
@@ -44,7 +47,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 type R<T> = Result<T, Box<dyn Error>>;
 
 const MIB: f64 = 1024.0 * 1024.0;
-const SECTIONS: [&str; 6] = ["capture", "codex", "append", "search", "rebuild", "daemon"];
+const SECTIONS: [&str; 7] = ["capture", "fulltext", "codex", "append", "search", "rebuild", "daemon"];
 /// 2026-01-05T00:00:00Z in milliseconds.
 const T0: i64 = 20_458 * 86_400_000;
 
@@ -81,7 +84,7 @@ struct Opts {
     repeat: usize,
 }
 
-const USAGE: &str = "usage: capture [--quick] [--only capture,codex,append,search,rebuild,daemon] [--sessions N] \
+const USAGE: &str = "usage: capture [--quick] [--only capture,fulltext,codex,append,search,rebuild,daemon] [--sessions N] \
 [--session-kib N] [--projects N] [--codex-mib N] [--codex-kib N] [--big-mib N] [--appends N] [--queries N] \
 [--idle-secs N] [--dir DIR] [--keep] [--reuse DIR] [--print-queries] [--seed N] [--bin-dir DIR] [--repeat N]   (env SFS_BENCH_QUICK=1 = --quick)";
 
@@ -841,6 +844,52 @@ fn parse_baselines(cap: &Capturer) -> R<(u64, u64, Duration, Duration)> {
     Ok((bytes, lines, plain, started.elapsed()))
 }
 
+/// The full-text index on its own: the searchable text of every message in `cap`'s store, indexed into a
+/// scratch store at `scratch` on one thread, the way an import's full-text thread does, beside a plain
+/// parse of the corpus. The thread that sets an import's pace, measured alone.
+fn measure_fulltext_alone(label: &str, cap: &Capturer, scratch: &Path, table: &mut Table) -> R<()> {
+    let (_, _, plain, _) = parse_baselines(cap)?;
+    let mut sessions: Vec<PathBuf> =
+        fs::read_dir(cap.store().paths().sessions())?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    sessions.sort();
+    let (mut messages, mut bytes) = (0usize, 0usize);
+    let mut writes = Vec::with_capacity(sessions.len());
+    for dir in sessions {
+        let data = fs::read(dir.join("messages.jsonl"))?;
+        let mut texts = Vec::new();
+        for (_, line) in LineSplitter::new(&data, true, 1) {
+            let text = Message::from_json_line(line)?.search_text();
+            if !text.is_empty() {
+                bytes += text.len();
+                texts.push(text);
+            }
+        }
+        messages += texts.len();
+        writes.push(texts);
+    }
+    let _ = fs::remove_dir_all(scratch);
+    let mut store = Store::open(StorePaths::new(scratch))?;
+    let started = Instant::now();
+    store.index_mut().bench_fulltext_alone(writes)?;
+    let took = started.elapsed();
+    drop(store);
+    let _ = fs::remove_dir_all(scratch);
+    table.row(
+        format!(
+            "{label}: full-text index alone, one thread ({messages} messages, {:.0} MiB of searchable text)",
+            bytes as f64 / MIB
+        ),
+        format!(
+            "{:.1} s: {:.2}x the plain parse ({:.1} s)",
+            took.as_secs_f64(),
+            took.as_secs_f64() / plain.as_secs_f64(),
+            plain.as_secs_f64()
+        ),
+        "",
+    );
+    Ok(())
+}
+
 /// Whether `path` (or the folder it will be made in) is on tmpfs: the mount point in `/proc/self/mounts` that
 /// is its longest prefix has type `tmpfs`. False when that cannot be told.
 fn is_tmpfs(path: &Path) -> bool {
@@ -1270,7 +1319,9 @@ fn main() -> R<()> {
     if o.wants("append") {
         measure_append(&root, &vocab, &o, &mut table)?;
     }
-    let cc_needed = ["capture", "search", "rebuild", "daemon"].iter().any(|s| o.wants(s));
+    // `fulltext` measures the corpora the other sections capture; on its own, the Claude Code one.
+    let cc_needed = ["capture", "search", "rebuild", "daemon"].iter().any(|s| o.wants(s))
+        || (o.wants("fulltext") && !o.wants("codex"));
     if cc_needed {
         let home = root.join("home");
         let store_dir = root.join("store");
@@ -1294,6 +1345,9 @@ fn main() -> R<()> {
             }
             measure_capture("Claude Code", &home, &store_dir, o.repeat, &mut table, &mut leftovers)?
         };
+        if o.wants("fulltext") {
+            measure_fulltext_alone("Claude Code", &cap, &root.join("store-fulltext"), &mut table)?;
+        }
         if o.wants("search") {
             let label = if reusable { "search (reused index)" } else { "search (index built by capture)" };
             measure_search(label, cap.store(), &vocab, &o, &mut table)?;
@@ -1329,9 +1383,12 @@ fn main() -> R<()> {
             bytes as f64 / MIB,
             started.elapsed().as_secs_f64()
         );
-        drop(measure_capture("Codex", &home, &store_dir, o.repeat, &mut table, &mut leftovers)?);
+        let cap = measure_capture("Codex", &home, &store_dir, o.repeat, &mut table, &mut leftovers)?;
+        if o.wants("fulltext") {
+            measure_fulltext_alone("Codex", &cap, &root.join("store-fulltext"), &mut table)?;
+        }
     }
-    for scratch in ["home-big", "store-big", "home-codex", "store-codex"] {
+    for scratch in ["home-big", "store-big", "home-codex", "store-codex", "store-fulltext"] {
         let _ = fs::remove_dir_all(root.join(scratch)); // the Claude Code corpus is what --keep/--reuse keep
     }
     for dir in leftovers {
