@@ -71,6 +71,9 @@ pub(super) fn remove_abandoned_staging(paths: &StorePaths) {
     }
 }
 
+/// The largest read buffer the parsing thread keeps for the next file.
+const KEPT_READ_BUFFER: usize = 64 << 20;
+
 /// Parse `files` in order, sending one answer per file: `None` for a file the index already knows, or that
 /// is not a regular file (links are not followed, see `capture_path`).
 pub(super) fn parse_ahead(
@@ -95,6 +98,9 @@ pub(super) fn parse_ahead(
                 p
             })
         });
+        if bytes.capacity() > KEPT_READ_BUFFER {
+            bytes = Vec::new(); // one huge session's memory is not held for the rest of the import
+        }
         if tx.send(parsed).is_err() {
             return; // the importer stopped
         }
