@@ -114,6 +114,11 @@ fn search_json_has_session_id_and_snippet() {
     let h = &hits.as_array().unwrap()[0];
     assert_eq!(h["session_id"], "ses_0a1b2c3d11112222");
     assert!(h["snippet"].as_str().unwrap().contains("«quasar»"), "{h}");
+    // One word is ranked by BM25 (negative: lower is better); several words come newest first, unscored.
+    assert!(h["score"].as_f64().is_some_and(|s| s < 0.0), "{h}");
+    let two = env.json(&["search", "quasar module", "--json"]);
+    assert_eq!(two[0]["session_id"], "ses_0a1b2c3d11112222");
+    assert!(two[0]["score"].is_null(), "{}", two[0]);
     assert!(env.json(&["search", "nonexistentword", "--json"]).as_array().unwrap().is_empty());
     // FTS syntax in a query is text, not an error.
     env.ok(&["search", "NEAR( \"quasar", "--json"]);

@@ -156,8 +156,10 @@ pub struct SearchHit {
     pub role: Option<String>,
     /// Text around the match, matches in «…».
     pub snippet: String,
-    /// BM25 score (lower is better).
-    pub score: f64,
+    /// BM25 score (lower is better), when the hits are ranked by relevance; `None` when they come newest
+    /// first (a query of several words, a prefix, or a word in more than [`SEARCH_WINDOW`] messages; see
+    /// [`Index::search`]).
+    pub score: Option<f64>,
     /// The session's agent.
     pub source_tool: String,
     /// The session's title.
@@ -308,7 +310,7 @@ pub use sessionfs_shared::search::fts_query;
 struct HitRow {
     session_id: String,
     span: LineSpan,
-    score: f64,
+    score: Option<f64>,
     source_tool: String,
     title: Option<String>,
 }
@@ -547,7 +549,7 @@ impl Index {
             return self.hits_from_rowids(&newest, &terms, limit);
         }
         let select = "SELECT s.session_id, r.line_offset, r.line_len, \
-             CASE WHEN ?4 THEN 0.0 ELSE messages_fts.rank END, s.source_tool, s.title \
+             CASE WHEN ?4 THEN NULL ELSE messages_fts.rank END, s.source_tool, s.title \
              FROM fulltext.messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_key = r.session_key \
              WHERE messages_fts MATCH ?1";
         let mut sql = String::from(select);
@@ -657,7 +659,7 @@ impl Index {
     /// Hits for matching rowids, newest first: one per session, with a snippet made from the message's text.
     fn hits_from_rowids(&self, rowids: &[i64], fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let mut row = self.conn.prepare_cached(
-            "SELECT s.session_id, r.line_offset, r.line_len, 0.0, s.source_tool, s.title \
+            "SELECT s.session_id, r.line_offset, r.line_len, NULL, s.source_tool, s.title \
              FROM message_rows r JOIN sessions s ON s.session_key = r.session_key WHERE r.rowid = ?1",
         )?;
         // Rows are looked up lazily: a common word's probe holds thousands of rowids, and `hits` stops at `limit`.
