@@ -327,6 +327,24 @@ impl HitRow {
     }
 }
 
+/// How [`Index::hit_rows`] orders matches.
+#[derive(Clone, Copy)]
+enum HitOrder {
+    /// By bm25, best first.
+    Rank,
+    /// Newest first.
+    Newest,
+    /// Newest first, down to this rowid.
+    NewestFrom(i64),
+}
+
+/// The words of a query made by [`fts_query`] as one FTS5 phrase (`"a" + "b"`: the words side by side, in
+/// this order); `None` when a word is a prefix.
+fn phrase_query(fts: &str) -> Option<String> {
+    let words: Vec<&str> = fts.split_whitespace().collect();
+    (words.len() > 1 && words.iter().all(|w| !w.ends_with('*'))).then(|| words.join(" + "))
+}
+
 impl Index {
     /// Open (creating and migrating as needed) the index at `path` and its full-text index at `fulltext_db`,
     /// of the sessions under `sessions`.
@@ -543,36 +561,84 @@ impl Index {
         // bm25's IDF walks the whole doclist of every word in the query, so it is affordable only for a
         // single rare word; several words, or a common one, are ordered newest first.
         let common = newest.len() as i64 > window || !single_word;
+        // Several whole words: among the matches the probe holds, the messages that have them side by side
+        // as typed come first (a phrase is what several words usually mean). Only rowids down to the
+        // probe's oldest are searched, so a phrase that never occurs costs no more than the probe did.
+        let phrase = if single_word { None } else { phrase_query(&terms) };
+        let floor = newest.last().copied().unwrap_or(0);
         if common && tool.is_none() {
             // The probe already holds the newest matches. Matching again (for FTS5's `snippet()`) would cost as
             // much as the probe.
-            return self.hits_from_rowids(&newest, &terms, limit);
+            let ordered = match &phrase {
+                Some(phrase) => self.phrase_first(phrase, floor, newest)?,
+                None => newest,
+            };
+            return self.hits_from_rowids(&ordered, &terms, limit);
         }
-        let select = "SELECT s.session_id, r.line_offset, r.line_len, \
-             CASE WHEN ?4 THEN NULL ELSE messages_fts.rank END, s.source_tool, s.title \
+        // Fetch more messages than sessions wanted: several hits may fall in one session.
+        let fetch = (limit.max(1) * 8) as i64;
+        let mut rows = Vec::new();
+        if let Some(phrase) = &phrase {
+            rows = self.hit_rows(phrase, tool, HitOrder::NewestFrom(floor), fetch)?;
+        }
+        rows.extend(self.hit_rows(&q, tool, if common { HitOrder::Newest } else { HitOrder::Rank }, fetch)?);
+        self.hits(rows, &terms, limit)
+    }
+
+    /// Up to `fetch` matches of `fts` (of `tool`'s sessions only, if given), in `order`.
+    fn hit_rows(&self, fts: &str, tool: Option<AgentKind>, order: HitOrder, fetch: i64) -> Result<Vec<HitRow>> {
+        let ranked = matches!(order, HitOrder::Rank);
+        let mut sql = String::from(
+            "SELECT s.session_id, r.line_offset, r.line_len, \
+             CASE WHEN ?4 THEN messages_fts.rank END, s.source_tool, s.title \
              FROM fulltext.messages_fts JOIN message_rows r ON r.rowid = messages_fts.rowid JOIN sessions s ON s.session_key = r.session_key \
-             WHERE messages_fts MATCH ?1";
-        let mut sql = String::from(select);
+             WHERE messages_fts MATCH ?1",
+        );
         if tool.is_some() {
             sql.push_str(" AND s.source_tool = ?3");
         }
+        let floor = match order {
+            HitOrder::NewestFrom(floor) => {
+                sql.push_str(" AND messages_fts.rowid >= ?5");
+                Some(floor)
+            }
+            HitOrder::Newest | HitOrder::Rank => None,
+        };
         // `rank` is bm25(); ordering by it (not by bm25(...)) lets FTS5 sort inside the virtual table and
         // stop after LIMIT rows, so joins and snippets are computed for those only.
-        sql.push_str(if common {
-            " ORDER BY messages_fts.rowid DESC LIMIT ?2"
-        } else {
+        sql.push_str(if ranked {
             " ORDER BY messages_fts.rank LIMIT ?2"
+        } else {
+            " ORDER BY messages_fts.rowid DESC LIMIT ?2"
         });
+        let tool = tool.map_or("", |t| t.as_str());
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        // Fetch more messages than sessions wanted: several hits may fall in one session.
-        let fetch = (limit.max(1) * 8) as i64;
-        let rows: Vec<HitRow> = match tool {
-            Some(t) => {
-                stmt.query_map(params![q, fetch, t.as_str(), common], HitRow::read)?.collect::<rusqlite::Result<_>>()?
-            }
-            None => stmt.query_map(params![q, fetch, "", common], HitRow::read)?.collect::<rusqlite::Result<_>>()?,
+        let rows = match floor {
+            Some(floor) => stmt.query_map(params![fts, fetch, tool, ranked, floor], HitRow::read)?,
+            None => stmt.query_map(params![fts, fetch, tool, ranked], HitRow::read)?,
         };
-        self.hits(rows, &terms, limit)
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// `newest` (rowids, newest first) with the matches of `phrase` among them moved to the front.
+    fn phrase_first(&self, phrase: &str, floor: i64, newest: Vec<i64>) -> Result<Vec<i64>> {
+        let mut probe = self.conn.prepare_cached(
+            "SELECT rowid FROM fulltext.messages_fts WHERE messages_fts MATCH ?1 AND rowid >= ?2 ORDER BY rowid DESC",
+        )?;
+        let first: Vec<i64> =
+            probe.query_map(params![phrase, floor], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        if first.is_empty() {
+            return Ok(newest);
+        }
+        let mut ordered = first.clone();
+        // Both lists are newest first, and the phrase's matches are among the probe's.
+        let mut phrase_matches = first.iter().peekable();
+        for rowid in newest {
+            if phrase_matches.next_if_eq(&&rowid).is_none() {
+                ordered.push(rowid);
+            }
+        }
+        Ok(ordered)
     }
 
     /// One hit per session, in the order given, each with a snippet made from its message's text, which is

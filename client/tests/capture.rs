@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use sessionfs_client::{Capturer, ListFilter, Store, StorePaths};
-use sessionfs_shared::SessionId;
+use sessionfs_shared::{AgentKind, SessionId};
 use sessionfs_shared::sfs::Manifest;
 
 const NATIVE_ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
@@ -452,6 +452,32 @@ fn prefix_searches_find_the_newest_message_with_a_word_of_that_prefix() {
         stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
     };
     assert_eq!(native.len(), 3, "deploy, dependency, déjà");
+}
+
+#[test]
+fn several_words_find_the_message_that_has_them_as_a_phrase_before_newer_ones() {
+    let env = Env::new();
+    env.append(&user("u1", None, "the connection refused to open, said the server"));
+    env.append(&assistant("a1", "u1", "I refused to open a second connection"));
+    env.append(&user("u2", Some("a1"), "nothing to see"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let index = c.store().index();
+    let best = |query: &str, tool: Option<AgentKind>| {
+        let hits = index.search(query, tool, 20).unwrap();
+        assert_eq!(hits.len(), 1, "{query}");
+        (hits[0].msg_id.clone().unwrap(), hits[0].score)
+    };
+    // Both messages have both words; only the older has them side by side, in this order.
+    assert_eq!(best("connection refused", None), ("u1".to_owned(), None));
+    assert_eq!(best("Connection REFUSED", Some(AgentKind::ClaudeCode)), ("u1".to_owned(), None));
+    // In the other order neither is a phrase: the newest match.
+    assert_eq!(best("refused connection", None), ("a1".to_owned(), None));
+    // A prefix is never a phrase; one word is ranked by bm25.
+    assert_eq!(best("connection refus*", None).0, "a1");
+    let (_, score) = best("server", None);
+    assert!(score.is_some_and(|s| s < 0.0), "{score:?}");
+    assert!(index.search("connection refused", Some(AgentKind::Codex), 20).unwrap().is_empty());
 }
 
 #[test]
