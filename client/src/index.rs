@@ -558,6 +558,9 @@ impl Index {
             )?;
             probe.query_map(params![q, window + 1], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
+        if newest.is_empty() {
+            return Ok(Vec::new());
+        }
         // bm25's IDF walks the whole doclist of every word in the query, so it is affordable only for a
         // single rare word; several words, or a common one, are ordered newest first.
         let common = newest.len() as i64 > window || !single_word;
