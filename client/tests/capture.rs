@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use sessionfs_client::{Capturer, ListFilter, Store, StorePaths};
-use sessionfs_shared::{AgentKind, SessionId};
 use sessionfs_shared::sfs::Manifest;
+use sessionfs_shared::{AgentKind, SessionId};
 
 const NATIVE_ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
 
