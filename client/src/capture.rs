@@ -151,7 +151,9 @@ impl Prepared {
     /// that (the native records carry more than the messages), so encoding into a buffer of that size does
     /// not grow and copy it.
     fn sized(messages: &[Message], native_bytes: usize) -> Self {
-        Self { lines: EncodedLines::with_capacity(messages, native_bytes), texts: write::searchable_texts(messages) }
+        // Capped: a huge file's messages may be far smaller than it, and memory reserved may be committed.
+        let capacity = native_bytes.min(64 << 20);
+        Self { lines: EncodedLines::with_capacity(messages, capacity), texts: write::searchable_texts(messages) }
     }
 }
 

@@ -400,7 +400,8 @@ impl Index {
     /// Index `writes` for search the way an import's full-text thread does (a write per session, its
     /// messages numbered from 1), and do nothing else: what the full-text index costs on its own, which the
     /// capture benchmark sets beside a whole capture. For an empty scratch index only: the rows it
-    /// indexes are no messages of it.
+    /// indexes are no messages of it (so each commit also looks in vain for message rows to read back,
+    /// one indexed query that an import's commits skip).
     #[doc(hidden)]
     pub fn bench_fulltext_alone(&mut self, writes: Vec<Vec<String>>) -> Result<()> {
         let thread = FullTextThread::start(&self.fulltext_db, &self.index_db, &self.sessions, &self.identity)?;
@@ -537,7 +538,11 @@ impl Index {
         Err(ClientError::NotFound(reference.to_owned()))
     }
 
-    /// Full-text search; at most `limit` sessions, each with its best-matching message.
+    /// Full-text search; at most `limit` sessions, each with its best-matching message, best first:
+    /// - a query of one word (not a prefix) found in at most [`SEARCH_WINDOW`] messages is ranked by bm25;
+    /// - a query of several words, a prefix, or a word in more messages comes newest first, unscored;
+    /// - of several whole words, the messages that hold them as a phrase (side by side, in the order typed)
+    ///   come first, among the newest [`SEARCH_WINDOW`] matches of any agent.
     pub fn search(&self, query: &str, tool: Option<AgentKind>, limit: usize) -> Result<Vec<SearchHit>> {
         let Some(q) = fts_query(query) else {
             return Ok(Vec::new());
@@ -633,10 +638,13 @@ impl Index {
         if first.is_empty() {
             return Ok(newest);
         }
-        let mut ordered = first.clone();
-        // Both lists are newest first, and the phrase's matches are among the probe's.
+        let mut ordered = Vec::with_capacity(first.len() + newest.len());
+        ordered.extend_from_slice(&first);
+        // Both lists are newest first. The phrase's matches are the probe's, but for those a writer added
+        // between the two queries, which are skipped here (they are at the front already).
         let mut phrase_matches = first.iter().peekable();
         for rowid in newest {
+            while phrase_matches.next_if(|&&p| p > rowid).is_some() {}
             if phrase_matches.next_if_eq(&&rowid).is_none() {
                 ordered.push(rowid);
             }
@@ -725,7 +733,8 @@ impl Index {
         Ok(Some(out.join(" AND ")))
     }
 
-    /// Hits for matching rowids, newest first: one per session, with a snippet made from the message's text.
+    /// Hits for matching rowids, in the order given: one per session, with a snippet made from the message's
+    /// text.
     fn hits_from_rowids(&self, rowids: &[i64], fts: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let mut row = self.conn.prepare_cached(
             "SELECT s.session_id, r.line_offset, r.line_len, NULL, s.source_tool, s.title \

@@ -804,7 +804,7 @@ fn an_import_moves_new_sessions_in_whole_and_leaves_no_staging_behind() {
     let on_disk: u64 = fs::read_dir(&dir).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum();
     assert_eq!(row.size_bytes, on_disk);
     let hits = c.store().index().search("side files", None, 5).unwrap();
-    assert!(hits[0].snippet.contains("«side» «files»"), "{}", hits[0].snippet);
+    assert!(hits[0].snippet.contains("«side files»"), "{}", hits[0].snippet);
 }
 
 #[test]

@@ -30,17 +30,42 @@ pub fn query_terms(fts: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Text around the first match of `terms` (from [`query_terms`]) in `text`, matches between `«` and `»`, about
+/// Text around the best match of `terms` (from [`query_terms`]) in `text`, matches between `«` and `»`, about
 /// `words` words long, with `…` where it was cut. Tokens are runs of letters and digits compared without
 /// case, as FTS5's `unicode61` tokenizer sees them (less its diacritic folding: a match that differs only by
 /// accents is found by the index but not marked here, and the snippet then starts at the text's beginning).
+/// A term is the run of tokens FTS5 makes of it (`snake_case` is `snake` then `case`), and the best match of
+/// several is where they all stand side by side in the order given, else the first of any.
 pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
     let tokens: Vec<(usize, usize)> = token_spans(text);
-    let matches = |(a, b): (usize, usize)| {
-        let tok = text[a..b].to_lowercase();
-        terms.iter().any(|(t, prefix)| if *prefix { tok.starts_with(t.as_str()) } else { tok == *t })
+    let patterns: Vec<Vec<(&str, bool)>> = terms
+        .iter()
+        .map(|(term, prefix)| {
+            let parts = token_spans(term);
+            let last = parts.len().saturating_sub(1);
+            parts.iter().enumerate().map(|(k, &(a, b))| (&term[a..b], *prefix && k == last)).collect::<Vec<_>>()
+        })
+        .filter(|parts| !parts.is_empty())
+        .collect();
+    let matches_at = |at: usize, pattern: &[(&str, bool)]| {
+        pattern.iter().enumerate().all(|(k, &(part, prefix))| {
+            tokens.get(at + k).is_some_and(|&(a, b)| token_matches(&text[a..b], part, prefix))
+        })
     };
-    let first = tokens.iter().position(|t| matches(*t)).unwrap_or(0);
+    let mut marked = vec![false; tokens.len()];
+    for at in 0..tokens.len() {
+        for pattern in &patterns {
+            if matches_at(at, pattern) {
+                marked[at..at + pattern.len()].iter_mut().for_each(|m| *m = true);
+            }
+        }
+    }
+    let phrase: Vec<(&str, bool)> = patterns.concat();
+    let first = (patterns.len() > 1)
+        .then(|| (0..tokens.len()).find(|&at| matches_at(at, &phrase)))
+        .flatten()
+        .or_else(|| marked.iter().position(|&m| m))
+        .unwrap_or(0);
     let start = first.saturating_sub(words / 4);
     let end = (start + words).min(tokens.len());
     let mut out = String::new();
@@ -52,14 +77,18 @@ pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
     };
     // From the text's start when nothing is cut there, so leading punctuation (`[Bash]`, a quote) stays.
     let mut pos = if start == 0 { text.len() - text.trim_start().len() } else { from };
-    for &(a, b) in &tokens[start..end] {
+    // Marked tokens side by side are one mark: `«snake_case»`, `«connection refused»`.
+    let mut open = false;
+    for (at, &(a, b)) in tokens.iter().enumerate().take(end).skip(start) {
         out.push_str(&text[pos..a]);
-        if matches((a, b)) {
+        if marked[at] && !open {
             out.push('«');
-            out.push_str(&text[a..b]);
+            open = true;
+        }
+        out.push_str(&text[a..b]);
+        if open && !(at + 1 < end && marked[at + 1]) {
             out.push('»');
-        } else {
-            out.push_str(&text[a..b]);
+            open = false;
         }
         pos = b;
     }
@@ -69,6 +98,17 @@ pub fn snippet(text: &str, terms: &[(String, bool)], words: usize) -> String {
         out.push_str(text[pos..].trim_end()); // and trailing punctuation when nothing is cut at the end
     }
     out
+}
+
+/// Whether `token` is `part` (lowercase), or starts with it for a prefix, regardless of case. Without
+/// allocating for ASCII tokens: a long message has thousands, and every hit's message is read this way.
+fn token_matches(token: &str, part: &str, prefix: bool) -> bool {
+    if token.is_ascii() {
+        let head = if prefix { token.get(..part.len()) } else { Some(token).filter(|t| t.len() == part.len()) };
+        return head.is_some_and(|head| head.eq_ignore_ascii_case(part));
+    }
+    let token = token.to_lowercase();
+    if prefix { token.starts_with(part) } else { token == part }
 }
 
 /// Byte ranges of the letter-and-digit runs of `text`.
@@ -108,6 +148,19 @@ mod tests {
         assert_eq!(snippet("naïve «x» café", &query_terms("\"café\""), 8), "naïve «x» «café»");
         // Nothing cut at an end: the punctuation there stays, the surrounding space does not.
         assert_eq!(snippet("\n[Bash] cargo test?  ", &query_terms("\"cargo\""), 8), "[Bash] «cargo» test?");
+    }
+
+    #[test]
+    fn snippets_mark_words_of_several_tokens_whole_and_start_at_a_phrase() {
+        let terms = |q: &str| query_terms(&fts_query(q).unwrap_or_default());
+        assert_eq!(snippet("call snake_case here", &terms("snake_case"), 8), "call «snake_case» here");
+        assert_eq!(snippet("call snake_case here", &terms("SNAKE_ca*"), 8), "call «snake_case» here");
+        assert_eq!(snippet("edit src/main.rs now", &terms("main.rs"), 8), "edit src/«main.rs» now");
+        // Both words occur early, apart; the snippet starts where they stand side by side, in order.
+        let text = "refused once. a b c d e f g h i j k connection refused now";
+        assert_eq!(snippet(text, &terms("connection refused"), 4), "…k «connection refused» now");
+        // In the other order they are never side by side: the first of either.
+        assert_eq!(snippet(text, &terms("refused connection"), 4), "«refused» once. a b…");
     }
 
     #[test]

@@ -855,7 +855,9 @@ fn measure_fulltext_alone(label: &str, cap: &Capturer, scratch: &Path, table: &m
     let (mut messages, mut bytes) = (0usize, 0usize);
     let mut writes = Vec::with_capacity(sessions.len());
     for dir in sessions {
-        let data = fs::read(dir.join("messages.jsonl"))?;
+        let Ok(data) = fs::read(dir.join("messages.jsonl")) else {
+            continue; // not a session's folder
+        };
         let mut texts = Vec::new();
         for (_, line) in LineSplitter::new(&data, true, 1) {
             let text = Message::from_json_line(line)?.search_text();
