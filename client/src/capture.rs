@@ -38,6 +38,10 @@ use ahead::Ahead;
 /// so this stays far below the index's 5 s busy timeout.
 const IMPORT_BATCH: Duration = Duration::from_millis(500);
 
+/// The most memory an import sets aside ahead of need for one file: its parsing thread's read buffer, kept
+/// from file to file, and the room reserved to encode a file's messages.
+const MAX_KEPT_BUFFER: usize = 64 << 20;
+
 /// How many leading bytes identify a native file, to notice when its agent rewrote it.
 const HEAD_BYTES: u64 = 4096;
 
@@ -93,11 +97,11 @@ fn hash_head(path: &Path, len: u64) -> Result<String> {
     let mut f = File::open(path).map_err(ClientError::io("opening", path))?;
     let mut buf = Vec::with_capacity(len as usize);
     f.by_ref().take(len).read_to_end(&mut buf).map_err(ClientError::io("reading", path))?;
-    Ok(head_hash(&buf))
+    Ok(hash_of_head(&buf))
 }
 
 /// The identity [`hash_head`] gives a file's first bytes.
-fn head_hash(head: &[u8]) -> String {
+fn hash_of_head(head: &[u8]) -> String {
     format!("{}:{:x}", head.len(), Sha256::digest(head))
 }
 
@@ -152,7 +156,7 @@ impl Prepared {
     /// not grow and copy it.
     fn sized(messages: &[Message], native_bytes: usize) -> Self {
         // Capped: a huge file's messages may be far smaller than it, and memory reserved may be committed.
-        let capacity = native_bytes.min(64 << 20);
+        let capacity = native_bytes.min(MAX_KEPT_BUFFER);
         Self { lines: EncodedLines::with_capacity(messages, capacity), texts: write::searchable_texts(messages) }
     }
 }
@@ -724,7 +728,7 @@ fn parse_whole_in(agents: &[Box<dyn Agent>], file: NativeFile, bytes: &mut Vec<u
         ParseMode::Incremental => &bytes[..(offset.min(HEAD_BYTES) as usize).min(bytes.len())],
         ParseMode::Snapshot => &bytes[..],
     };
-    let head_hash = head_hash(head);
+    let head_hash = hash_of_head(head);
     Ok(Parsed { file, parser, messages: out.messages, prepared: None, skipped: out.skipped, offset, head_hash })
 }
 

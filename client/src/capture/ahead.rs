@@ -18,8 +18,8 @@ use sessionfs_shared::SessionId;
 use tracing::debug;
 
 use super::{
-    CaptureReport, Capturer, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of, parse_whole_in,
-    session_id_of, write_session_files,
+    CaptureReport, Capturer, MAX_KEPT_BUFFER, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of,
+    parse_whole_in, session_id_of, write_session_files,
 };
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
@@ -71,9 +71,6 @@ pub(super) fn remove_abandoned_staging(paths: &StorePaths) {
     }
 }
 
-/// The largest read buffer the parsing thread keeps for the next file.
-const KEPT_READ_BUFFER: usize = 64 << 20;
-
 /// Parse `files` in order, sending one answer per file: `None` for a file the index already knows, or that
 /// is not a regular file (links are not followed, see `capture_path`).
 pub(super) fn parse_ahead(
@@ -98,7 +95,7 @@ pub(super) fn parse_ahead(
                 p
             })
         });
-        if bytes.capacity() > KEPT_READ_BUFFER {
+        if bytes.capacity() > MAX_KEPT_BUFFER {
             bytes = Vec::new(); // one huge session's memory is not held for the rest of the import
         }
         if tx.send(parsed).is_err() {
