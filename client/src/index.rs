@@ -304,6 +304,7 @@ fn row_to_native(r: &rusqlite::Row<'_>) -> rusqlite::Result<NativeFileRow> {
 }
 
 pub use sessionfs_shared::search::fts_query;
+pub use write::searchable_text;
 
 /// A matching message as the search queries select it: session, message, where its line is, score, and
 /// the session's agent and title.
@@ -928,9 +929,9 @@ pub(crate) mod write {
         index_messages(tx, id, &read.spans, searchable_texts(&read.messages))
     }
 
-    /// What the index holds of a message's text: empty when there is nothing to search, and cut to
-    /// [`MAX_INDEXED_TEXT`](super::MAX_INDEXED_TEXT).
-    pub(crate) fn searchable_text(m: &Message) -> String {
+    /// What the index holds of a message's text: empty when there is nothing to search, and cut to 64 KiB
+    /// (`MAX_INDEXED_TEXT`).
+    pub fn searchable_text(m: &Message) -> String {
         let mut text = m.search_text();
         if text.trim().is_empty() {
             return String::new();

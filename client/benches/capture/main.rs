@@ -13,8 +13,9 @@
 //! Code corpus: plain JSON parse vs agent parser vs `Capturer::import_all`), `fulltext` (the full-text
 //! index alone: the searchable text of the captured messages indexed on one thread, as an import's
 //! full-text thread does, beside a plain parse; of each corpus the other sections capture, or of the
-//! Claude Code one when it is alone), `search` (`Index::search` latency), `rebuild` (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd`
-//! built in release, or `--bin-dir`), `codex` (the capture comparison on a Codex corpus). `--reuse DIR`
+//! Claude Code one when it is alone), `search` (`Index::search` latency), `rebuild`
+//! (`Store::rebuild_index`), `daemon` (`sfsd` idle RSS and CPU; needs `sfs` and `sfsd` built in release, or
+//! `--bin-dir`), `codex` (the capture comparison on a Codex corpus). `--reuse DIR`
 //! keeps the Claude Code corpus and its store in DIR and reuses them on the next run, so the later
 //! sections can be re-run without generating and capturing 1.7 GiB again; delete `DIR/store` to measure
 //! capture again on the same corpus without generating it. `--repeat N` times the plain parse and the
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sessionfs_agents::LineSplitter;
+use sessionfs_client::index::searchable_text;
 use sessionfs_client::{Capturer, Store, StorePaths};
 use sessionfs_shared::sfs::Message;
 
@@ -860,7 +862,7 @@ fn measure_fulltext_alone(label: &str, cap: &Capturer, scratch: &Path, table: &m
         };
         let mut texts = Vec::new();
         for (_, line) in LineSplitter::new(&data, true, 1) {
-            let text = Message::from_json_line(line)?.search_text();
+            let text = searchable_text(&Message::from_json_line(line)?);
             if !text.is_empty() {
                 bytes += text.len();
                 texts.push(text);
