@@ -354,6 +354,9 @@ impl Index {
             std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
         }
         let mut conn = open_connection(path)?;
+        // A capture alone keeps more statements than rusqlite's default 16 (the multi-row inserts of
+        // `index_messages` among them); evicting one means parsing its SQL again for every session.
+        conn.set_prepared_statement_cache_capacity(32);
         migrate(&mut conn)?;
         #[cfg(unix)]
         {
@@ -902,26 +905,53 @@ pub(crate) mod write {
         spans: &[LineSpan],
         texts: Vec<String>,
     ) -> Result<()> {
-        let mut row =
-            tx.prepare_cached("INSERT INTO message_rows (session_key, line_offset, line_len) VALUES (?1, ?2, ?3)")?;
-        let mut fulltext = Vec::with_capacity(texts.len());
-        // Looked up with the first message to index: nothing to index needs no session row.
-        let mut key = None;
-        for (span, text) in spans.iter().zip(texts) {
-            if text.is_empty() {
-                continue;
+        let indexed: Vec<(&LineSpan, String)> = spans.iter().zip(texts).filter(|(_, text)| !text.is_empty()).collect();
+        if indexed.is_empty() {
+            // Nothing to index needs no session row.
+            return Ok(());
+        }
+        let key = session_key(tx, id)?;
+        // Rowids are given here, not left to SQLite, so that many rows go in one statement (each statement on
+        // an AUTOINCREMENT table reads and writes `sqlite_sequence`: one row at a time, that was half the
+        // cost of a row) and each message still knows its own. Past the highest rowid ever given, as
+        // AUTOINCREMENT would; SQLite moves `sqlite_sequence` up to the highest explicit one.
+        let first = next_message_rowid(tx)?;
+        let mut left = indexed.len();
+        let mut fulltext = Vec::with_capacity(left);
+        let mut rows = indexed.into_iter().zip(first..);
+        for &chunk in &ROWS_PER_INSERT {
+            let mut insert = tx.prepare_cached(&insert_rows_sql(chunk))?;
+            while left >= chunk {
+                let mut values = Vec::with_capacity(chunk * 4);
+                for ((span, text), rowid) in rows.by_ref().take(chunk) {
+                    values.extend([rowid, key, span.offset as i64, span.len as i64]);
+                    fulltext.push((rowid, text));
+                }
+                insert.execute(rusqlite::params_from_iter(values))?;
+                left -= chunk;
             }
-            let key = match key {
-                Some(key) => key,
-                None => *key.insert(session_key(tx, id)?),
-            };
-            row.execute(params![key, span.offset as i64, span.len as i64])?;
-            fulltext.push((tx.last_insert_rowid(), text));
         }
-        if !fulltext.is_empty() {
-            tx.fulltext(Change::Insert(fulltext));
-        }
+        tx.fulltext(Change::Insert(fulltext));
         Ok(())
+    }
+
+    /// The sizes of the multi-row inserts [`index_messages`] uses, largest first, down to one.
+    const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
+
+    /// `INSERT` of `rows` message rows, rowids given.
+    fn insert_rows_sql(rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?)"; rows].join(", ");
+        format!("INSERT INTO message_rows (rowid, session_key, line_offset, line_len) VALUES {values}")
+    }
+
+    /// The rowid AUTOINCREMENT would give the next message row: one past the highest ever given.
+    fn next_message_rowid(tx: &Connection) -> Result<i64> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'message_rows'), 0),
+                            COALESCE((SELECT MAX(rowid) FROM message_rows), 0)) + 1",
+            )?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// Index the messages of a session as read back from its `messages.jsonl`.
@@ -1109,5 +1139,63 @@ mod tests {
             .unwrap();
         assert_eq!(keys.len(), 2, "both rows under the session's key");
         assert_eq!(index.message_rows().unwrap(), 2, "and no row from the calls without a session");
+    }
+
+    #[test]
+    fn many_messages_go_in_several_inserts_each_row_keeping_its_span_and_text_and_no_rowid_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(&dir.path().join("index.db"), &dir.path().join("fulltext.db"), dir.path()).unwrap();
+        let id = SessionId::parse("ses_0123456789abcdef").unwrap();
+        index
+            .conn()
+            .execute(
+                "INSERT INTO sessions (session_id, source_tool, created_at, updated_at, indexed_at)
+                 VALUES (?1, 'claude-code', '', '', '')",
+                [id.as_str()],
+            )
+            .unwrap();
+        // 90 messages, every tenth without text: 81 rows, which is 64 + 16 + 1.
+        let spans: Vec<LineSpan> = (0..90).map(|i| LineSpan { offset: i * 100, len: 99 }).collect();
+        let texts = |tag: &str| -> Vec<String> {
+            (0..90).map(|i| if i % 10 == 9 { String::new() } else { format!("{tag}{i}") }).collect()
+        };
+        let rows = |index: &Index| -> Vec<(i64, i64)> {
+            let mut stmt = index.conn().prepare("SELECT rowid, line_offset FROM message_rows ORDER BY rowid").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+        };
+        let hit = |index: &Index, word: &str| -> i64 {
+            index
+                .conn()
+                .query_row("SELECT rowid FROM fulltext.messages_fts WHERE messages_fts MATCH ?1", [word], |r| r.get(0))
+                .unwrap()
+        };
+
+        let tx = index.write().unwrap();
+        write::index_messages(&tx, &id, &spans, texts("first")).unwrap();
+        tx.commit().unwrap();
+        let first = rows(&index);
+        assert_eq!(first.len(), 81);
+        let offsets: Vec<i64> = first.iter().map(|&(_, offset)| offset).collect();
+        let expected: Vec<i64> = (0..90).filter(|i| i % 10 != 9).map(|i| i * 100).collect();
+        assert_eq!(offsets, expected, "rows in the order of their messages");
+        for (i, &(rowid, offset)) in first.iter().enumerate() {
+            assert_eq!(rowid, first[0].0 + i as i64, "consecutive rowids");
+            assert_eq!(hit(&index, &format!("first{}", offset / 100)), rowid, "each row's text is its message's");
+        }
+
+        // The newest rows go; the next rows must still come after every rowid ever given.
+        let highest = first.last().unwrap().0;
+        index.conn().execute("DELETE FROM message_rows WHERE rowid > ?1", [highest - 5]).unwrap();
+        let tx = index.write().unwrap();
+        write::index_messages(&tx, &id, &spans[..3], texts("second")[..3].to_vec()).unwrap();
+        tx.commit().unwrap();
+        let second: Vec<i64> = rows(&index).iter().map(|&(rowid, _)| rowid).filter(|&r| r > highest - 5).collect();
+        assert_eq!(second, vec![highest + 1, highest + 2, highest + 3]);
+        assert_eq!(hit(&index, "second2"), highest + 3);
+        let sequence: i64 = index
+            .conn()
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'message_rows'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sequence, highest + 3, "AUTOINCREMENT's sequence follows the rowids given");
     }
 }
