@@ -16,6 +16,7 @@ use sessionfs_shared::{AgentKind, SessionId};
 use crate::error::{ClientError, Result};
 use crate::session_dir::{LineSpan, MessagesRead, SessionDir};
 
+mod bulk_insert;
 pub(crate) mod fulltext;
 mod transaction;
 
@@ -911,37 +912,24 @@ pub(crate) mod write {
             return Ok(());
         }
         let key = session_key(tx, id)?;
-        // Rowids are given here, not left to SQLite, so that many rows go in one statement (each statement on
-        // an AUTOINCREMENT table reads and writes `sqlite_sequence`: one row at a time, that was half the
-        // cost of a row) and each message still knows its own. Past the highest rowid ever given, as
-        // AUTOINCREMENT would; SQLite moves `sqlite_sequence` up to the highest explicit one.
+        // Rowids are given here, not left to SQLite, so that many rows go in one statement (see `bulk_insert`)
+        // and each message still knows its own: past the highest rowid ever given, as AUTOINCREMENT would give
+        // them. SQLite moves `sqlite_sequence` up to the highest one given.
         let first = next_message_rowid(tx)?;
-        let mut left = indexed.len();
-        let mut fulltext = Vec::with_capacity(left);
-        let mut rows = indexed.into_iter().zip(first..);
-        for &chunk in &ROWS_PER_INSERT {
-            let mut insert = tx.prepare_cached(&insert_rows_sql(chunk))?;
-            while left >= chunk {
-                let mut values = Vec::with_capacity(chunk * 4);
-                for ((span, text), rowid) in rows.by_ref().take(chunk) {
-                    values.extend([rowid, key, span.offset as i64, span.len as i64]);
-                    fulltext.push((rowid, text));
-                }
-                insert.execute(rusqlite::params_from_iter(values))?;
-                left -= chunk;
-            }
+        let mut rows = Vec::with_capacity(indexed.len());
+        let mut fulltext = Vec::with_capacity(indexed.len());
+        for ((span, text), rowid) in indexed.into_iter().zip(first..) {
+            rows.push([rowid, key, span.offset as i64, span.len as i64]);
+            fulltext.push((rowid, text));
         }
+        bulk_insert::insert_rows(
+            tx,
+            "INSERT INTO message_rows (rowid, session_key, line_offset, line_len)",
+            &rows,
+            |[rowid, key, offset, len]| [rowid, key, offset, len],
+        )?;
         tx.fulltext(Change::Insert(fulltext));
         Ok(())
-    }
-
-    /// The sizes of the multi-row inserts [`index_messages`] uses, largest first, down to one.
-    const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
-
-    /// `INSERT` of `rows` message rows, rowids given.
-    fn insert_rows_sql(rows: usize) -> String {
-        let values = vec!["(?, ?, ?, ?)"; rows].join(", ");
-        format!("INSERT INTO message_rows (rowid, session_key, line_offset, line_len) VALUES {values}")
     }
 
     /// The rowid AUTOINCREMENT would give the next message row: one past the highest ever given.

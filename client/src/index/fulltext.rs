@@ -127,6 +127,9 @@ impl FullText {
         };
         match change {
             Change::Insert(rows) => {
+                // One row per statement: a statement that inserts several rows opens a statement savepoint,
+                // and FTS5 writes out its pending terms at every savepoint (64 rows a statement made an import
+                // 2.5x slower).
                 let mut insert = self.conn.prepare_cached("INSERT INTO messages_fts (rowid, text) VALUES (?1, ?2)")?;
                 for (rowid, text) in rows {
                     // At or below `indexed_through`, someone indexed it from its file already.
