@@ -20,7 +20,7 @@ use sessionfs_shared::{AgentKind, Timestamp};
 
 pub(crate) use state::unregister_thread;
 
-use crate::lenient::{self, Field, List, Object, Scalar};
+use crate::lenient::{self, Field, Given, List, Object, Scalar};
 use crate::lines::parse_line;
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
@@ -106,7 +106,7 @@ struct Payload {
     role: Scalar,
     content: List<Object<Part>>,
     summary: List<Object<Part>>,
-    encrypted_content: Scalar,
+    encrypted_content: Given,
     call_id: Scalar,
     id: Scalar,
     name: Scalar,
@@ -374,7 +374,7 @@ impl State {
                     parts.0.into_iter().filter_map(|part| part.0?.text.into_string()).collect()
                 };
                 let (summary, content) = (texts(p.summary), texts(p.content));
-                let encrypted = p.encrypted_content.is_given();
+                let encrypted = p.encrypted_content.0;
                 if summary.is_empty() && content.is_empty() && !encrypted {
                     return None;
                 }
