@@ -311,11 +311,17 @@ impl Capturer {
         let agent = &self.agents[agent_idx];
 
         if let Some(prev) = prev.as_ref().filter(|p| p.session_id.as_str().starts_with("ses_")) {
-            if self.store.index().session(&prev.session_id)?.is_none()
-                && !DeletedList::load(&self.store.paths().deleted_json()).contains(&prev.session_id)
-            {
+            let id = prev.session_id.clone();
+            let listed = self.store.index().session(&id)?.is_some();
+            if !listed && !DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
                 // The session was removed from the store while its native file stayed: capture it again.
-                let id = prev.session_id.clone();
+                return self.recapture(&id, Some(file)).map(Some);
+            }
+            if listed && !self.store.session_dir(&id).exists() {
+                // Its folder was deleted by hand: the index forgets it, and it is captured again whole (an
+                // append would write past the end of a file that is gone).
+                warn!(session.id = %id, "the session's folder is gone from the store; capturing it again from its native files");
+                self.store.remove(&id)?;
                 return self.recapture(&id, Some(file)).map(Some);
             }
             let restored = prev
@@ -420,7 +426,14 @@ impl Capturer {
         }
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
-        let row = self.store.index().session(id)?;
+        let mut row = self.store.index().session(id)?;
+        if row.is_none() && !deleted.contains(id) && dir.exists() {
+            // A stored copy the index does not list (index.db was lost or deleted): indexed as it is first, so
+            // that it is compared with the native files like any stored copy, and a longer one is kept.
+            info!(session.id = %id, "indexing the stored copy of a session the index had lost");
+            self.store.reindex_session(id)?;
+            row = self.store.index().session(id)?;
+        }
         let stored_count = row.as_ref().map_or(0, |r| r.message_count);
 
         let mut tx_plan = WritePlan::default();

@@ -27,9 +27,33 @@ impl Store {
         restrict_permissions(paths.root());
         let index = Index::open(&paths.index_db(), &paths.fulltext_db(), &sessions)?;
         let mut store = Self { paths, index };
+        store.rebuild_lost_index()?;
         store.reindex_after_upgrade()?;
         store.catch_up_search()?;
         Ok(store)
+    }
+
+    /// Build the index again from the session folders when it lists no session but the store holds some:
+    /// `index.db` was deleted or lost. Every command and the daemon open the store, so the first repairs it,
+    /// before an import could take a stored copy for a new session (and `sfs list` say there is none).
+    fn rebuild_lost_index(&mut self) -> Result<()> {
+        let listed: bool = self.index.conn().query_row("SELECT EXISTS (SELECT 1 FROM sessions)", [], |r| r.get(0))?;
+        if listed {
+            return Ok(());
+        }
+        let stored = fs::read_dir(self.paths.sessions())
+            .map(|mut dirs| dirs.any(|d| d.is_ok_and(|d| SessionDir::new(d.path()).exists())))
+            .unwrap_or(false);
+        if !stored {
+            return Ok(());
+        }
+        tracing::warn!("the index lists no session but the store holds some: rebuilding it from the session folders");
+        let report = self.rebuild_index()?;
+        tracing::info!(sessions = report.sessions, messages = report.messages, "index rebuilt");
+        for (path, error) in &report.failed {
+            tracing::warn!(path, error, "a session folder could not be read; `sfs doctor` shows it");
+        }
+        Ok(())
     }
 
     /// Index for search the messages the full-text index is behind on: none, unless a writer crashed or an
@@ -147,7 +171,13 @@ impl Store {
                     continue;
                 }
             };
-            let read = dir.read_messages()?;
+            let read = match dir.read_messages() {
+                Ok(read) => read,
+                Err(e) => {
+                    report.failed.push((path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
             let messages_bytes = fs::metadata(path.join(files::MESSAGES)).map(|m| m.len()).unwrap_or(0);
             let workspace: Option<Workspace> = dir.read_json(files::WORKSPACE).ok().flatten();
             let mut row = SessionRow::from_manifest(&manifest, messages_bytes, dir.size_bytes());

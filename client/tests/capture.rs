@@ -139,6 +139,67 @@ fn a_shrunk_native_file_never_overwrites_a_longer_stored_copy() {
     assert!(messages(&c).contains(&"a9".to_string()), "{:?}", messages(&c));
 }
 
+/// A session captured with three messages whose native file then shrank to one, with an alias set: the store
+/// keeps the longer copy.
+fn capture_then_shrink(env: &Env) {
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    env.append(&user("u2", Some("a1"), "three kingfishers"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let dir = c.store().session_dir(&id());
+    let mut m: Manifest = dir.read_manifest().unwrap().unwrap();
+    m.alias = Some("birds".into());
+    dir.write_manifest(&m).unwrap();
+    fs::write(env.session_file(), user("u1", None, "one")).unwrap();
+    assert!(c.import_all(&mut ()).unwrap()[0].kept_longer_copy);
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+}
+
+#[test]
+fn a_lost_index_db_is_rebuilt_on_open_and_the_import_after_it_keeps_the_longer_copy() {
+    let env = Env::new();
+    capture_then_shrink(&env);
+    remove_database(&StorePaths::new(&env.store).index_db());
+
+    let mut c = env.capturer();
+    let listed = c.store().index().list(&ListFilter::default()).unwrap();
+    assert_eq!(listed.len(), 1, "listed again without an import");
+    assert_eq!((listed[0].message_count, listed[0].alias.as_deref()), (3, Some("birds")));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"], "the shorter native file did not replace the stored copy");
+    assert_eq!(c.store().index().search("kingfishers", None, 5).unwrap().len(), 1);
+}
+
+#[test]
+fn a_stored_copy_the_index_does_not_list_is_compared_not_overwritten() {
+    let env = Env::new();
+    capture_then_shrink(&env);
+    // Another session keeps the index from being empty (an empty one is rebuilt whole on open); this one's
+    // rows go, as from an index.db restored from before it was captured.
+    let other = env.home.join(".claude/projects/-tmp-p/99999999-1111-2222-3333-444455556666.jsonl");
+    fs::write(&other, user("o1", None, "another session").replace(NATIVE_ID, "99999999-1111-2222-3333-444455556666"))
+        .unwrap();
+    env.capturer().import_all(&mut ()).unwrap();
+    let db = sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap();
+    db.execute(
+        "DELETE FROM message_rows WHERE session_key = (SELECT session_key FROM sessions WHERE session_id = ?1)",
+        [id().as_str()],
+    )
+    .unwrap();
+    db.execute("DELETE FROM sessions WHERE session_id = ?1", [id().as_str()]).unwrap();
+    db.execute("DELETE FROM native_files WHERE session_id = ?1", [id().as_str()]).unwrap();
+    drop(db);
+
+    let mut c = env.capturer();
+    assert!(c.store().index().session(&id()).unwrap().is_none());
+    let reports = c.import_all(&mut ()).unwrap();
+    assert!(reports.iter().any(|r| r.session_id == id() && r.kept_longer_copy), "{reports:?}");
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    let row = c.store().index().session(&id()).unwrap().unwrap();
+    assert_eq!((row.message_count, row.alias.as_deref()), (3, Some("birds")));
+}
+
 #[test]
 fn a_rewritten_file_of_equal_or_greater_length_replaces_the_copy() {
     let env = Env::new();
@@ -221,6 +282,26 @@ fn a_session_removed_from_the_store_is_captured_again_whole() {
     env.append(&assistant("a1", "u1", "two"));
     c.capture_path(&env.session_file()).unwrap();
     assert_eq!(messages(&c), ["u1", "a1"]);
+}
+
+#[test]
+fn a_session_folder_deleted_by_hand_is_captured_again_by_the_next_import() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two herons"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    fs::remove_dir_all(c.store().session_dir(&id()).path()).unwrap();
+    // Unchanged native file: captured again all the same.
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1"]);
+    // And appends go on from there, into a whole file.
+    env.append(&user("u2", Some("a1"), "three"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 3);
+    assert_eq!(c.store().index().search("herons", None, 5).unwrap().len(), 1, "indexed once");
+    assert_fulltext_complete(&c);
 }
 
 #[test]

@@ -102,18 +102,23 @@ impl Doctor {
         let missing: Vec<&String> = indexed.difference(&on_disk).collect();
         let unindexed: Vec<&String> = on_disk.difference(&indexed).collect();
         let level = if missing.is_empty() && unindexed.is_empty() { Level::Ok } else { Level::Warn };
-        check(
-            &mut checks,
-            "sessions",
-            level,
-            format!(
-                "{} indexed, {} on disk; {} indexed without a directory, {} directories not indexed",
-                indexed.len(),
-                on_disk.len(),
-                missing.len(),
-                unindexed.len()
-            ),
+        let mut detail = format!(
+            "{} indexed, {} on disk; {} indexed without a directory, {} directories not indexed",
+            indexed.len(),
+            on_disk.len(),
+            missing.len(),
+            unindexed.len()
         );
+        if level != Level::Ok {
+            let named: Vec<&str> = missing.iter().chain(&unindexed).take(5).map(|s| s.as_str()).collect();
+            detail.push_str(&format!(
+                " ({}{}): `sfs doctor --rebuild-index` lists the folders again, then `sfs import` captures again \
+                 what has no folder",
+                named.join(", "),
+                if missing.len() + unindexed.len() > named.len() { ", …" } else { "" }
+            ));
+        }
+        check(&mut checks, "sessions", level, detail);
         let fts = store.index().fulltext_rows()?;
         let msg_rows = store.index().message_rows()?;
         let behind = store.index().fulltext_lag()?;
