@@ -2,6 +2,9 @@
 //!
 //! This binary only parses arguments and prints; the work is in `sessionfs-client`.
 
+#[macro_use]
+mod stdout;
+
 mod cmd;
 mod context;
 mod render;

@@ -245,6 +245,33 @@ fn a_closed_stdout_ends_the_output_quietly() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Every command that prints, in its plain form too (`println!` panicked on a closed pipe).
+    let id = env.json(&["list", "--json"])[0]["id"].as_str().unwrap().to_owned();
+    let commands: [&[&str]; 7] = [
+        &["list"],
+        &["import"],
+        &["doctor"],
+        &["storage"],
+        &["show", &id],
+        &["search", "quasar"],
+        &["daemon", "status"],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sfs"))
+            .args(args)
+            .env("HOME", env.home())
+            .env("SFS_HOME", env.store())
+            .env_remove("SFS_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked") && out.status.code() != Some(101), "sfs {args:?}: {stderr}");
+    }
 }
 
 struct DaemonGuard<'a>(&'a Env);

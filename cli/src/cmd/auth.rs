@@ -73,7 +73,7 @@ impl Auth {
                     .with_context(|| format!("checking the key with {}", remote.url))?;
                 config.sync = Some(remote.clone());
                 config.save(paths.root())?;
-                println!("Logged in to {} as {} (key {}).", remote.url, me.email, redact_key(&remote.api_key));
+                outln!("Logged in to {} as {} (key {}).", remote.url, me.email, redact_key(&remote.api_key));
             }
             Self::Signup { email, url } => {
                 let url = default_url(&config, url);
@@ -92,12 +92,12 @@ impl Auth {
                 RemoteClient::new(&remote)?;
                 config.sync = Some(remote.clone());
                 config.save(paths.root())?;
-                println!(
+                outln!(
                     "Account created for {email} on {}; logged in. {}",
                     remote.url,
                     body["message"].as_str().unwrap_or("")
                 );
-                println!(
+                outln!(
                     "Your key ({}) is stored in {}; it is not shown again.",
                     redact_key(&remote.api_key),
                     ClientConfig::path(paths.root()).display()
@@ -108,7 +108,7 @@ impl Auth {
                     if json {
                         super::print_json(&json!({ "logged_in": false }))?;
                     } else {
-                        println!("Not logged in. Run `sfs auth login --url <server> --key <sk_sfs_…>`.");
+                        outln!("Not logged in. Run `sfs auth login --url <server> --key <sk_sfs_…>`.");
                     }
                     return Ok(ExitCode::SUCCESS);
                 };
@@ -126,9 +126,9 @@ impl Auth {
                     )?;
                     return Ok(if me.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
                 }
-                println!("Server: {}\nKey:    {}", remote.url, redact_key(&remote.api_key));
+                outln!("Server: {}\nKey:    {}", remote.url, redact_key(&remote.api_key));
                 match me {
-                    Ok(m) => println!(
+                    Ok(m) => outln!(
                         "Account: {} ({}verified), {} used{}",
                         m.email,
                         if m.email_verified { "" } else { "not " },
@@ -141,7 +141,7 @@ impl Auth {
             Self::Logout => {
                 config.sync = None;
                 config.save(paths.root())?;
-                println!("Logged out; the key was removed from {}.", ClientConfig::path(paths.root()).display());
+                outln!("Logged out; the key was removed from {}.", ClientConfig::path(paths.root()).display());
             }
         }
         Ok(ExitCode::SUCCESS)

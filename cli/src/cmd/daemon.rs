@@ -92,7 +92,7 @@ fn start(paths: &StorePaths) -> Result<ExitCode> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let LockState::Held { pid } = probe(&paths.daemon_lock())? {
-            println!("sfsd started (pid {pid}); logs: {}", paths.daemon_log().display());
+            outln!("sfsd started (pid {pid}); logs: {}", paths.daemon_log().display());
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(status) = child.try_wait()? {
@@ -117,7 +117,7 @@ fn stop(paths: &StorePaths) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if probe(&paths.daemon_lock())? == LockState::Free {
-            println!("sfsd stopped (pid {pid})");
+            outln!("sfsd stopped (pid {pid})");
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(25));
@@ -172,23 +172,26 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
     }
     match (&report.pid, &report.daemon) {
         (Some(pid), Some(d)) => {
-            println!(
+            outln!(
                 "sfsd running (pid {pid}) since {}; {} capture(s), {} event(s), {} error(s)",
-                d.started_at, d.captures, d.events, d.errors
+                d.started_at,
+                d.captures,
+                d.events,
+                d.errors
             );
             for r in &d.roots {
                 let state = if r.watching { "watching" } else { "waiting for the folder to appear" };
-                println!("  {:<12} {} ({state})", r.agent, r.path.display());
+                outln!("  {:<12} {} ({state})", r.agent, r.path.display());
             }
         }
-        (Some(pid), None) => println!("sfsd running (pid {pid}), starting up"),
-        _ => println!("sfsd is not running (start it with `sfs daemon start`)"),
+        (Some(pid), None) => outln!("sfsd running (pid {pid}), starting up"),
+        _ => outln!("sfsd is not running (start it with `sfs daemon start`)"),
     }
     if report.agents.is_empty() {
-        println!("No sessions captured yet.");
+        outln!("No sessions captured yet.");
     }
     for a in &report.agents {
-        println!(
+        outln!(
             "{:<12} {} session(s), {} file(s), last capture {}; {} record(s) skipped as unparseable",
             a.agent,
             a.sessions,
@@ -197,7 +200,7 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
             a.records_skipped
         );
         if let Some(err) = &a.last_error {
-            println!("             last error: {err}");
+            outln!("             last error: {err}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -53,20 +53,20 @@ impl Delete {
             let remote = remote.ok_or(SyncError::NotLoggedIn)?;
             let wire = if scope == Scope::Cloud { "cloud" } else { "everywhere" };
             match remote.delete(id.as_str(), wire) {
-                Ok(d) => println!(
+                Ok(d) => outln!(
                     "Deleted {id} on the server; it stays in its trash until {}.",
                     d.summary.purge_after.as_deref().unwrap_or("purged")
                 ),
-                Err(e) if e.status() == Some(410) => println!("{id} was already in the server's trash."),
+                Err(e) if e.status() == Some(410) => outln!("{id} was already in the server's trash."),
                 Err(e) if e.status() == Some(404) && scope == Scope::Everywhere => {
-                    println!("{id} is not on the server.")
+                    outln!("{id} is not on the server.")
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         if scope != Scope::Cloud {
             store.remove(&id)?;
-            println!("Deleted {id} from this machine.");
+            outln!("Deleted {id} from this machine.");
         }
         let wire = match scope {
             Scope::Local => "local",
@@ -74,7 +74,7 @@ impl Delete {
             Scope::Everywhere => "everywhere",
         };
         DeletedList::mark(&store.paths().deleted_json(), &id, wire, None, None)?;
-        println!("Capture and autosync will not bring it back; `sfs restore {id}` undoes this.");
+        outln!("Capture and autosync will not bring it back; `sfs restore {id}` undoes this.");
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -87,27 +87,27 @@ impl Restore {
         drop(store);
         if let Ok(remote) = context::remote() {
             match remote.restore(self.id.as_str()) {
-                Ok(_) => println!("Restored {} on the server.", self.id),
-                Err(e) if e.status() == Some(409) => println!("{} is not deleted on the server.", self.id),
-                Err(e) if e.status() == Some(410) && local => println!("{} is not in the server's trash.", self.id),
+                Ok(_) => outln!("Restored {} on the server.", self.id),
+                Err(e) if e.status() == Some(409) => outln!("{} is not deleted on the server.", self.id),
+                Err(e) if e.status() == Some(410) && local => outln!("{} is not in the server's trash.", self.id),
                 Err(e) => return Err(e.into()),
             }
             if !local {
                 let mut syncer = context::syncer()?;
                 syncer.pull(&self.id, true)?;
-                println!("Pulled {} back into the local store.", self.id);
+                outln!("Pulled {} back into the local store.", self.id);
             }
         } else if !local {
             // Local-only delete: capture it again from the agent's files.
             let mut capturer = context::capturer()?;
             let n = capturer.import_all(&mut ())?.iter().filter(|r| r.session_id == self.id).count();
             if n == 0 {
-                println!("{} is no longer in the agent's files; nothing to restore here.", self.id);
+                outln!("{} is no longer in the agent's files; nothing to restore here.", self.id);
                 return Ok(ExitCode::FAILURE);
             }
-            println!("Captured {} again from the agent's files.", self.id);
+            outln!("Captured {} again from the agent's files.", self.id);
         }
-        println!("{} is no longer excluded from capture and autosync.", self.id);
+        outln!("{} is no longer excluded from capture and autosync.", self.id);
         Ok(ExitCode::SUCCESS)
     }
 }

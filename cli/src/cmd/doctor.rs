@@ -229,7 +229,7 @@ fn finish(checks: Vec<Check>, json: bool) -> Result<ExitCode> {
                 Level::Warn => "WARN",
                 Level::Error => "FAIL",
             };
-            println!("[{mark}] {:<22} {}", c.check, c.detail);
+            outln!("[{mark}] {:<22} {}", c.check, c.detail);
         }
     }
     Ok(if worst == Level::Error { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -58,8 +58,8 @@ impl Handoff {
         if self.json {
             super::print_json(&h)?;
         } else {
-            println!("Handed {id} to {} (handoff {}, expires {}).", h.recipient_email, h.id, h.expires_at);
-            println!("They can claim it with:  sfs pull-handoff {}", h.id);
+            outln!("Handed {id} to {} (handoff {}, expires {}).", h.recipient_email, h.id, h.expires_at);
+            outln!("They can claim it with:  sfs pull-handoff {}", h.id);
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -85,11 +85,11 @@ impl PullHandoff {
         if self.json {
             super::print_json(&serde_json::json!({ "handoff": claimed, "session_id": copy, "pull": outcome }))?;
         } else {
-            println!("Claimed {} from {}: your copy is {copy}.", h.id, h.sender_email);
+            outln!("Claimed {} from {}: your copy is {copy}.", h.id, h.sender_email);
             if let Some(m) = &h.message {
-                println!("Their note: {m}");
+                outln!("Their note: {m}");
             }
-            println!("Continue it with:  sfs resume {copy}");
+            outln!("Continue it with:  sfs resume {copy}");
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -48,12 +48,12 @@ impl Import {
                 "sessions_updated": sessions, "new_messages": messages, "records_skipped": skipped, "agents": health,
             }))?;
         } else {
-            println!("Captured {sessions} session(s), {messages} new message(s).");
+            outln!("Captured {sessions} session(s), {messages} new message(s).");
             for h in &health {
-                println!("  {:<12} {} session(s) from {} file(s)", h.agent, h.sessions, h.files);
+                outln!("  {:<12} {} session(s) from {} file(s)", h.agent, h.sessions, h.files);
             }
             if skipped > 0 {
-                println!("{skipped} record(s) could not be parsed and were skipped; see `sfs doctor`.");
+                outln!("{skipped} record(s) could not be parsed and were skipped; see `sfs doctor`.");
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -38,7 +38,7 @@ impl List {
             eprintln!("No sessions yet. Run `sfs import`, or `sfs daemon start` to capture as you work.");
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{:<21} {:<11} {:>5}  {:<16}  TITLE", "ID", "AGENT", "MSGS", "UPDATED");
+        outln!("{:<21} {:<11} {:>5}  {:<16}  TITLE", "ID", "AGENT", "MSGS", "UPDATED");
         for r in rows {
             let updated = r.updated_at.get(..16).unwrap_or(&r.updated_at).replace('T', " ");
             let title = r.alias.as_ref().map(|a| format!("[{a}] ")).unwrap_or_default()
@@ -48,7 +48,7 @@ impl List {
                 Some(parent) => format!("{} (from {parent})", super::ellipsize(&title, 45)),
                 None => title,
             };
-            println!(
+            outln!(
                 "{:<21} {:<11} {:>5}  {:<16}  {}",
                 r.id,
                 r.source_tool,

@@ -79,7 +79,7 @@ impl Push {
         if self.json {
             super::print_json(&serde_json::json!({ "session_id": id, "result": outcome }))?;
         } else {
-            println!("{}", describe_push(id.as_str(), &outcome));
+            outln!("{}", describe_push(id.as_str(), &outcome));
         }
         Ok(if matches!(outcome, PushOutcome::TooLarge { .. } | PushOutcome::DeletedOnServer) {
             ExitCode::FAILURE
@@ -98,11 +98,11 @@ impl Pull {
             return Ok(ExitCode::SUCCESS);
         }
         match &outcome {
-            PullOutcome::Pulled { created: true, .. } => println!("Pulled {} into the local store.", self.id),
-            PullOutcome::Pulled { .. } => println!("Updated {} from the server.", self.id),
-            PullOutcome::UpToDate => println!("{} is up to date.", self.id),
-            PullOutcome::SkippedDeleted => println!("{} is deleted locally.", self.id),
-            PullOutcome::Resolved(o) => println!("{}", describe_push(self.id.as_str(), o)),
+            PullOutcome::Pulled { created: true, .. } => outln!("Pulled {} into the local store.", self.id),
+            PullOutcome::Pulled { .. } => outln!("Updated {} from the server.", self.id),
+            PullOutcome::UpToDate => outln!("{} is up to date.", self.id),
+            PullOutcome::SkippedDeleted => outln!("{} is deleted locally.", self.id),
+            PullOutcome::Resolved(o) => outln!("{}", describe_push(self.id.as_str(), o)),
         }
         Ok(ExitCode::SUCCESS)
     }

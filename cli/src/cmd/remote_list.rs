@@ -40,11 +40,11 @@ impl ListRemote {
             eprintln!("No sessions on the server{}.", if self.deleted { " in the trash" } else { "" });
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{:<21} {:<11} {:>5} {:>9} {:<5}  TITLE", "ID", "AGENT", "MSGS", "SIZE", "LOCAL");
+        outln!("{:<21} {:<11} {:>5} {:>9} {:<5}  TITLE", "ID", "AGENT", "MSGS", "SIZE", "LOCAL");
         for s in sessions {
             let local =
                 sessionfs_shared::SessionId::parse(&s.id).ok().is_some_and(|id| store.session_dir(&id).exists());
-            println!(
+            outln!(
                 "{:<21} {:<11} {:>5} {:>9} {:<5}  {}",
                 s.id,
                 s.source_tool,

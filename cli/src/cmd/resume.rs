@@ -101,8 +101,8 @@ fn print_written(resumed: &Resumed, line: &str, json: bool) -> Result<()> {
         value["shell"] = line.into();
         return super::print_json(&value);
     }
-    println!("native id: {}", resumed.native_id);
-    println!("command:   {line}");
+    outln!("native id: {}", resumed.native_id);
+    outln!("command:   {line}");
     Ok(())
 }
 

@@ -36,11 +36,11 @@ impl Search {
             return Ok(ExitCode::SUCCESS);
         }
         for h in hits {
-            println!("{}  {}  {}", h.session_id, h.source_tool, h.title.as_deref().unwrap_or("(untitled)"));
+            outln!("{}  {}  {}", h.session_id, h.source_tool, h.title.as_deref().unwrap_or("(untitled)"));
             match &h.role {
-                Some(role) => println!("    {role}: {}", h.snippet.replace('\n', " ")),
+                Some(role) => outln!("    {role}: {}", h.snippet.replace('\n', " ")),
                 None => {
-                    println!("    (the message could not be read back from the session; `sfs doctor` checks the index)")
+                    outln!("    (the message could not be read back from the session; `sfs doctor` checks the index)")
                 }
             }
         }

@@ -65,13 +65,13 @@ impl Storage {
             super::print_json(&report)?;
             return Ok(ExitCode::SUCCESS);
         }
-        println!("Local storage at {}", report.store);
-        println!("{:<12} {:>9} {:>10} {:>10}", "AGENT", "SESSIONS", "MESSAGES", "SIZE");
+        outln!("Local storage at {}", report.store);
+        outln!("{:<12} {:>9} {:>10} {:>10}", "AGENT", "SESSIONS", "MESSAGES", "SIZE");
         for (name, a) in &report.agents {
-            println!("{:<12} {:>9} {:>10} {:>10}", name, a.sessions, a.messages, human_bytes(a.bytes));
+            outln!("{:<12} {:>9} {:>10} {:>10}", name, a.sessions, a.messages, human_bytes(a.bytes));
         }
-        println!("{:<12} {:>9} {:>10} {:>10}", "index", "", "", human_bytes(report.index_bytes));
-        println!("{:<12} {:>9} {:>10} {:>10}", "total", report.sessions, "", human_bytes(report.total_bytes));
+        outln!("{:<12} {:>9} {:>10} {:>10}", "index", "", "", human_bytes(report.index_bytes));
+        outln!("{:<12} {:>9} {:>10} {:>10}", "total", report.sessions, "", human_bytes(report.total_bytes));
         Ok(ExitCode::SUCCESS)
     }
 }

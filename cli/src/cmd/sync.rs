@@ -82,22 +82,24 @@ impl Sync {
                 if self.json {
                     super::print_json(&report)?;
                 } else {
-                    print!(
+                    out!(
                         "Sync complete: {} pushed, {} pulled, {} unchanged",
-                        report.pushed, report.pulled, report.unchanged
+                        report.pushed,
+                        report.pulled,
+                        report.unchanged
                     );
                     if report.skipped_deleted > 0 {
-                        print!(", {} skipped (deleted)", report.skipped_deleted);
+                        out!(", {} skipped (deleted)", report.skipped_deleted);
                     }
-                    println!(".");
+                    outln!(".");
                     for f in &report.forks {
-                        println!("Diverged turns were kept as fork {f}.");
+                        outln!("Diverged turns were kept as fork {f}.");
                     }
                     if !report.redactions.is_empty() {
-                        println!("Redacted before upload: {}.", Redactions(&report.redactions));
+                        outln!("Redacted before upload: {}.", Redactions(&report.redactions));
                     }
                     for id in &report.too_large {
-                        println!(
+                        outln!(
                             "{id} is too large for the server; compact it in its agent. It is retried when it changes."
                         );
                     }
@@ -112,12 +114,15 @@ impl Sync {
                 if json || self.json {
                     super::print_json(&st)?;
                 } else {
-                    println!("Mode:     {}", st.mode.as_str());
-                    println!(
+                    outln!("Mode:     {}", st.mode.as_str());
+                    outln!(
                         "Sessions: {} on the server, {} watched ({} queued, {} failed)",
-                        st.total_sessions, st.watched_sessions, st.queued, st.failed
+                        st.total_sessions,
+                        st.watched_sessions,
+                        st.queued,
+                        st.failed
                     );
-                    println!(
+                    outln!(
                         "Storage:  {} used{} (deleted sessions not counted)",
                         human_bytes(st.storage_used_bytes),
                         st.storage_quota_bytes.map(|q| format!(" of {}", human_bytes(q))).unwrap_or_default()
@@ -132,7 +137,7 @@ impl Sync {
                     _ => SyncMode::Off,
                 };
                 let s = remote.set_settings(mode, debounce)?;
-                println!(
+                outln!(
                     "Autosync mode is {} (debounce {} s); a running daemon picks it up within a minute.",
                     s.mode.as_str(),
                     s.debounce_seconds
@@ -141,12 +146,12 @@ impl Sync {
             }
             Some(Action::Watch { id }) => {
                 remote.watch(id.as_str(), true)?;
-                println!("Watching {id}: in selective mode the daemon syncs it.");
+                outln!("Watching {id}: in selective mode the daemon syncs it.");
                 Ok(ExitCode::SUCCESS)
             }
             Some(Action::Unwatch { id }) => {
                 remote.watch(id.as_str(), false)?;
-                println!("No longer watching {id}.");
+                outln!("No longer watching {id}.");
                 Ok(ExitCode::SUCCESS)
             }
         }
