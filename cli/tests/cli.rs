@@ -274,6 +274,45 @@ fn a_closed_stdout_ends_the_output_quietly() {
     }
 }
 
+#[test]
+fn a_damaged_fulltext_db_is_replaced_and_filled_again_on_open() {
+    let env = seeded();
+    let fulltext = env.store().join("fulltext.db");
+    for damage in ["garbage", "half"] {
+        let bytes = fs::read(&fulltext).unwrap();
+        match damage {
+            "garbage" => fs::write(&fulltext, vec![0x42; 8192]).unwrap(),
+            _ => fs::write(&fulltext, &bytes[..bytes.len() / 2]).unwrap(),
+        }
+        let _ = fs::remove_file(env.store().join("fulltext.db-wal"));
+        let hits = env.json(&["search", "quasar", "--json"]);
+        assert_eq!(hits.as_array().unwrap().len(), 1, "{damage}: searchable again");
+        assert!(env.store().join("fulltext.db.damaged").exists(), "{damage}: kept aside to look at");
+    }
+}
+
+#[test]
+fn a_damaged_index_db_is_named_with_the_fix_and_rebuild_index_repairs_it() {
+    let env = seeded();
+    fs::write(env.store().join("index.db"), vec![0x42; 8192]).unwrap();
+    let out = env.sfs(&["list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("index.db is damaged") && stderr.contains("sfs doctor --rebuild-index"), "{stderr}");
+
+    let doctor = env.sfs(&["doctor", "--rebuild-index", "--json"]);
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["check"] == "index repair"), "{report}");
+    assert!(env.store().join("index.db.damaged").exists());
+    let list = env.json(&["list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "the session is listed again");
+    assert_eq!(env.json(&["search", "quasar", "--json"]).as_array().unwrap().len(), 1);
+    // Capture goes on: nothing new, nothing lost.
+    env.ok(&["import"]);
+    assert_eq!(env.json(&["list", "--json"])[0]["message_count"], list[0]["message_count"]);
+}
+
 struct DaemonGuard<'a>(&'a Env);
 
 impl Drop for DaemonGuard<'_> {

@@ -20,6 +20,14 @@ pub enum ClientError {
     /// The index database failed.
     #[error("index database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A database file of the store is not one, or is damaged.
+    #[error("{} is damaged: {source}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
     /// A JSON file is malformed.
     #[error("malformed {path}: {source}")]
     Json {
@@ -92,6 +100,8 @@ impl ClientError {
             Self::Ambiguous { .. } => Some("give more characters of the ID, or the whole ID from `sfs list`".into()),
             Self::AlreadyRunning { .. } => Some("see `sfs daemon status`; stop it with `sfs daemon stop`".into()),
             Self::Resume(e) => e.hint(),
+            Self::Damaged { .. } => Some(DAMAGED_HINT.into()),
+            Self::Sqlite(e) if crate::index::damage::is_damage(e) => Some(DAMAGED_HINT.into()),
             Self::Sqlite(e) if e.to_string().contains("locked") => Some(
                 "another process holds the index; it usually clears within 5 seconds. If not, check for several daemons with `ps aux | grep sfsd` and run `sfs daemon restart`".into(),
             ),
@@ -99,6 +109,10 @@ impl ClientError {
         }
     }
 }
+
+/// What to do about a damaged index file.
+const DAMAGED_HINT: &str = "`sfs doctor --rebuild-index` moves the damaged file aside (to `<file>.damaged`) and builds \
+     the index again from the session folders, which it never touches; then `sfs import` picks up what changed since";
 
 /// Results of this crate.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;

@@ -17,6 +17,7 @@ use crate::error::{ClientError, Result};
 use crate::session_dir::{LineSpan, MessagesRead, SessionDir};
 
 mod bulk_insert;
+pub(crate) mod damage;
 pub(crate) mod fulltext;
 mod transaction;
 
@@ -354,17 +355,7 @@ impl Index {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(ClientError::io("creating", dir))?;
         }
-        let mut conn = open_connection(path)?;
-        // A capture alone keeps more statements than rusqlite's default 16 (the multi-row inserts of
-        // `index_messages` among them); evicting one means parsing its SQL again for every session.
-        conn.set_prepared_statement_cache_capacity(32);
-        migrate(&mut conn)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        let identity: String = conn.query_row("SELECT id FROM index_identity", [], |r| r.get(0))?;
+        let (conn, identity) = Self::open_index_db(path).map_err(damage::naming(path))?;
         let fulltext = FullText::open(fulltext_db, sessions, &identity)?;
         // Read-only: a write transaction on this connection (`BEGIN IMMEDIATE`) would otherwise take
         // fulltext.db's write lock too, which is the lock the split exists to keep apart. Opened after
@@ -378,6 +369,22 @@ impl Index {
             fulltext_db: fulltext_db.to_owned(),
             identity,
         })
+    }
+
+    /// `index.db`, migrated to this build's schema, and its identity.
+    fn open_index_db(path: &Path) -> Result<(Connection, String)> {
+        let mut conn = open_connection(path)?;
+        // A capture alone keeps more statements than rusqlite's default 16 (the multi-row inserts of
+        // `index_messages` among them); evicting one means parsing its SQL again for every session.
+        conn.set_prepared_statement_cache_capacity(32);
+        migrate(&mut conn)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        let identity: String = conn.query_row("SELECT id FROM index_identity", [], |r| r.get(0))?;
+        Ok((conn, identity))
     }
 
     /// Start a write transaction (`BEGIN IMMEDIATE`: the write lock is taken now, not at first write, so

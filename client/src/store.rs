@@ -33,6 +33,21 @@ impl Store {
         Ok(store)
     }
 
+    /// [`Store::open`], but a damaged `index.db` is moved aside (to `index.db.damaged`) and a new one built
+    /// from the session folders. Returns where the damaged file went, if it was. For `sfs doctor
+    /// --rebuild-index`: what `index.db` alone held (capture positions, resume records) is lost with it, so
+    /// this is done only when asked, and the next import reads every native file again.
+    pub fn open_repairing(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
+        match Self::open(paths.clone()) {
+            Err(ClientError::Damaged { path, source }) if path == paths.index_db() => {
+                let aside = crate::index::damage::move_aside(&path)?;
+                tracing::warn!(error = %source, aside = %aside.display(), "index.db was damaged: moved aside");
+                Ok((Self::open(paths)?, Some(aside)))
+            }
+            opened => opened.map(|store| (store, None)),
+        }
+    }
+
     /// Build the index again from the session folders when it lists no session but the store holds some:
     /// `index.db` was deleted or lost. Every command and the daemon open the store, so the first repairs it,
     /// before an import could take a stored copy for a new session (and `sfs list` say there is none).

@@ -47,14 +47,24 @@ impl Doctor {
     pub fn run(self) -> Result<ExitCode> {
         let mut checks = Vec::new();
         let paths = context::store_paths()?;
-        let store = match sessionfs_client::Store::open(paths.clone()) {
-            Ok(s) => s,
+        let opened = if self.rebuild_index {
+            sessionfs_client::Store::open_repairing(paths.clone())
+        } else {
+            sessionfs_client::Store::open(paths.clone()).map(|store| (store, None))
+        };
+        let mut store = match opened {
+            Ok((store, None)) => store,
+            Ok((store, Some(aside))) => {
+                let detail = format!("index.db was damaged: moved to {}, and a new one built", aside.display());
+                check(&mut checks, "index repair", Level::Warn, detail);
+                store
+            }
             Err(e) => {
-                check(&mut checks, "index", Level::Error, format!("cannot open {}: {e}", paths.index_db().display()));
+                let hint = e.hint().map(|h| format!("; {h}")).unwrap_or_default();
+                check(&mut checks, "index", Level::Error, format!("cannot open the store: {e}{hint}"));
                 return finish(checks, self.json);
             }
         };
-        let mut store = store;
         if self.rebuild_index {
             let r = store.rebuild_index()?;
             let level = if r.failed.is_empty() { Level::Ok } else { Level::Warn };

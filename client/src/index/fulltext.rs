@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
-use super::{open_connection, write};
+use super::{damage, open_connection, write};
 use crate::error::{ClientError, Result};
 use crate::session_dir::{LineSpan, MessageFile, SessionDir};
 
@@ -74,6 +74,18 @@ impl FullText {
     /// Open (creating as needed) `fulltext.db` at `path`, following the `index.db` whose identity is
     /// `index_identity`, with the sessions' directories under `sessions`.
     pub(crate) fn open(path: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
+        match Self::open_file(path, sessions, index_identity) {
+            Err(ClientError::Sqlite(e)) if damage::is_damage(&e) => {
+                // Everything in it comes from the session folders: a new one is filled from them.
+                let aside = damage::move_aside(path)?;
+                tracing::warn!(error = %e, aside = %aside.display(), "fulltext.db was damaged: moved aside, building a new one from the session folders");
+                Self::open_file(path, sessions, index_identity)
+            }
+            opened => opened,
+        }
+    }
+
+    fn open_file(path: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
         let conn = open_connection(path)?;
         // Usually everything is in place, and a read says so: an import in another process holds the write
         // lock nearly all the time, and opening the store must not wait for it.

@@ -1,0 +1,74 @@
+//! Damaged database files: told apart from other SQLite errors, and moved aside so that a new file can take
+//! their place. `fulltext.db` is only ever derived from the session folders, so a damaged one is replaced on
+//! open; `index.db` also holds what capture needs to resume, so it is replaced only when asked
+//! (`sfs doctor --rebuild-index`, see `Store::open_repairing`), and then filled again from the folders.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::ErrorCode;
+
+use crate::error::{ClientError, Result};
+
+/// Whether `e` says the file is not an SQLite database, or a damaged one.
+pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
+}
+
+/// `e` as [`ClientError::Damaged`] when it says the database at `path` is damaged.
+pub(crate) fn naming(path: &Path) -> impl Fn(ClientError) -> ClientError + '_ {
+    move |e| match e {
+        ClientError::Sqlite(source) if is_damage(&source) => ClientError::Damaged { path: path.to_owned(), source },
+        e => e,
+    }
+}
+
+/// Rename the database at `path` to `<path>.damaged` (replacing an older one), with its WAL files, so that a
+/// new database can be made in its place and the old one is still there to look at. Returns the new name.
+pub(crate) fn move_aside(path: &Path) -> Result<PathBuf> {
+    let aside = with_suffix(path, ".damaged");
+    std::fs::rename(path, &aside).map_err(ClientError::io("moving aside", path))?;
+    for suffix in ["-wal", "-shm"] {
+        let file = with_suffix(path, suffix);
+        if file.exists() {
+            let _ = std::fs::rename(&file, with_suffix(&aside, suffix));
+        }
+    }
+    Ok(aside)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_damage_and_is_moved_aside_with_its_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+        let err = crate::index::open_connection(&db)
+            .and_then(|c| Ok(c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?))
+            .unwrap_err();
+        let err = naming(&db)(err);
+        assert!(matches!(&err, ClientError::Damaged { path, .. } if path == &db), "{err}");
+        assert!(err.hint().unwrap().contains("--rebuild-index"));
+
+        std::fs::write(dir.path().join("x.db-wal"), b"wal").unwrap();
+        let aside = move_aside(&db).unwrap();
+        assert_eq!(aside, dir.path().join("x.db.damaged"));
+        assert!(!db.exists() && aside.exists() && dir.path().join("x.db.damaged-wal").exists());
+        assert!(!dir.path().join("x.db-wal").exists());
+    }
+
+    #[test]
+    fn other_errors_are_left_as_they_are() {
+        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(5), None);
+        assert!(!is_damage(&busy));
+        assert!(matches!(naming(Path::new("x"))(ClientError::Sqlite(busy)), ClientError::Sqlite(_)));
+    }
+}
