@@ -360,6 +360,7 @@ fn the_daemon_captures_appends_while_watching() {
 
     let status = env.json(&["daemon", "status", "--json"]);
     assert_eq!(status["running"], true);
+    assert!(status["pid"].is_u64() && status["pid"] == status["daemon"]["pid"], "one pid, a number: {status}");
     let agent = &status["agents"][0];
     assert_eq!(agent["agent"], "claude-code");
     assert_eq!(agent["sessions"], 1);
@@ -407,6 +408,28 @@ fn a_daemon_older_than_the_index_is_flagged_and_stops_when_the_index_is_upgraded
     });
     let logs = env.ok(&["daemon", "logs", "-n", "20"]);
     assert!(logs.contains("a newer sfs upgraded the index"), "{logs}");
+}
+
+#[test]
+fn list_columns_line_up_and_bad_or_empty_filters_say_so() {
+    let env = seeded();
+    let list = env.ok(&["list"]);
+    let mut lines = list.lines();
+    let (header, row) = (lines.next().unwrap(), lines.next().unwrap());
+    assert_eq!(header.find("AGENT"), row.find("claude-code"), "{list}");
+    let none = env.sfs(&["list", "--tool", "codex"]);
+    assert!(none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("No session matches"), "not \"No sessions yet\"");
+    for bad in [
+        &["list", "-n", "0"][..],
+        &["search", "quasar", "-n", "0"],
+        &["list", "--since", "99999999d"],
+        &["list", "--since", "24"],
+    ] {
+        let out = env.sfs(bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: a usage error, not a panic: {stderr}");
+    }
 }
 
 #[test]

@@ -144,7 +144,8 @@ fn signal_term(pid: i32) -> Result<()> {
 #[derive(Serialize)]
 struct StatusReport {
     running: bool,
-    pid: Option<String>,
+    /// A number, as `daemon.pid` is (the lock file holds it as text).
+    pid: Option<u32>,
     lock: PathBuf,
     log: PathBuf,
     daemon: Option<DaemonStatus>,
@@ -154,7 +155,7 @@ struct StatusReport {
 fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
     let lock = probe(&paths.daemon_lock())?;
     let (running, pid) = match lock {
-        LockState::Held { pid } => (true, Some(pid)),
+        LockState::Held { pid } => (true, pid.trim().parse().ok()),
         LockState::Free => (false, None),
     };
     let agents = context::open_store()?.index().agent_health()?;

@@ -19,7 +19,7 @@ pub struct List {
     #[arg(long, value_name = "WHEN", value_parser = parse_since)]
     since: Option<String>,
     /// At most this many sessions
-    #[arg(long, short = 'n', default_value_t = 50)]
+    #[arg(long, short = 'n', default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     limit: u32,
     /// Print a JSON array
     #[arg(long)]
@@ -29,13 +29,18 @@ pub struct List {
 impl List {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
+        let filtered = self.tool.is_some() || self.since.is_some();
         let rows = store.index().list(&ListFilter { tool: self.tool, since: self.since, limit: Some(self.limit) })?;
         if self.json {
             super::print_json(&rows)?;
             return Ok(ExitCode::SUCCESS);
         }
         if rows.is_empty() {
-            eprintln!("No sessions yet. Run `sfs import`, or `sfs daemon start` to capture as you work.");
+            if filtered {
+                eprintln!("No session matches --tool/--since; `sfs list` alone lists them all.");
+            } else {
+                eprintln!("No sessions yet. Run `sfs import`, or `sfs daemon start` to capture as you work.");
+            }
             return Ok(ExitCode::SUCCESS);
         }
         outln!("{:<21} {:<11} {:>5}  {:<16}  TITLE", "ID", "AGENT", "MSGS", "UPDATED");
@@ -50,7 +55,7 @@ impl List {
             };
             outln!(
                 "{:<21} {:<11} {:>5}  {:<16}  {}",
-                r.id,
+                r.id.as_str(),
                 r.source_tool,
                 r.message_count,
                 updated,

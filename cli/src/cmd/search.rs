@@ -16,8 +16,8 @@ pub struct Search {
     #[arg(long, value_name = "AGENT")]
     tool: Option<AgentKind>,
     /// At most this many sessions
-    #[arg(long, short = 'n', default_value_t = 20)]
-    limit: usize,
+    #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: u32,
     /// Print a JSON array of hits
     #[arg(long)]
     json: bool,
@@ -26,7 +26,7 @@ pub struct Search {
 impl Search {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
-        let hits = store.index().search(&self.query, self.tool, self.limit)?;
+        let hits = store.index().search(&self.query, self.tool, self.limit as usize)?;
         if self.json {
             super::print_json(&hits)?;
             return Ok(ExitCode::SUCCESS);
