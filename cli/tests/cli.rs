@@ -433,6 +433,23 @@ fn list_columns_line_up_and_bad_or_empty_filters_say_so() {
 }
 
 #[test]
+fn terminal_escapes_in_session_text_are_shown_not_sent() {
+    let env = Env::new();
+    env.append(&user_line("u1", "retitle \u{1b}]0;pwned\u{7}then clear\u{1b}[2J the walrus"));
+    env.ok(&["import"]);
+    let id = env.json(&["list", "--json"])[0]["id"].as_str().unwrap().to_owned();
+    for args in [&["list"][..], &["search", "walrus"], &["show", &id]] {
+        let printed = env.ok(args);
+        assert!(printed.contains("walrus"), "{args:?}: {printed}");
+        assert!(!printed.contains('\u{1b}') && !printed.contains('\u{7}'), "{args:?} sent an escape: {printed:?}");
+        assert!(printed.contains("␛"), "{args:?}: shown instead: {printed}");
+    }
+    // JSON keeps the text as it is, escaped the JSON way.
+    let hits = env.json(&["search", "walrus", "--json"]);
+    assert!(hits[0]["snippet"].as_str().unwrap().contains('\u{1b}'));
+}
+
+#[test]
 fn an_empty_store_lists_nothing_helpfully() {
     let env = Env::new();
     let out = env.sfs(&["list"]);

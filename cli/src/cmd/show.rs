@@ -1,6 +1,5 @@
 //! `sfs show`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -43,11 +42,10 @@ impl Show {
             super::print_json(&session_json(&manifest, messages)?)?;
             return Ok(ExitCode::SUCCESS);
         }
-        let mut out = std::io::stdout().lock();
-        write!(out, "{}", render::header(&manifest))?;
-        writeln!(out)?;
+        out!("{}", render::header(&manifest));
+        outln!();
         for m in messages {
-            writeln!(out, "{}", render::terminal(m))?;
+            outln!("{}", render::terminal(m));
         }
         if !read.skipped.is_empty() {
             eprintln!(
