@@ -338,13 +338,13 @@ impl Capturer {
                             return Ok(None);
                         }
                         let chunk = read_from(path, prev.offset)?;
+                        let before = parser.meta().clone();
                         let out = parser.feed(&chunk, true);
                         if out.consumed == 0 && out.messages.is_empty() && out.skipped.is_empty() {
                             return Ok(None); // only a half-written line so far
                         }
-                        return self
-                            .append(prev.clone(), file, parser, out.messages, out.skipped, prev.offset + out.consumed)
-                            .map(Some);
+                        let fed = Fed { before, parser, messages: out.messages, skipped: out.skipped };
+                        return self.append(prev.clone(), file, fed, prev.offset + out.consumed).map(Some);
                     }
                 } else if parser.mode() == ParseMode::Snapshot
                     && prev.offset == size
@@ -482,22 +482,22 @@ impl Capturer {
         };
         let skip_session = deleted.contains(id) || tx_plan.kept_longer;
         let texts = std::mem::take(&mut tx_plan.prepared.texts);
-        let w =
-            SessionWrite { id, agent, main_path: &main_path, metas: &metas, native_rows: &native_rows, plan: &tx_plan };
+        let w = SessionWrite {
+            id,
+            agent,
+            main_path: &main_path,
+            metas: &metas,
+            native_rows: &native_rows,
+            plan: &tx_plan,
+            counted_before: None,
+        };
         self.commit(&w, texts, skip_session)?;
         Ok(report)
     }
 
     /// The fast path: new messages from an appended file.
-    fn append(
-        &mut self,
-        prev: NativeFileRow,
-        file: NativeFile,
-        parser: Box<dyn NativeParser>,
-        messages: Vec<Message>,
-        skipped: Vec<SkippedRecord>,
-        offset: u64,
-    ) -> Result<CaptureReport> {
+    fn append(&mut self, prev: NativeFileRow, file: NativeFile, fed: Fed, offset: u64) -> Result<CaptureReport> {
+        let Fed { before, parser, messages, skipped } = fed;
         let id = prev.session_id.clone();
         let deleted = DeletedList::load(&self.store.paths().deleted_json());
         let row = self.store.index().session(&id)?;
@@ -544,7 +544,11 @@ impl Capturer {
                 .unwrap_or_default();
             metas.push((other.subagent.clone(), meta));
         }
-        metas.insert(0, (file.subagent.clone(), parser.meta().clone()));
+        // What the native files counted before these lines: the stored copy may hold more (a longer copy kept
+        // when the file shrank), and its stats carry that on (see `build_manifest`).
+        metas.insert(0, (file.subagent.clone(), before));
+        let counted_before = Totals::of(&metas);
+        metas[0].1 = parser.meta().clone();
         let main_path = if file.subagent.is_none() {
             file.path.clone()
         } else {
@@ -571,6 +575,7 @@ impl Capturer {
             metas: &metas,
             native_rows: &rows,
             plan: &plan,
+            counted_before: Some(counted_before),
         };
         self.commit(&w, texts, skip_session)?;
         Ok(report)
@@ -617,6 +622,15 @@ impl Capturer {
     }
 }
 
+/// What feeding an appended file's new lines to its parser gave.
+struct Fed {
+    /// The parser's session facts before the new lines.
+    before: SessionMeta,
+    parser: Box<dyn NativeParser>,
+    messages: Vec<Message>,
+    skipped: Vec<SkippedRecord>,
+}
+
 /// A session as a capture writes it, after parsing: what writing its files and its index rows needs.
 struct SessionWrite<'a> {
     id: &'a SessionId,
@@ -628,6 +642,36 @@ struct SessionWrite<'a> {
     /// The capture positions of its native files.
     native_rows: &'a [NativeFileRow],
     plan: &'a WritePlan,
+    /// For an append: the totals of the files' session facts before it.
+    counted_before: Option<Totals>,
+}
+
+/// The stats a manifest takes from its files' session facts: the main file's turns, and every file's tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Totals {
+    turns: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+}
+
+impl Totals {
+    fn of(metas: &[(Option<String>, SessionMeta)]) -> Self {
+        let main = metas.iter().find(|(sub, _)| sub.is_none()).or(metas.first()).map(|(_, m)| m);
+        Self {
+            turns: main.map_or(0, |m| m.turn_count),
+            input_tokens: metas.iter().map(|(_, m)| m.input_tokens).sum(),
+            output_tokens: metas.iter().map(|(_, m)| m.output_tokens).sum(),
+        }
+    }
+
+    /// What `stats` counts beyond these totals: the part of a stored copy its native files no longer hold.
+    fn beyond(self, stats: &SessionStats) -> Self {
+        Self {
+            turns: stats.turn_count.saturating_sub(self.turns),
+            input_tokens: stats.total_input_tokens.saturating_sub(self.input_tokens),
+            output_tokens: stats.total_output_tokens.saturating_sub(self.output_tokens),
+        }
+    }
 }
 
 /// Write a session's manifest and side files into `dir` (the messages are written already); returns the
@@ -794,7 +838,7 @@ fn link_to_origin(manifest: &mut Manifest, origin: &ResumeRecord) {
 }
 
 fn build_manifest(w: &SessionWrite<'_>, previous: Option<&Manifest>) -> Manifest {
-    let SessionWrite { id, agent, main_path, metas, native_rows, plan } = *w;
+    let SessionWrite { id, agent, main_path, metas, native_rows, plan, counted_before } = *w;
     let main = metas
         .iter()
         .find(|(s, _)| s.is_none())
@@ -826,12 +870,19 @@ fn build_manifest(w: &SessionWrite<'_>, previous: Option<&Manifest>) -> Manifest
         (Some(u), Some(c)) if u >= c => Some((u.millis() - c.millis()) as u64),
         _ => None,
     };
+    // An append adds to what the stored copy counted, which is more than the native files count when it was
+    // kept longer than a file that shrank; a whole write counts the native files.
+    let carried = match (counted_before, previous.and_then(|p| p.stats.as_ref())) {
+        (Some(before), Some(stats)) => before.beyond(stats),
+        _ => Totals::default(),
+    };
+    let totals = Totals::of(metas);
     m.stats = Some(SessionStats {
         message_count: plan.total,
-        turn_count: main.turn_count,
+        turn_count: totals.turns + carried.turns,
         tool_use_count: plan.tool_uses,
-        total_input_tokens: metas.iter().map(|(_, x)| x.input_tokens).sum(),
-        total_output_tokens: metas.iter().map(|(_, x)| x.output_tokens).sum(),
+        total_input_tokens: totals.input_tokens + carried.input_tokens,
+        total_output_tokens: totals.output_tokens + carried.output_tokens,
         estimated_cost_usd: None,
         duration_ms: duration,
     });

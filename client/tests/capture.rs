@@ -133,10 +133,21 @@ fn a_shrunk_native_file_never_overwrites_a_longer_stored_copy() {
     let r = c.capture_path(&env.session_file()).unwrap().unwrap();
     assert!(r.kept_longer_copy);
     assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    let stats = |c: &Capturer| c.store().session_dir(&id()).read_manifest().unwrap().unwrap().stats.unwrap();
+    let kept = stats(&c);
+    assert_eq!((kept.message_count, kept.turn_count, kept.total_input_tokens), (3, 2, 10));
     // The conversation goes on in the compacted file: appends are kept too.
     env.append(&assistant("a9", "s1", "continuing"));
     c.capture_path(&env.session_file()).unwrap();
     assert!(messages(&c).contains(&"a9".to_string()), "{:?}", messages(&c));
+    // And counted on top of what the stored copy counted, not from the shorter file alone.
+    let after = stats(&c);
+    assert_eq!(
+        (after.message_count, after.turn_count, after.total_input_tokens, after.total_output_tokens),
+        (4, 2, 20, 10)
+    );
+    let row = c.store().index().session(&id()).unwrap().unwrap();
+    assert_eq!((row.turn_count, row.total_input_tokens), (2, 20));
 }
 
 /// A session captured with three messages whose native file then shrank to one, with an alias set: the store

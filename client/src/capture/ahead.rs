@@ -171,6 +171,7 @@ fn stage(conn: &Connection, at: &Path, mut p: Parsed) -> Result<Staged> {
             metas: &metas,
             native_rows: &native_rows,
             plan: &plan,
+            counted_before: None,
         };
         let row = write_session_files(&dir, conn, &w)?;
         Ok((row, native_rows, plan))
