@@ -102,6 +102,10 @@ impl ClientError {
             Self::Resume(e) => e.hint(),
             Self::Damaged { .. } => Some(DAMAGED_HINT.into()),
             Self::Sqlite(e) if crate::index::damage::is_damage(e) => Some(DAMAGED_HINT.into()),
+            Self::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => Some(READ_ONLY_HINT.into()),
+            Self::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some(READ_ONLY_HINT.into())
+            }
             Self::Sqlite(e) if e.to_string().contains("locked") => Some(
                 "another process holds the index; it usually clears within 5 seconds. If not, check for several daemons with `ps aux | grep sfsd` and run `sfs daemon restart`".into(),
             ),
@@ -110,9 +114,26 @@ impl ClientError {
     }
 }
 
+/// What to do when the store cannot be written.
+const READ_ONLY_HINT: &str = "the store (`$SFS_HOME`, default ~/.sessionfs) must be writable by you: check its \
+     owner and permissions with `ls -ld`, or point SFS_HOME at a folder you can write";
+
 /// What to do about a damaged index file.
 const DAMAGED_HINT: &str = "`sfs doctor --rebuild-index` moves the damaged file aside (to `<file>.damaged`) and builds \
      the index again from the session folders, which it never touches; then `sfs import` picks up what changed since";
 
 /// Results of this crate.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_that_cannot_be_written_says_how_to_fix_it() {
+        let read_only = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(8), None);
+        assert!(ClientError::Sqlite(read_only).hint().unwrap().contains("writable"));
+        let denied = ClientError::io("opening", "/x")(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(denied.hint().unwrap().contains("ls -ld"));
+    }
+}

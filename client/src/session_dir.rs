@@ -254,8 +254,14 @@ pub(crate) fn dir_size(path: &Path) -> u64 {
 #[cfg(unix)]
 pub(crate) fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    // Sessions hold private conversations: owner-only. Failing to chmod is not worth failing a capture.
-    let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o700));
+    // Sessions hold private conversations: owner-only. Failing to chmod is not worth failing a capture. Only
+    // group and other bits go: the owner's stay as they are (a store made read-only stays read-only).
+    if let Ok(meta) = fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700));
+        }
+    }
 }
 
 #[cfg(not(unix))]
@@ -282,6 +288,22 @@ impl MessageFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn restricting_permissions_takes_group_and_other_bits_and_leaves_the_owners() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for (before, after) in [(0o755, 0o700), (0o555, 0o500), (0o700, 0o700), (0o500, 0o500)] {
+            let dir = tmp.path().join(format!("{before:o}"));
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(before)).unwrap();
+            restrict_permissions(&dir);
+            assert_eq!(mode(&dir), after, "{before:o}");
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+    }
     use sessionfs_shared::sfs::{Block, Role};
 
     fn msg(i: u32) -> Message {

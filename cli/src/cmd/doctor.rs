@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::Serialize;
 use sessionfs_client::ListFilter;
-use sessionfs_client::daemon::{DaemonStatus, LockState, probe};
+use sessionfs_client::daemon::{DaemonStatus, LockState};
 
 use crate::context;
 
@@ -81,7 +81,22 @@ impl Doctor {
                 ),
             );
         }
-        check(&mut checks, "store", Level::Ok, paths.root().display().to_string());
+        // Capture, the daemon and every change write here; a store that opens for reading may still not be
+        // writable (a copied or remounted folder, another owner).
+        let probe = paths.root().join(format!(".doctor-{}", std::process::id()));
+        match std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)) {
+            Ok(()) => check(&mut checks, "store", Level::Ok, paths.root().display().to_string()),
+            Err(e) => check(
+                &mut checks,
+                "store",
+                Level::Error,
+                format!(
+                    "{} is not writable ({e}): nothing can be captured or changed. Check its owner and permissions \
+                     with `ls -ld`, or point SFS_HOME at a folder you can write",
+                    paths.root().display()
+                ),
+            ),
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -200,7 +215,7 @@ impl Doctor {
             };
             check(&mut checks, format!("agent {kind}"), level, detail);
         }
-        match probe(&paths.daemon_lock())? {
+        match sessionfs_client::daemon::probe(&paths.daemon_lock())? {
             LockState::Held { pid } => {
                 let schema = DaemonStatus::read(&paths).map_or(0, |s| s.index_schema);
                 if schema < sessionfs_client::index::SCHEMA_VERSION {

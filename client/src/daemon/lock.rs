@@ -73,7 +73,8 @@ pub fn probe(path: &Path) -> Result<LockState> {
     if !path.exists() {
         return Ok(LockState::Free);
     }
-    let mut file = open(path)?;
+    // Read-only: a probe must work in a store it may not write (`sfs doctor` on a read-only `$SFS_HOME`).
+    let mut file = File::open(path).map_err(ClientError::io("opening", path))?;
     match file.try_lock_shared() {
         Ok(()) => {
             let _ = file.unlock();
