@@ -450,6 +450,32 @@ fn terminal_escapes_in_session_text_are_shown_not_sent() {
 }
 
 #[test]
+fn a_broken_config_is_an_error_in_doctor_and_auth_status_json_still_answers_in_json() {
+    let env = seeded();
+    for broken in [&b"x = = [[[\n"[..], b"\x00\xff\xfe"] {
+        fs::write(env.store().join("config.toml"), broken).unwrap();
+        let doctor = env.sfs(&["doctor", "--json"]);
+        let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+        assert_eq!(report["ok"], false);
+        let config = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "config").unwrap().clone();
+        assert_eq!(config["level"], "error", "{config}");
+        assert!(config["detail"].as_str().unwrap().contains("sfs auth login"), "{config}");
+
+        let status = env.sfs(&["auth", "status", "--json"]);
+        assert_eq!(status.status.code(), Some(1));
+        let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(status["logged_in"], false);
+        assert!(status["error"].as_str().unwrap().contains("config.toml"), "{status}");
+    }
+    fs::remove_file(env.store().join("config.toml")).unwrap();
+    let status = env.json(&["auth", "status", "--json"]);
+    assert_eq!(
+        status,
+        serde_json::json!({"logged_in": false, "url": null, "key": null, "account": null, "error": null})
+    );
+}
+
+#[test]
 fn an_empty_store_lists_nothing_helpfully() {
     let env = Env::new();
     let out = env.sfs(&["list"]);

@@ -51,6 +51,9 @@ impl ClientConfig {
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| ClientError::Config { path, reason: e.to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                Err(ClientError::Config { path, reason: "not UTF-8 text, so not TOML".into() })
+            }
             Err(e) => Err(ClientError::io("reading", path)(e)),
         }
     }

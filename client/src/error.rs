@@ -101,6 +101,11 @@ impl ClientError {
             Self::AlreadyRunning { .. } => Some("see `sfs daemon status`; stop it with `sfs daemon stop`".into()),
             Self::Resume(e) => e.hint(),
             Self::Damaged { .. } => Some(DAMAGED_HINT.into()),
+            Self::Config { path, .. } => Some(format!(
+                "fix {} by hand, or move it away and sign in again with `sfs auth login` (it holds only the server \
+                 and your key)",
+                path.display()
+            )),
             Self::Sqlite(e) if crate::index::damage::is_damage(e) => Some(DAMAGED_HINT.into()),
             Self::Sqlite(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => Some(READ_ONLY_HINT.into()),
             Self::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {

@@ -51,7 +51,18 @@ fn default_url(config: &ClientConfig, url: Option<String>) -> String {
 impl Auth {
     pub fn run(self) -> Result<ExitCode> {
         let paths = context::store_paths()?;
-        let mut config = ClientConfig::load(paths.root())?;
+        let mut config = match (ClientConfig::load(paths.root()), &self) {
+            (Ok(config), _) => config,
+            (Err(e), Self::Status { json: true }) => {
+                // `--json` answers in JSON even when the config cannot be read.
+                let error = format!("{e}");
+                super::print_json(
+                    &json!({ "logged_in": false, "url": null, "key": null, "account": null, "error": error }),
+                )?;
+                return Ok(ExitCode::FAILURE);
+            }
+            (Err(e), _) => return Err(e.into()),
+        };
         match self {
             Self::Login { url, key } => {
                 let url = default_url(&config, url);
@@ -106,7 +117,9 @@ impl Auth {
             Self::Status { json } => {
                 let Some(remote) = config.remote() else {
                     if json {
-                        super::print_json(&json!({ "logged_in": false }))?;
+                        super::print_json(
+                            &json!({ "logged_in": false, "url": null, "key": null, "account": null, "error": null }),
+                        )?;
                     } else {
                         outln!("Not logged in. Run `sfs auth login --url <server> --key <sk_sfs_…>`.");
                     }

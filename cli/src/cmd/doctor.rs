@@ -111,6 +111,19 @@ impl Doctor {
                 );
             }
         }
+        match sessionfs_client::ClientConfig::load(paths.root()) {
+            Ok(config) => {
+                let detail = match config.remote() {
+                    Some(remote) => format!("syncs with {}", remote.url),
+                    None => "no sync server set (`sfs auth login` sets one)".to_owned(),
+                };
+                check(&mut checks, "config", Level::Ok, detail);
+            }
+            Err(e) => {
+                let hint = e.hint().map(|h| format!("; {h}")).unwrap_or_default();
+                check(&mut checks, "config", Level::Error, format!("{e}{hint}"));
+            }
+        }
         let integrity: String = store.index().conn().query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         check(&mut checks, "index integrity", if integrity == "ok" { Level::Ok } else { Level::Error }, integrity);
 
