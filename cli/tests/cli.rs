@@ -136,6 +136,11 @@ fn show_prints_tools_and_thinking_and_json_has_messages() {
     assert_eq!(json["sfs_version"], "0.1.0");
     assert_eq!(json["messages"].as_array().unwrap().len(), 3);
     assert_eq!(json["messages"][1]["content"][1]["type"], "tool_use");
+    let keys = json.as_object().unwrap();
+    for key in ["title", "alias", "model", "stats", "sync", "tags", "sub_agents"] {
+        assert!(keys.contains_key(key), "{key} is always there");
+    }
+    assert!(json["alias"].is_null() && json["sync"].is_null() && json["sub_agents"] == serde_json::json!([]));
 }
 
 #[test]

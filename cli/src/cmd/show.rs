@@ -19,13 +19,21 @@ pub struct Show {
     tail: Option<usize>,
 }
 
-/// The manifest as a JSON object with the messages added under `messages`.
+/// The manifest as a JSON object with the messages added under `messages`. `manifest.json` leaves out what
+/// is empty (format 0.1.0 is written strictly); here the top-level keys docs/CLI.md names are always present,
+/// `null` or `[]` when empty, so that a script may read `d["alias"]`.
 pub fn session_json(
     manifest: &sessionfs_shared::sfs::Manifest,
     messages: &[sessionfs_shared::sfs::Message],
 ) -> Result<serde_json::Value> {
     let mut value = serde_json::to_value(manifest)?;
     if let Some(obj) = value.as_object_mut() {
+        for key in ["title", "alias", "model", "stats", "sync"] {
+            obj.entry(key).or_insert(serde_json::Value::Null);
+        }
+        for key in ["tags", "sub_agents"] {
+            obj.entry(key).or_insert_with(|| serde_json::json!([]));
+        }
         obj.insert("messages".into(), serde_json::to_value(messages)?);
     }
     Ok(value)
