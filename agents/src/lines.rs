@@ -56,12 +56,14 @@ impl<'a> Iterator for LineSplitter<'a> {
 }
 
 /// Parse one JSON line. Its UTF-8 is checked once, in one pass over the line, instead of string by string
-/// as `serde_json::from_slice` does, and agent records are mostly strings. A line that is not UTF-8 goes to
-/// `from_slice`, for its error message.
-pub(crate) fn parse_line<'a, T: serde::Deserialize<'a>>(line: &'a [u8]) -> serde_json::Result<T> {
+/// as `serde_json::from_slice` does, and agent records are mostly strings. A byte-order mark before the first
+/// record is skipped. A line that is not UTF-8 is read with each bad sequence replaced by U+FFFD: a prompt
+/// with one bad byte is kept, not dropped.
+pub(crate) fn parse_line<T: serde::de::DeserializeOwned>(line: &[u8]) -> serde_json::Result<T> {
+    let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
     match std::str::from_utf8(line) {
         Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(line),
+        Err(_) => serde_json::from_str(&String::from_utf8_lossy(line)),
     }
 }
 
@@ -80,9 +82,18 @@ mod tests {
         let line = "{\"text\":\"caf\u{e9} \\u00e9 \u{1f980}\"}".as_bytes();
         let value: serde_json::Value = parse_line(line).unwrap();
         assert_eq!(value, serde_json::from_slice::<serde_json::Value>(line).unwrap());
-        let not_utf8 = b"{\"text\":\"caf\xe9\"}";
-        let error = parse_line::<serde_json::Value>(not_utf8).unwrap_err().to_string();
-        assert_eq!(error, serde_json::from_slice::<serde_json::Value>(not_utf8).unwrap_err().to_string());
+        let broken = b"{\"text\":\"caf";
+        let error = parse_line::<serde_json::Value>(broken).unwrap_err().to_string();
+        assert_eq!(error, serde_json::from_slice::<serde_json::Value>(broken).unwrap_err().to_string());
+    }
+
+    #[test]
+    fn a_bad_byte_is_replaced_not_the_record_dropped_and_a_bom_is_skipped() {
+        let not_utf8 = b"{\"text\":\"caf\xe9 au lait\"}";
+        let value: serde_json::Value = parse_line(not_utf8).unwrap();
+        assert_eq!(value["text"], "caf\u{fffd} au lait");
+        let bom = "\u{feff}{\"text\":\"first\"}".as_bytes();
+        assert_eq!(parse_line::<serde_json::Value>(bom).unwrap()["text"], "first");
     }
 
     #[test]
