@@ -372,7 +372,13 @@ impl Capturer {
             debug!(path = %path.display(), "no session in this file yet");
             return Ok(None);
         };
-        if self.store.index().session(&id)?.is_some() {
+        let known = self.store.index().session(&id)?.is_some();
+        if !known && parsed.messages.is_empty() && parsed.skipped.is_empty() {
+            // An agent started but nothing said yet: no session to list. The first message captures it.
+            debug!(path = %path.display(), "no message in this file yet");
+            return Ok(None);
+        }
+        if known {
             // Another file of a known session (a sub-agent thread seen before its parent was).
             return self.recapture(&id, Some(parsed.file)).map(Some);
         }
@@ -524,7 +530,7 @@ impl Capturer {
             parser_state: Some(parser.save().to_string()),
             messages: prev.messages + plan.new_messages.len() as u64,
             records_skipped: prev.records_skipped + skipped.len() as u64,
-            last_error: skipped.last().map(|s| format!("line {}: {}", s.line, s.error)).or(prev.last_error.clone()),
+            last_error: skipped.last().map(|s| skipped_error(&file.path, s)).or(prev.last_error.clone()),
             last_error_at: skipped.last().map(|_| now.clone()).or(prev.last_error_at.clone()),
             last_captured_at: Some(now.clone()),
             ..prev
@@ -752,11 +758,16 @@ fn native_rows_of(parsed: &[Parsed], counts: &[u64], id: &SessionId) -> Vec<Nati
             parser_state: Some(p.parser.save().to_string()),
             messages: *count,
             records_skipped: p.skipped.len() as u64,
-            last_error: p.skipped.last().map(|s| format!("line {}: {}", s.line, s.error)),
+            last_error: p.skipped.last().map(|s| skipped_error(&p.file.path, s)),
             last_error_at: p.skipped.last().map(|_| now.clone()),
             last_captured_at: Some(now.clone()),
         })
         .collect()
+}
+
+/// How a skipped record is reported in `status` and `doctor`: where it is, and why.
+fn skipped_error(path: &Path, s: &SkippedRecord) -> String {
+    format!("{} line {}: {}", path.display(), s.line, s.error)
 }
 
 /// Each parsed file's session facts, with its sub-agent (none for the main file).

@@ -113,7 +113,11 @@ fn unparseable_records_are_counted_and_reported() {
     let health = c.store().index().agent_health().unwrap();
     assert_eq!(health.len(), 1);
     assert_eq!(health[0].records_skipped, 1);
-    assert!(health[0].last_error.as_deref().unwrap().contains("line 2"), "{:?}", health[0].last_error);
+    assert!(
+        health[0].last_error.as_deref().unwrap().contains(&format!("{} line 2", env.session_file().display())),
+        "{:?}",
+        health[0].last_error
+    );
     // A later bad line adds to the count.
     env.append("[1,2,3]\n");
     c.capture_path(&env.session_file()).unwrap();
@@ -313,6 +317,24 @@ fn a_session_folder_deleted_by_hand_is_captured_again_by_the_next_import() {
     assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 3);
     assert_eq!(c.store().index().search("herons", None, 5).unwrap().len(), 1, "indexed once");
     assert_fulltext_complete(&c);
+}
+
+#[test]
+fn a_native_file_without_messages_is_no_session_until_its_first_message() {
+    let env = Env::new();
+    fs::write(env.session_file(), "").unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    c.capture_path(&env.session_file()).unwrap();
+    assert!(c.store().index().list(&ListFilter::default()).unwrap().is_empty(), "no empty (untitled) session");
+    env.append(&user("u1", None, "the first words"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1"]);
+    // A file with only unparseable lines is a session: its skipped records must show somewhere.
+    let other = env.home.join(".claude/projects/-tmp-p/99999999-1111-2222-3333-444455556666.jsonl");
+    fs::write(&other, "{not json\n").unwrap();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(c.store().index().agent_health().unwrap()[0].records_skipped, 1);
 }
 
 #[test]

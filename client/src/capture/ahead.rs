@@ -142,7 +142,8 @@ fn is_new_session(conn: &Connection, paths: &StorePaths, deleted: &DeletedList, 
         .prepare_cached("SELECT 1 FROM sessions WHERE session_id = ?1")
         .and_then(|mut indexed| indexed.exists([id.as_str()]))
         .unwrap_or(false);
-    !indexed && !deleted.contains(&id) && !paths.session(&id).exists()
+    // A file without messages yet is left to the ordinary path, which does not make it a session.
+    !p.messages.is_empty() && !indexed && !deleted.contains(&id) && !paths.session(&id).exists()
 }
 
 /// Write the session of `p` complete in the folder `at`.
