@@ -33,8 +33,14 @@ pub fn capturer() -> Result<Capturer> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SFS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    // Colours only for a terminal: in a log file or a pipe the escape codes are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .try_init();
 }
 
 /// The configured server, or the not-logged-in error with its hint.

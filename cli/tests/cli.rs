@@ -174,6 +174,39 @@ fn export_writes_sfs_markdown_and_json() {
 }
 
 #[test]
+fn export_paths_are_checked_and_force_replaces_only_what_an_export_made() {
+    let env = seeded();
+    let out = env.tmp.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let err = |args: &[&str]| {
+        let o = env.sfs(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    // A file format into a folder, forced or not.
+    let md = path(&out);
+    assert!(err(&["export", "ses_0a1b", "--format", "markdown", "-o", &md, "--force"]).contains("is a folder"));
+    // A folder that is not an export is never replaced.
+    fs::write(out.join("precious.txt"), "keep me").unwrap();
+    assert!(err(&["export", "ses_0a1b", "--format", "sfs", "-o", &md, "--force"]).contains("not a session export"));
+    assert!(out.join("precious.txt").exists());
+    // A missing parent folder is named.
+    let deep = path(&out.join("no/such/dir/x.md"));
+    assert!(err(&["export", "ses_0a1b", "--format", "markdown", "-o", &deep]).contains("does not exist"));
+    // An export replaces an earlier export whole, and a file in the way.
+    let sfs = out.join("s.sfs");
+    env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&sfs)]);
+    fs::write(sfs.join("stale.txt"), "old").unwrap();
+    env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&sfs), "--force"]);
+    assert!(sfs.join("manifest.json").is_file() && !sfs.join("stale.txt").exists());
+    let file = out.join("file.json");
+    fs::write(&file, "{}").unwrap();
+    env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&file), "--force"]);
+    assert!(file.join("manifest.json").is_file());
+}
+
+#[test]
 fn storage_and_doctor_report_per_agent() {
     let env = seeded();
     let storage = env.json(&["storage", "--json"]);

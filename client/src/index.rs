@@ -509,6 +509,12 @@ impl Index {
     /// Find a session by full ID, unique ID prefix (with or without `ses_`), alias, or the agent's own ID.
     pub fn resolve(&self, reference: &str) -> Result<SessionId> {
         let reference = reference.trim();
+        if reference.is_empty() {
+            // The catalogue's message says what a session ID looks like; a prefix or an alias also works.
+            return Err(SessionId::parse(reference)
+                .err()
+                .map_or_else(|| ClientError::NotFound(String::new()), Into::into));
+        }
         if let Ok(id) = SessionId::parse(reference)
             && self.session(&id)?.is_some()
         {

@@ -186,10 +186,10 @@ impl Doctor {
             "search text",
             if wrong.is_empty() { Level::Ok } else { Level::Warn },
             match wrong.first() {
-                None => format!("{read} indexed messages read back from their sessions"),
+                None => format!("{read} samples of the {msg_rows} indexed messages read back from their sessions"),
                 Some(first) => format!(
-                    "{} of {read} indexed messages are not where the index says (search shows them without context; \
-                     `sfs doctor --rebuild-index` fixes it), e.g. {first}",
+                    "{} of {read} samples of the {msg_rows} indexed messages are not where the index says (search \
+                     shows them without context; `sfs doctor --rebuild-index` fixes it), e.g. {first}",
                     wrong.len()
                 ),
             },

@@ -64,6 +64,35 @@ fn redaction_note(r: &std::collections::BTreeMap<&'static str, usize>) -> String
     }
 }
 
+/// Check that `out` can be written, and with `force` clear what is there: a file, or (for a directory export,
+/// `dir`) an earlier export, whose files would otherwise mix with the new ones. A folder that is not an export
+/// is never removed, forced or not.
+fn make_room(out: &Path, force: bool, dir: bool) -> Result<()> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty() && !p.is_dir()) {
+        bail!("the folder {} does not exist: create it first, or give another path", parent.display());
+    }
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        if !dir {
+            bail!("{} is a folder: give a file path, such as {}", out.display(), out.join("session.md").display());
+        }
+        if !out.join(sessionfs_shared::sfs::files::MANIFEST).is_file() {
+            bail!("{} is a folder that is not a session export: give a new path", out.display());
+        }
+    }
+    if !force {
+        bail!("{} already exists (use --force to replace it)", out.display());
+    }
+    if meta.is_dir() {
+        std::fs::remove_dir_all(out).with_context(|| format!("removing the earlier export {}", out.display()))?;
+    } else if dir {
+        std::fs::remove_file(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    Ok(())
+}
+
 impl Export {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
@@ -71,9 +100,7 @@ impl Export {
         match self.format {
             Format::Sfs => {
                 let out = self.output.unwrap_or_else(|| PathBuf::from(format!("{id}.sfs")));
-                if out.exists() && !self.force {
-                    bail!("{} already exists (use --force to replace it)", out.display());
-                }
+                make_room(&out, self.force, true)?;
                 if self.no_redact {
                     let n = copy_dir(store.session_dir(&id).path(), &out)?;
                     eprintln!("Wrote {n} file(s) to {} (secrets kept: --no-redact)", out.display());
@@ -119,9 +146,7 @@ impl Export {
                 };
                 match self.output {
                     Some(path) => {
-                        if path.exists() && !self.force {
-                            bail!("{} already exists (use --force to replace it)", path.display());
-                        }
+                        make_room(&path, self.force, false)?;
                         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
                         eprintln!("Wrote {}{}", path.display(), redaction_note(&redactions));
                     }
