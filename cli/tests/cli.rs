@@ -415,6 +415,18 @@ fn the_daemon_captures_appends_while_watching() {
     wait_for("the change made while stopped", Duration::from_secs(10), || {
         env.json(&["search", "narwhal", "--json"]).as_array().is_some_and(|a| !a.is_empty())
     });
+
+    // index.db deleted under the running daemon: the next command rebuilds it from the session folders, and
+    // the daemon notices and captures into the new one, not the deleted file.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(env.store().join(format!("index.db{suffix}")));
+    }
+    assert_eq!(env.json(&["search", "narwhal", "--json"]).as_array().unwrap().len(), 1, "rebuilt on open");
+    env.append(&user_line("u4", "after the index went an okapi"));
+    wait_for("a message captured after index.db was replaced", Duration::from_secs(10), || {
+        env.json(&["search", "okapi", "--json"]).as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(env.json(&["list", "--json"])[0]["message_count"], 4);
 }
 
 #[test]

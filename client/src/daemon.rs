@@ -47,6 +47,7 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
     info!(pid = std::process::id(), store = %config.paths.root().display(), home = %config.home.display(), "sfsd starting");
     let store = Store::open(config.paths.clone())?;
     let mut capturer = Capturer::new(store, config.home.clone());
+    let mut opened = DatabaseFiles::of(&config.paths);
     let mut status = DaemonStatus::new(&config);
 
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
@@ -109,6 +110,16 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
         if upgraded_by_a_newer_build(&capturer) {
             break;
         }
+        if DatabaseFiles::of(&config.paths) != opened {
+            // Deleted, or replaced (`sfs doctor --rebuild-index` moves a damaged file aside): this daemon's
+            // connections still write the old files, which nothing reads any more.
+            warn!("index.db or fulltext.db was replaced under the daemon; opening the store again");
+            capturer = Capturer::new(Store::open(config.paths.clone())?, config.home.clone());
+            opened = DatabaseFiles::of(&config.paths);
+            let reports = capturer.import_all(&mut ())?;
+            status.captures += reports.len() as u64;
+            reports.iter().for_each(|r| to_autosync(&r.session_id));
+        }
         if watch_new_roots(&mut watcher, &mut status) {
             // A folder appeared: capture what is already in it.
             let reports = capturer.import_all(&mut ())?;
@@ -139,6 +150,28 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
     status::remove(&config.paths);
     drop(lock);
     Ok(())
+}
+
+/// Which files `index.db` and `fulltext.db` are (device and inode), to notice one deleted or replaced.
+#[derive(Debug, PartialEq, Eq)]
+struct DatabaseFiles([Option<(u64, u64)>; 2]);
+
+impl DatabaseFiles {
+    fn of(paths: &StorePaths) -> Self {
+        Self([file_identity(&paths.index_db()), file_identity(&paths.fulltext_db())])
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    // No inode to compare: only a deleted file is noticed.
+    path.exists().then_some((0, 0))
 }
 
 /// Whether a newer `sfs` upgraded the index since this daemon started: then this daemon would write rows the
