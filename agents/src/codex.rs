@@ -81,8 +81,10 @@ struct State {
     emitted: u64,
     turn_id: Option<String>,
     model: Option<String>,
-    /// (role, text) of messages emitted in the current turn, to drop the echo of each.
-    seen_in_turn: HashSet<String>,
+    /// Digests of the (role, text) of messages emitted in the current turn, to drop the echo of each. Digests,
+    /// not the texts: this state is saved after every capture, and a turn's messages can be long. (States saved
+    /// by older builds kept the texts, as `seen_in_turn`; that field is now ignored.)
+    seen_digests: HashSet<u64>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +177,20 @@ struct ReportMetadata {
 struct SessionMetaRecord {
     #[serde(default)]
     payload: Value,
+}
+
+/// A stable 64-bit digest of a message's role and text (the first 8 bytes of their SHA-256): saved in parser
+/// states, so it must not change between builds, which `std`'s hashers do not promise.
+fn text_digest(role: Role, text: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(role.as_str().as_bytes());
+    hash.update([0]);
+    hash.update(text.as_bytes());
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 impl NativeParser for State {
@@ -276,7 +292,7 @@ impl State {
     fn new_turn(&mut self, turn_id: Option<String>) {
         if turn_id.is_some() && turn_id != self.turn_id {
             self.turn_id = turn_id;
-            self.seen_in_turn.clear();
+            self.seen_digests.clear();
         }
     }
 
@@ -294,8 +310,7 @@ impl State {
 
     /// Emit a user or assistant text once per turn, whichever copy (event or response item) comes first.
     fn text_once(&mut self, role: Role, text: String, at: Option<Timestamp>) -> Option<Message> {
-        let key = format!("{}\u{0}{}", role.as_str(), text.trim());
-        if !self.seen_in_turn.insert(key) {
+        if !self.seen_digests.insert(text_digest(role, text.trim())) {
             return None;
         }
         let meta_text = role == Role::User && is_injected_context(&text);
@@ -593,5 +608,25 @@ mod tests {
         assert_eq!(meta.model.as_deref(), Some("gpt-4.1"));
         assert_eq!(meta.git_branch.as_deref(), Some("main"));
         assert_eq!(meta.first_prompt.as_deref(), Some("Say hello world"));
+    }
+
+    #[test]
+    fn an_echo_is_dropped_across_a_saved_and_restored_state_which_keeps_digests_not_texts() {
+        let file = Codex
+            .classify(Path::new(
+                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
+            ))
+            .unwrap();
+        // Cut after the prompt's event, before its echo as a response item.
+        let cut = ROLLOUT.find("\n{\"timestamp\":\"2026-03-20T09:12:01.400Z\"").unwrap() + 1;
+        let mut first = Codex.parser(&file);
+        let before = first.feed(&ROLLOUT.as_bytes()[..cut], false).messages;
+        let saved = first.save();
+        let digests = saved["seen_digests"].as_array().unwrap();
+        assert!(!digests.is_empty() && digests.iter().all(Value::is_u64), "{saved}");
+        let mut restored = Codex.restore_parser(&file, saved).unwrap();
+        let after = restored.feed(&ROLLOUT.as_bytes()[cut..], true).messages;
+        let prompts = before.iter().chain(&after).filter(|m| m.text() == "Say hello world").count();
+        assert_eq!(prompts, 1, "the echo after the restore is dropped");
     }
 }
