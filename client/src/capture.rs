@@ -7,6 +7,7 @@
 //! shorter than what is stored keeps the stored copy (an agent compacting its file must not lose history).
 
 use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -430,6 +431,11 @@ impl Capturer {
         for p in &mut parsed {
             all.append(&mut p.messages);
         }
+        if parsed.len() > 1 {
+            // The same messages in two files (a project folder copied after a rename) are one conversation.
+            let mut seen = HashSet::new();
+            all.retain(|m| seen.insert(m.msg_id.clone()));
+        }
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
         let mut row = self.store.index().session(id)?;
@@ -445,9 +451,22 @@ impl Capturer {
         let mut tx_plan = WritePlan::default();
         if deleted.contains(id) {
             info!(session.id = %id, "not capturing a deleted session");
-        } else if (all.len() as u64) < stored_count {
+        } else if let Some(row) = row.as_ref().filter(|_| (all.len() as u64) < stored_count) {
             warn!(session.id = %id, stored = stored_count, native = all.len(), "native files are shorter than the stored session; keeping the stored copy");
             tx_plan.kept_longer = true;
+            // What the native files hold that the stored copy does not (a turn added in the same pass as the
+            // file shrank) goes after it.
+            let stored = dir.read_messages()?.messages;
+            let have: HashSet<&str> = stored.iter().map(|m| m.msg_id.as_str()).collect();
+            let new: Vec<Message> = all.drain(..).filter(|m| !have.contains(m.msg_id.as_str())).collect();
+            if !new.is_empty() {
+                let prepared = Prepared::new(&new);
+                tx_plan.base = dir.append_lines(row.messages_bytes, &prepared.lines)?;
+                tx_plan.total = row.message_count + new.len() as u64;
+                tx_plan.tool_uses = row.tool_use_count + new.iter().map(|m| m.tool_use_count() as u64).sum::<u64>();
+                tx_plan.new_messages = new;
+                tx_plan.prepared = prepared;
+            }
         } else {
             dir.create()?;
             let stored = if row.is_some() { dir.read_messages()?.messages } else { Vec::new() };
@@ -486,7 +505,7 @@ impl Capturer {
             recaptured: true,
             kept_longer_copy: tx_plan.kept_longer,
         };
-        let skip_session = deleted.contains(id) || tx_plan.kept_longer;
+        let skip_session = deleted.contains(id) || (tx_plan.kept_longer && tx_plan.new_messages.is_empty());
         let texts = std::mem::take(&mut tx_plan.prepared.texts);
         let w = SessionWrite {
             id,
@@ -495,7 +514,9 @@ impl Capturer {
             metas: &metas,
             native_rows: &native_rows,
             plan: &tx_plan,
-            counted_before: None,
+            // Messages added to a copy kept longer: its counts stay at least what they were (the native files
+            // count less than it holds).
+            counted_before: tx_plan.kept_longer.then(|| Totals::of(&metas)),
         };
         self.commit(&w, texts, skip_session)?;
         Ok(report)

@@ -132,8 +132,8 @@ fn a_shrunk_native_file_never_overwrites_a_longer_stored_copy() {
     env.append(&user("u2", Some("a1"), "three"));
     let mut c = env.capturer();
     c.capture_path(&env.session_file()).unwrap();
-    // The agent compacts its file to a single line.
-    fs::write(env.session_file(), user("s1", None, "summary of everything")).unwrap();
+    // The agent rewrites its file down to its first line.
+    fs::write(env.session_file(), user("u1", None, "one")).unwrap();
     let r = c.capture_path(&env.session_file()).unwrap().unwrap();
     assert!(r.kept_longer_copy);
     assert_eq!(messages(&c), ["u1", "a1", "u2"]);
@@ -141,9 +141,9 @@ fn a_shrunk_native_file_never_overwrites_a_longer_stored_copy() {
     let kept = stats(&c);
     assert_eq!((kept.message_count, kept.turn_count, kept.total_input_tokens), (3, 2, 10));
     // The conversation goes on in the compacted file: appends are kept too.
-    env.append(&assistant("a9", "s1", "continuing"));
+    env.append(&assistant("a9", "u1", "continuing"));
     c.capture_path(&env.session_file()).unwrap();
-    assert!(messages(&c).contains(&"a9".to_string()), "{:?}", messages(&c));
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "a9"]);
     // And counted on top of what the stored copy counted, not from the shorter file alone.
     let after = stats(&c);
     assert_eq!(
@@ -213,6 +213,39 @@ fn a_stored_copy_the_index_does_not_list_is_compared_not_overwritten() {
     assert_eq!(messages(&c), ["u1", "a1", "u2"]);
     let row = c.store().index().session(&id()).unwrap().unwrap();
     assert_eq!((row.message_count, row.alias.as_deref()), (3, Some("birds")));
+}
+
+#[test]
+fn a_turn_added_in_the_same_pass_as_the_file_shrank_goes_after_the_longer_copy() {
+    let env = Env::new();
+    for line in [user("u1", None, "one"), assistant("a1", "u1", "two"), user("u2", Some("a1"), "three")] {
+        env.append(&line);
+    }
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    fs::write(env.session_file(), user("u1", None, "one") + &user("u3", Some("u1"), "a fourth about lemurs")).unwrap();
+    let r = c.import_all(&mut ()).unwrap();
+    assert!(r[0].kept_longer_copy && r[0].new_messages == 1, "{r:?}");
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "u3"]);
+    assert_eq!(c.store().index().search("lemurs", None, 5).unwrap().len(), 1);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 4);
+    env.append(&assistant("a4", "u3", "and more"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "u3", "a4"]);
+}
+
+#[test]
+fn the_same_session_file_in_two_project_folders_is_one_conversation() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    let copy = env.home.join(".claude/projects/-tmp-p-renamed");
+    fs::create_dir_all(&copy).unwrap();
+    fs::copy(env.session_file(), copy.join(format!("{NATIVE_ID}.jsonl"))).unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1"], "each message once");
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 2);
 }
 
 #[test]
