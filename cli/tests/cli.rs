@@ -204,6 +204,17 @@ fn export_paths_are_checked_and_force_replaces_only_what_an_export_made() {
     fs::write(&file, "{}").unwrap();
     env.ok(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&file), "--force"]);
     assert!(file.join("manifest.json").is_file());
+
+    // Never into the store, where it could replace a session's folder.
+    let session_dir = fs::read_dir(env.store().join("sessions")).unwrap().flatten().next().unwrap().path();
+    let into = err(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&session_dir), "--force"]);
+    assert!(into.contains("inside the store"), "{into}");
+    assert!(session_dir.join("messages.jsonl").is_file());
+    // A forced export that cannot read its session leaves the earlier export where it was.
+    fs::remove_dir_all(&session_dir).unwrap();
+    let gone = err(&["export", "ses_0a1b", "--format", "sfs", "-o", &path(&sfs), "--force"]);
+    assert!(gone.contains("sfs import"), "{gone}");
+    assert!(sfs.join("manifest.json").is_file(), "the earlier export is kept");
 }
 
 #[test]

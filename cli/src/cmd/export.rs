@@ -64,6 +64,29 @@ fn redaction_note(r: &std::collections::BTreeMap<&'static str, usize>) -> String
     }
 }
 
+/// Refuse to write at or under the store: an export there could replace a session's folder.
+fn outside_the_store(out: &Path, store: &Path) -> Result<()> {
+    let absolute = |p: &Path| -> Option<PathBuf> {
+        // `out` may not exist yet: its nearest existing ancestor is resolved, and the rest joined back on.
+        let mut existing = p.to_path_buf();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            rest.push(existing.file_name()?.to_owned());
+            existing = existing.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty())?;
+        }
+        let mut resolved = existing.canonicalize().ok()?;
+        resolved.extend(rest.iter().rev());
+        Some(resolved)
+    };
+    let out = if out.is_absolute() { out.to_path_buf() } else { std::env::current_dir()?.join(out) };
+    if let (Some(out), Some(store)) = (absolute(&out), store.canonicalize().ok())
+        && out.starts_with(&store)
+    {
+        bail!("{} is inside the store ({}): export somewhere else", out.display(), store.display());
+    }
+    Ok(())
+}
+
 /// Check that `out` can be written, and with `force` clear what is there: a file, or (for a directory export,
 /// `dir`) an earlier export, whose files would otherwise mix with the new ones. A folder that is not an export
 /// is never removed, forced or not.
@@ -76,7 +99,7 @@ fn make_room(out: &Path, force: bool, dir: bool) -> Result<()> {
     };
     if meta.is_dir() {
         if !dir {
-            bail!("{} is a folder: give a file path, such as {}", out.display(), out.join("session.md").display());
+            bail!("{} is a folder: give the path of a file (in it, or elsewhere)", out.display());
         }
         if !out.join(sessionfs_shared::sfs::files::MANIFEST).is_file() {
             bail!("{} is a folder that is not a session export: give a new path", out.display());
@@ -100,15 +123,22 @@ impl Export {
         match self.format {
             Format::Sfs => {
                 let out = self.output.unwrap_or_else(|| PathBuf::from(format!("{id}.sfs")));
-                make_room(&out, self.force, true)?;
+                let source = store.session_dir(&id);
+                if !source.exists() {
+                    bail!("the folder of {id} is gone from the store: `sfs import` captures it again");
+                }
+                outside_the_store(&out, store.paths().root())?;
                 if self.no_redact {
-                    let n = copy_dir(store.session_dir(&id).path(), &out)?;
+                    make_room(&out, self.force, true)?;
+                    let n = copy_dir(source.path(), &out)?;
                     eprintln!("Wrote {n} file(s) to {} (secrets kept: --no-redact)", out.display());
                 } else {
-                    // The same redaction as a push: the archive that would leave the machine, unpacked.
-                    let packed = sessionfs_client::sync::pack_session(store.session_dir(&id).path(), &Redactor::new())?;
+                    // The same redaction as a push: the archive that would leave the machine, unpacked. Read
+                    // before anything at `out` is replaced.
+                    let packed = sessionfs_client::sync::pack_session(source.path(), &Redactor::new())?;
                     let limits = sessionfs_shared::archive::ArchiveLimits::default();
                     let members = sessionfs_shared::archive::unpack(&packed.bytes, &limits)?;
+                    make_room(&out, self.force, true)?;
                     for (name, data) in &members {
                         let path = out.join(name);
                         if let Some(dir) = path.parent() {
@@ -146,6 +176,7 @@ impl Export {
                 };
                 match self.output {
                     Some(path) => {
+                        outside_the_store(&path, store.paths().root())?;
                         make_room(&path, self.force, false)?;
                         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
                         eprintln!("Wrote {}{}", path.display(), redaction_note(&redactions));
