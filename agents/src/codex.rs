@@ -245,8 +245,7 @@ impl State {
         }
         match r.kind.as_str() {
             "session_meta" => {
-                let record: SessionMetaRecord =
-                    serde_json::from_slice(line).map_err(|e| format!("invalid session_meta: {e}"))?;
+                let record: SessionMetaRecord = parse_line(line).map_err(|e| format!("invalid session_meta: {e}"))?;
                 self.session_meta(&record.payload);
                 Ok(Vec::new())
             }
@@ -628,5 +627,18 @@ mod tests {
         let after = restored.feed(&ROLLOUT.as_bytes()[cut..], true).messages;
         let prompts = before.iter().chain(&after).filter(|m| m.text() == "Say hello world").count();
         assert_eq!(prompts, 1, "the echo after the restore is dropped");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_session_meta_is_skipped() {
+        let file = Codex
+            .classify(Path::new(
+                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
+            ))
+            .unwrap();
+        let mut p = Codex.parser(&file);
+        let out = p.feed(format!("\u{feff}{ROLLOUT}").as_bytes(), true);
+        assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+        assert_eq!(p.meta().git_branch.as_deref(), Some("main"), "the session_meta was read");
     }
 }

@@ -313,14 +313,18 @@ impl Capturer {
 
         if let Some(prev) = prev.as_ref().filter(|p| p.session_id.as_str().starts_with("ses_")) {
             let id = prev.session_id.clone();
-            let listed = self.store.index().session(&id)?.is_some();
-            if !listed && !DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
+            let row = self.store.index().session(&id)?;
+            if row.is_none() && !DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
                 // The session was removed from the store while its native file stayed: capture it again.
                 return self.recapture(&id, Some(file)).map(Some);
             }
-            if listed && !self.store.session_dir(&id).exists() {
-                // Its folder was deleted by hand: the index forgets it, and it is captured again whole (an
-                // append would write past the end of a file that is gone).
+            let dir = self.store.session_dir(&id);
+            let gone = row
+                .as_ref()
+                .is_some_and(|r| !dir.exists() || (r.message_count > 0 && !dir.path().join(files::MESSAGES).is_file()));
+            if gone {
+                // Its folder, or its messages, were deleted by hand: the index forgets it, and it is captured
+                // again whole (an append would write past the end of a file that is gone).
                 warn!(session.id = %id, "the session's folder is gone from the store; capturing it again from its native files");
                 self.store.remove(&id)?;
                 return self.recapture(&id, Some(file)).map(Some);

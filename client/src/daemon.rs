@@ -125,6 +125,9 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
             let reports = capturer.import_all(&mut ())?;
             status.captures += reports.len() as u64;
             reports.iter().for_each(|r| to_autosync(&r.session_id));
+            if let Err(e) = status.write(&config.paths) {
+                warn!(error = %e, "could not write daemon status");
+            }
         }
         if pending.is_empty() {
             continue;

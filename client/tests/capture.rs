@@ -350,6 +350,10 @@ fn a_session_folder_deleted_by_hand_is_captured_again_by_the_next_import() {
     assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 3);
     assert_eq!(c.store().index().search("herons", None, 5).unwrap().len(), 1, "indexed once");
     assert_fulltext_complete(&c);
+    // Its messages alone deleted: the same.
+    fs::remove_file(c.store().session_dir(&id()).path().join("messages.jsonl")).unwrap();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
 }
 
 #[test]
