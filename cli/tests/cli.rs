@@ -360,6 +360,31 @@ fn a_damaged_index_db_is_named_with_the_fix_and_rebuild_index_repairs_it() {
     // Capture goes on: nothing new, nothing lost.
     env.ok(&["import"]);
     assert_eq!(env.json(&["list", "--json"])[0]["message_count"], list[0]["message_count"]);
+
+    // A folder where index.db should be: named, and moved aside by the rebuild.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(env.store().join(format!("index.db{suffix}")));
+    }
+    fs::create_dir(env.store().join("index.db")).unwrap();
+    let stderr = String::from_utf8_lossy(&env.sfs(&["list"]).stderr).into_owned();
+    assert!(stderr.contains("index.db is damaged") && stderr.contains("--rebuild-index"), "{stderr}");
+    env.sfs(&["doctor", "--rebuild-index"]);
+    assert_eq!(env.json(&["search", "quasar", "--json"]).as_array().unwrap().len(), 1);
+
+    // fulltext.db damaged past its first page, where opening it does not notice: the rebuild starts it anew.
+    let fulltext = env.store().join("fulltext.db");
+    let mut bytes = fs::read(&fulltext).unwrap();
+    for b in bytes.iter_mut().skip(4096) {
+        *b = 0x42;
+    }
+    fs::write(&fulltext, &bytes).unwrap();
+    let _ = fs::remove_file(env.store().join("fulltext.db-wal"));
+    env.sfs(&["doctor", "--rebuild-index"]);
+    assert_eq!(env.json(&["search", "quasar", "--json"]).as_array().unwrap().len(), 1);
+    let doctor = env.json(&["doctor", "--json"]);
+    let search_index =
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "search index").unwrap().clone();
+    assert_eq!(search_index["level"], "ok", "{search_index}");
 }
 
 struct DaemonGuard<'a>(&'a Env);

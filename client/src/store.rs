@@ -22,6 +22,11 @@ pub struct Store {
 impl Store {
     /// Open the store at `paths`, creating its folders and index on first use.
     pub fn open(paths: StorePaths) -> Result<Self> {
+        Self::open_with(paths, true)
+    }
+
+    /// [`Store::open`]; `catch_up` false leaves the full-text index behind, for a rebuild that fills it.
+    fn open_with(paths: StorePaths, catch_up: bool) -> Result<Self> {
         let sessions = paths.sessions();
         fs::create_dir_all(&sessions).map_err(ClientError::io("creating", &sessions))?;
         restrict_permissions(paths.root());
@@ -29,20 +34,33 @@ impl Store {
         let mut store = Self { paths, index };
         store.rebuild_lost_index()?;
         store.reindex_after_upgrade()?;
-        store.catch_up_search()?;
+        if catch_up {
+            store.catch_up_search()?;
+        }
         Ok(store)
     }
 
-    /// [`Store::open`], but a damaged `index.db` is moved aside (to `index.db.damaged`) and a new one built
-    /// from the session folders. Returns where the damaged file went, if it was. For `sfs doctor
-    /// --rebuild-index`: what `index.db` alone held (capture positions, resume records) is lost with it, so
-    /// this is done only when asked, and the next import reads every native file again.
-    pub fn open_repairing(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
-        match Self::open(paths.clone()) {
+    /// [`Store::open`] for [`Store::rebuild_index`] (`sfs doctor --rebuild-index`): `fulltext.db` starts
+    /// from a new file, which the rebuild fills whole (a damaged one could fail the rebuild), and a damaged
+    /// `index.db` is moved aside (to `index.db.damaged`) and a new one built from the session folders. What
+    /// `index.db` alone held (capture positions, resume records) is lost with it, so this is done only when
+    /// asked; the next import reads every native file again. Returns where a damaged `index.db` went.
+    pub fn open_for_rebuild(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
+        let fulltext = paths.fulltext_db();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", fulltext.display()));
+            match fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound && !file.is_dir() => {
+                    return Err(ClientError::io("removing", file)(e));
+                }
+                _ => {}
+            }
+        }
+        match Self::open_with(paths.clone(), false) {
             Err(ClientError::Damaged { path, source }) if path == paths.index_db() => {
                 let aside = crate::index::damage::move_aside(&path)?;
                 tracing::warn!(error = %source, aside = %aside.display(), "index.db was damaged: moved aside");
-                Ok((Self::open(paths)?, Some(aside)))
+                Ok((Self::open_with(paths, false)?, Some(aside)))
             }
             opened => opened.map(|store| (store, None)),
         }

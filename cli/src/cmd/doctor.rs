@@ -48,7 +48,7 @@ impl Doctor {
         let mut checks = Vec::new();
         let paths = context::store_paths()?;
         let opened = if self.rebuild_index {
-            sessionfs_client::Store::open_repairing(paths.clone())
+            sessionfs_client::Store::open_for_rebuild(paths.clone())
         } else {
             sessionfs_client::Store::open(paths.clone()).map(|store| (store, None))
         };
@@ -110,6 +110,20 @@ impl Doctor {
                     format!("{mode:o} (sessions are private: 700 expected)"),
                 );
             }
+        }
+        // A store folder that can be written may still hold database files that cannot (copied from
+        // elsewhere, or left by another user's process): every capture would fail on them.
+        let read_only: Vec<String> = [paths.index_db(), paths.fulltext_db()]
+            .iter()
+            .flat_map(|db| ["", "-wal", "-shm"].map(|suffix| format!("{}{suffix}", db.display())))
+            .filter(|file| std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().readonly()))
+            .collect();
+        if !read_only.is_empty() {
+            let detail = format!(
+                "read-only, so nothing can be captured: {}. Give them back write permission (`chmod u+w`)",
+                read_only.join(", ")
+            );
+            check(&mut checks, "index files", Level::Error, detail);
         }
         match sessionfs_client::ClientConfig::load(paths.root()) {
             Ok(config) => {

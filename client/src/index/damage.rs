@@ -14,10 +14,18 @@ pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
 }
 
+/// Whether `e`, met opening the database at `path`, says it is not a usable database file: damaged, or not a
+/// file at all (a folder in its place).
+pub(crate) fn is_damaged_file(path: &Path, e: &rusqlite::Error) -> bool {
+    is_damage(e) || (e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && path.is_dir())
+}
+
 /// `e` as [`ClientError::Damaged`] when it says the database at `path` is damaged.
 pub(crate) fn naming(path: &Path) -> impl Fn(ClientError) -> ClientError + '_ {
     move |e| match e {
-        ClientError::Sqlite(source) if is_damage(&source) => ClientError::Damaged { path: path.to_owned(), source },
+        ClientError::Sqlite(source) if is_damaged_file(path, &source) => {
+            ClientError::Damaged { path: path.to_owned(), source }
+        }
         e => e,
     }
 }
@@ -26,6 +34,12 @@ pub(crate) fn naming(path: &Path) -> impl Fn(ClientError) -> ClientError + '_ {
 /// new database can be made in its place and the old one is still there to look at. Returns the new name.
 pub(crate) fn move_aside(path: &Path) -> Result<PathBuf> {
     let aside = with_suffix(path, ".damaged");
+    // An older damaged copy makes way (a rename cannot replace a folder with a file, or the other way).
+    match std::fs::symlink_metadata(&aside) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&aside).map_err(ClientError::io("removing", &aside))?,
+        Ok(_) => std::fs::remove_file(&aside).map_err(ClientError::io("removing", &aside))?,
+        Err(_) => {}
+    }
     std::fs::rename(path, &aside).map_err(ClientError::io("moving aside", path))?;
     for suffix in ["-wal", "-shm"] {
         let file = with_suffix(path, suffix);

@@ -75,7 +75,7 @@ impl FullText {
     /// `index_identity`, with the sessions' directories under `sessions`.
     pub(crate) fn open(path: &Path, sessions: &Path, index_identity: &str) -> Result<Self> {
         match Self::open_file(path, sessions, index_identity) {
-            Err(ClientError::Sqlite(e)) if damage::is_damage(&e) => {
+            Err(ClientError::Sqlite(e)) if damage::is_damaged_file(path, &e) => {
                 // Everything in it comes from the session folders: a new one is filled from them.
                 let aside = damage::move_aside(path)?;
                 tracing::warn!(error = %e, aside = %aside.display(), "fulltext.db was damaged: moved aside, building a new one from the session folders");
