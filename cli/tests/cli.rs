@@ -348,6 +348,12 @@ fn a_damaged_index_db_is_named_with_the_fix_and_rebuild_index_repairs_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("index.db is damaged") && stderr.contains("sfs doctor --rebuild-index"), "{stderr}");
+    // The daemon's state is still reported, in JSON, with why the store could not be read.
+    let status = env.sfs(&["daemon", "status", "--json"]);
+    assert_eq!(status.status.code(), Some(1));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["running"], false);
+    assert!(status["error"].as_str().unwrap().contains("index.db is damaged"), "{status}");
 
     let doctor = env.sfs(&["doctor", "--rebuild-index", "--json"]);
     let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();

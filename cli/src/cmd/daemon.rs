@@ -150,6 +150,8 @@ struct StatusReport {
     log: PathBuf,
     daemon: Option<DaemonStatus>,
     agents: Vec<AgentHealth>,
+    /// Why `agents` is empty when the store could not be read; the daemon's own state is reported all the same.
+    error: Option<String>,
 }
 
 fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
@@ -158,7 +160,10 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
         LockState::Held { pid } => (true, pid.trim().parse().ok()),
         LockState::Free => (false, None),
     };
-    let agents = context::open_store()?.index().agent_health()?;
+    let (agents, error) = match context::open_store().and_then(|store| Ok(store.index().agent_health()?)) {
+        Ok(agents) => (agents, None),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    };
     let report = StatusReport {
         running,
         pid,
@@ -166,10 +171,12 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
         log: paths.daemon_log(),
         daemon: if running { DaemonStatus::read(paths) } else { None },
         agents,
+        error,
     };
+    let code = if report.error.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
     if json {
         super::print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     match (&report.pid, &report.daemon) {
         (Some(pid), Some(d)) => {
@@ -188,7 +195,9 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
         (Some(pid), None) => outln!("sfsd running (pid {pid}), starting up"),
         _ => outln!("sfsd is not running (start it with `sfs daemon start`)"),
     }
-    if report.agents.is_empty() {
+    if let Some(error) = &report.error {
+        outln!("The store could not be read: {error}\n  `sfs doctor` says what is wrong and how to fix it.");
+    } else if report.agents.is_empty() {
         outln!("No sessions captured yet.");
     }
     for a in &report.agents {
@@ -204,7 +213,7 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
             outln!("             last error: {err}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 fn tail(path: &Path, lines: usize) -> Result<String> {
