@@ -11,6 +11,7 @@
 mod registry;
 mod write;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,13 @@ impl Agent for Gemini {
     }
 
     fn parser(&self, file: &NativeFile) -> Box<dyn NativeParser> {
-        Box::new(State { project_root: project_root_of(&file.path), ..State::default() })
+        let project_root = project_root_of(&file.path);
+        let log = file.path.extension().is_some_and(|e| e == "jsonl");
+        let mut state = State { project_root, log, ..State::default() };
+        if log {
+            state.meta = state.fresh_meta();
+        }
+        Box::new(state)
     }
 
     fn restore_parser(&self, file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
@@ -91,14 +98,25 @@ struct State {
     meta: SessionMeta,
     #[serde(skip)]
     project_root: Option<String>,
+    /// A `.jsonl` operation log, read incrementally; otherwise a `.json` document, read whole each time.
+    /// (States saved before logs were read incrementally lack it, and read their file whole once more.)
+    log: bool,
+    /// Lines of the log read so far.
+    lines_read: u64,
+    /// Digests of the IDs of the log's messages emitted so far: a message is emitted once, however often the
+    /// log writes it again (a `$set` of the whole conversation, an update of a streamed message).
+    emitted: HashSet<u64>,
 }
 
 impl NativeParser for State {
     fn mode(&self) -> ParseMode {
-        ParseMode::Snapshot
+        if self.log { ParseMode::Incremental } else { ParseMode::Snapshot }
     }
 
     fn feed(&mut self, chunk: &[u8], at_eof: bool) -> ParseOutcome {
+        if self.log {
+            return self.feed_log(chunk, at_eof);
+        }
         let mut out = ParseOutcome::default();
         let trimmed = chunk.trim_ascii_start();
         let mut doc = Map::new();
@@ -121,12 +139,7 @@ impl NativeParser for State {
             }
             out.consumed = lines.consumed();
         }
-        self.meta = SessionMeta {
-            interface: Some("cli".into()),
-            provider: Some("google".into()),
-            cwd: self.project_root.clone(),
-            ..SessionMeta::default()
-        };
+        self.meta = self.fresh_meta();
         if let Some(id) = doc.get("sessionId").and_then(Value::as_str) {
             self.meta.native_id = Some(id.to_owned());
         }
@@ -154,6 +167,103 @@ impl NativeParser for State {
     fn save(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
+}
+
+impl State {
+    /// Session facts before any record is read.
+    fn fresh_meta(&self) -> SessionMeta {
+        SessionMeta {
+            interface: Some("cli".into()),
+            provider: Some("google".into()),
+            cwd: self.project_root.clone(),
+            ..SessionMeta::default()
+        }
+    }
+
+    /// Read the log's lines in `chunk`, which follows what was read before: the header's and `$set`'s session
+    /// facts, and each message not emitted before, in its last version in the chunk.
+    fn feed_log(&mut self, chunk: &[u8], at_eof: bool) -> ParseOutcome {
+        let mut out = ParseOutcome::default();
+        let mut records: Vec<(u64, Value)> = Vec::new();
+        let mut lines = LineSplitter::new(chunk, at_eof, self.lines_read + 1);
+        for (line_no, line) in lines.by_ref() {
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            match parse_line::<Map<String, Value>>(line) {
+                Ok(op) => self.apply_logged(op, &mut records),
+                Err(e) => out.skipped.push(SkippedRecord { line: line_no, error: format!("invalid JSON: {e}") }),
+            }
+        }
+        self.lines_read = lines.line_no();
+        out.consumed = lines.consumed();
+        for (digest, record) in records {
+            self.emitted.insert(digest);
+            match self.convert(&record) {
+                Ok(msgs) => out.messages.extend(msgs),
+                Err(error) => out.skipped.push(SkippedRecord { line: 0, error: format!("message: {error}") }),
+            }
+        }
+        out
+    }
+
+    /// One line of the log, as [`apply`] reads it for a whole document, with its messages gathered in
+    /// `records` instead of a conversation.
+    fn apply_logged(&mut self, op: Map<String, Value>, records: &mut Vec<(u64, Value)>) {
+        let mut take = |record: &Value| {
+            let Some(id) = record.get("id").and_then(Value::as_str) else {
+                return;
+            };
+            let digest = id_digest(id);
+            if self.emitted.contains(&digest) {
+                return;
+            }
+            match records.iter_mut().find(|(d, _)| *d == digest) {
+                Some((_, earlier)) => *earlier = record.clone(),
+                None => records.push((digest, record.clone())),
+            }
+        };
+        let facts: Map<String, Value> = if let Some(Value::Object(set)) = op.get("$set") {
+            for record in set.get("messages").and_then(Value::as_array).into_iter().flatten() {
+                take(record);
+            }
+            set.clone()
+        } else if let Some(Value::Object(push)) = op.get("$push") {
+            match push.get("messages") {
+                Some(Value::Object(each)) => {
+                    each.get("$each").and_then(Value::as_array).into_iter().flatten().for_each(&mut take)
+                }
+                Some(one) => take(one),
+                None => {}
+            }
+            Map::new()
+        } else if op.contains_key("type") && op.contains_key("id") && !op.contains_key("sessionId") {
+            take(&Value::Object(op));
+            Map::new()
+        } else {
+            op
+        };
+        if let Some(id) = facts.get("sessionId").and_then(Value::as_str) {
+            self.meta.native_id = Some(id.to_owned());
+        }
+        for key in ["startTime", "lastUpdated"] {
+            if let Some(t) = facts.get(key).and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok()) {
+                self.meta.saw_time(t);
+            }
+        }
+        if let Some(title) = facts.get("summary").and_then(Value::as_str).filter(|s| !s.trim().is_empty()) {
+            self.meta.title = Some(title.to_owned());
+        }
+    }
+}
+
+/// A stable digest of a message ID (the first 8 bytes of its SHA-256), kept in saved parser states.
+fn id_digest(id: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// Apply one line of the log to the document: `$set` assigns keys, `$push` appends to arrays, a message
@@ -382,5 +492,53 @@ mod tests {
         assert_eq!(out.messages.len(), 2);
         assert!(out.skipped.is_empty(), "a half-written last line is not an error");
         assert!(out.consumed < log.len() as u64);
+    }
+
+    #[test]
+    fn a_log_is_read_incrementally_and_each_message_emitted_once_in_its_last_version() {
+        let log_file =
+            Gemini.classify(Path::new("/h/.gemini/tmp/proj/chats/session-2026-03-20T10-00-a61f1632.jsonl")).unwrap();
+        let mut p = Gemini.parser(&log_file);
+        assert_eq!(p.mode(), ParseMode::Incremental);
+        assert_eq!(Gemini.parser(&file()).mode(), ParseMode::Snapshot, "a .json document is read whole");
+        let user = |id: &str, text: &str| format!(r#"{{"id":"{id}","type":"user","content":[{{"text":"{text}"}}]}}"#);
+        let reply = |id: &str, text: &str| {
+            format!(r#"{{"id":"{id}","type":"gemini","content":"{text}","tokens":{{"input":5,"output":2}}}}"#)
+        };
+        let first = [
+            r#"{"sessionId":"a61f1632-3cef-4677-aca5-8c2d8eed841f","startTime":"2026-03-20T10:00:00.000Z"}"#.to_owned(),
+            format!(r#"{{"$set":{{"messages":[{}]}}}}"#, user("1", "hi")),
+            reply("2", "hel"),
+            reply("2", "hello"), // the streamed reply, updated
+            r#"{"$set":{"lastUpdated":"2026-03-20T10:00:05.000Z"}}"#.to_owned(),
+        ]
+        .join("\n")
+            + "\n";
+        let out = p.feed(first.as_bytes(), false);
+        let texts: Vec<String> = out.messages.iter().map(Message::text).collect();
+        assert_eq!(texts, ["hi", "hello"]);
+        assert_eq!(out.consumed, first.len() as u64);
+        assert_eq!(p.meta().native_id.as_deref(), Some("a61f1632-3cef-4677-aca5-8c2d8eed841f"));
+
+        // Saved and restored between captures, as the store does; the next lines alone are fed.
+        let mut p = Gemini.restore_parser(&log_file, p.save()).unwrap();
+        let next = [
+            user("3", "and then?"),
+            // The whole conversation set again: only what is new in it is emitted.
+            format!(
+                r#"{{"$set":{{"messages":[{},{},{},{}]}}}}"#,
+                user("1", "hi"),
+                reply("2", "hello"),
+                user("3", "and then?"),
+                reply("4", "then this")
+            ),
+        ]
+        .join("\n")
+            + "\n";
+        let out = p.feed(next.as_bytes(), false);
+        let texts: Vec<String> = out.messages.iter().map(Message::text).collect();
+        assert_eq!(texts, ["and then?", "then this"]);
+        let meta = p.meta();
+        assert_eq!((meta.turn_count, meta.input_tokens, meta.output_tokens), (2, 10, 4), "counted across feeds");
     }
 }
