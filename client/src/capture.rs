@@ -450,6 +450,9 @@ impl Capturer {
             self.store.reindex_session(id)?;
             row = self.store.index().session(id)?;
         }
+        if !deleted.contains(id) && !self.adopt_uncommitted(id)?.is_empty() {
+            row = self.store.index().session(id)?;
+        }
         let stored_count = row.as_ref().map_or(0, |r| r.message_count);
 
         let mut tx_plan = WritePlan::default();
@@ -528,9 +531,14 @@ impl Capturer {
 
     /// The fast path: new messages from an appended file.
     fn append(&mut self, prev: NativeFileRow, file: NativeFile, fed: Fed, offset: u64) -> Result<CaptureReport> {
-        let Fed { before, parser, messages, skipped } = fed;
+        let Fed { before, parser, mut messages, skipped } = fed;
         let id = prev.session_id.clone();
         let deleted = DeletedList::load(&self.store.paths().deleted_json());
+        if !deleted.contains(&id) {
+            // Written by a pass that was not committed: the native file brings them again, once is enough.
+            let adopted = self.adopt_uncommitted(&id)?;
+            messages.retain(|m| !adopted.contains(&m.msg_id));
+        }
         let row = self.store.index().session(&id)?;
         let mut plan = WritePlan::default();
         let skip_session = deleted.contains(&id) || row.is_none();
@@ -610,6 +618,45 @@ impl Capturer {
         };
         self.commit(&w, texts, skip_session)?;
         Ok(report)
+    }
+
+    /// Take into the index what `messages.jsonl` holds past the length the index committed: whole message
+    /// lines that a pass wrote and did not commit (it was killed between the two, or `index.db` is older than
+    /// the store, restored from a backup). Cutting them, as a crash's leftovers once were, lost them when the
+    /// native file no longer had them. A half-written last line is cut. Returns the IDs of the messages taken
+    /// in, which the native files may bring again.
+    fn adopt_uncommitted(&mut self, id: &SessionId) -> Result<HashSet<String>> {
+        let mut ids = HashSet::new();
+        let Some(row) = self.store.index().session(id)? else {
+            return Ok(ids);
+        };
+        let path = self.store.session_dir(id).path().join(files::MESSAGES);
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if len <= row.messages_bytes {
+            return Ok(ids);
+        }
+        let tail = read_from(&path, row.messages_bytes)?;
+        let mut whole = 0;
+        for line in tail.split_inclusive(|b| *b == b'\n') {
+            let text = line.trim_ascii();
+            if !line.ends_with(b"\n") {
+                break;
+            }
+            if !text.is_empty() {
+                match Message::from_json_line(text) {
+                    Ok(m) => ids.insert(m.msg_id),
+                    Err(_) => break,
+                };
+            }
+            whole += line.len() as u64;
+        }
+        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
+        file.set_len(row.messages_bytes + whole).map_err(ClientError::io("truncating", &path))?;
+        if !ids.is_empty() {
+            warn!(session.id = %id, messages = ids.len(), "messages.jsonl holds messages the index never committed; taking them in");
+            self.store.reindex_session(id)?;
+        }
+        Ok(ids)
     }
 
     /// Write the manifest and side files, then commit the index: the index is the commit point. `texts` are

@@ -1,6 +1,7 @@
 //! One `.sfs` directory on disk. Whole files are replaced atomically (temp file + rename); the message log
-//! is appended to, after cutting it back to the length the index last committed, so a pass that crashed
-//! half-way leaves nothing behind.
+//! is appended to, after cutting it back to the length the index last committed. Capture first takes into
+//! the index the whole message lines past that length (`Capturer::adopt_uncommitted`), so what is cut here is
+//! only what a crash left half-written.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -157,7 +158,8 @@ impl SessionDir {
             .map_err(ClientError::io("opening", &path))?;
         let len = file.metadata().map_err(ClientError::io("reading", &path))?.len();
         if len != committed_len {
-            // Bytes past the committed length come from a pass that did not finish; it will be redone.
+            // Bytes past the committed length come from a pass that did not finish (capture has taken in the
+            // whole messages among them already).
             file.set_len(committed_len.min(len)).map_err(ClientError::io("truncating", &path))?;
         }
         file.write_all(&lines.bytes).map_err(ClientError::io("appending to", &path))?;

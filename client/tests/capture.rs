@@ -187,6 +187,32 @@ fn a_lost_index_db_is_rebuilt_on_open_and_the_import_after_it_keeps_the_longer_c
 }
 
 #[test]
+fn an_index_db_older_than_the_store_loses_no_stored_message() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    env.capturer().import_all(&mut ()).unwrap();
+    let index_db = StorePaths::new(&env.store).index_db();
+    let backup = env.store.join("index.db.backup");
+    fs::copy(&index_db, &backup).unwrap();
+    env.append(&user("u2", Some("a1"), "three capybaras"));
+    env.append(&assistant("a2", "u2", "four"));
+    env.capturer().import_all(&mut ()).unwrap();
+    fs::write(env.session_file(), user("u1", None, "one")).unwrap();
+    env.capturer().import_all(&mut ()).unwrap();
+    // The backup comes back: it knows two messages of the four stored.
+    remove_database(&index_db);
+    fs::copy(&backup, &index_db).unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "a2"]);
+    env.append(&user("u3", Some("u1"), "five"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "a2", "u3"]);
+    assert_eq!(c.store().index().search("capybaras", None, 5).unwrap().len(), 1);
+}
+
+#[test]
 fn a_stored_copy_the_index_does_not_list_is_compared_not_overwritten() {
     let env = Env::new();
     capture_then_shrink(&env);
@@ -375,23 +401,42 @@ fn a_native_file_without_messages_is_no_session_until_its_first_message() {
 }
 
 #[test]
-fn an_interrupted_append_is_cut_back_not_duplicated() {
+fn an_uncommitted_tail_is_taken_in_once_and_a_half_written_line_cut() {
     let env = Env::new();
     env.append(&user("u1", None, "one"));
     let mut c = env.capturer();
     c.capture_path(&env.session_file()).unwrap();
-    // A crash after writing messages.jsonl but before the index committed leaves a tail the index does not
-    // know of; the next pass must cut it away, then append.
+    // A pass killed after writing messages.jsonl and before the index committed leaves lines the index does not
+    // know of: here the message the native file brings next, and half of another line.
     let log = c.store().session_dir(&id()).path().join("messages.jsonl");
+    let crashed = r#"{"msg_id":"a1","role":"assistant","content":[{"type":"text","text":"two"}]}"#;
     OpenOptions::new()
         .append(true)
         .open(&log)
         .unwrap()
-        .write_all(b"{\"msg_id\":\"ghost\",\"role\":\"user\",\"content\":[]}\n")
+        .write_all(format!("{crashed}\n{{\"msg_id\":\"a").as_bytes())
         .unwrap();
     env.append(&assistant("a1", "u1", "two"));
     c.capture_path(&env.session_file()).unwrap();
-    assert_eq!(messages(&c), ["u1", "a1"]);
+    assert_eq!(messages(&c), ["u1", "a1"], "once, and no half line");
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 2);
+    assert_fulltext_complete(&c);
+
+    // Lines the native file does not bring (an index.db older than the store, restored from a backup) are
+    // kept, not cut: they may be the only copy left.
+    OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(
+            b"{\"msg_id\":\"only-here\",\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a pangolin\"}]}\n",
+        )
+        .unwrap();
+    env.append(&user("u2", Some("a1"), "three"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "only-here", "u2"]);
+    assert_eq!(c.store().index().search("pangolin", None, 5).unwrap().len(), 1);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 4);
 }
 
 #[test]
