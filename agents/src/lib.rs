@@ -133,8 +133,14 @@ pub trait Agent: Send + Sync {
 /// Walk `dir` depth-first, at most `depth` levels, calling `visit` on every regular file. Symlinks are
 /// not followed: a session store must not be steered outside the agent's folders.
 fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // An agent not installed here has no folder: nothing to say.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!(path = %dir.display(), error = %e, "cannot read this folder: the sessions in it are not captured");
+            return;
+        }
     };
     for entry in entries.flatten() {
         let Ok(ft) = entry.file_type() else { continue };

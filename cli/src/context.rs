@@ -33,13 +33,13 @@ pub fn capturer() -> Result<Capturer> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SFS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colours only for a terminal: in a log file or a pipe the escape codes are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // No colours: log lines quote paths and errors from session files, so control characters are shown, not
+    // sent (`PrintableWriter`), and that would show colour codes too.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| sessionfs_shared::terminal::PrintableWriter(std::io::stderr()))
         .with_target(false)
-        .with_ansi(ansi)
+        .with_ansi(false)
         .try_init();
 }
 

@@ -29,7 +29,13 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SFS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    // The log (`sfs daemon logs` prints it) quotes paths and errors from session files: control characters
+    // are shown, not sent.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| sessionfs_shared::terminal::PrintableWriter(std::io::stderr()))
+        .with_ansi(false)
+        .try_init();
     let Some(paths) = args.store.map(StorePaths::new).or_else(StorePaths::from_env) else {
         eprintln!("sfsd: error: cannot find the store: set SFS_HOME or HOME");
         return ExitCode::FAILURE;

@@ -19,6 +19,7 @@ pub mod redact;
 pub mod search;
 pub mod sfs;
 pub mod size;
+pub mod terminal;
 mod time;
 
 pub use agent_kind::{AgentKind, EmptyToolName, ToolName, UnknownAgent};
