@@ -517,6 +517,7 @@ fn list_columns_line_up_and_bad_or_empty_filters_say_so() {
         &["search", "quasar", "-n", "0"],
         &["list", "--since", "99999999d"],
         &["list", "--since", "24"],
+        &["search", " "],
     ] {
         let out = env.sfs(bad);
         let stderr = String::from_utf8_lossy(&out.stderr);

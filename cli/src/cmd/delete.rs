@@ -40,10 +40,10 @@ pub struct Restore {
 impl Delete {
     pub fn run(self) -> Result<ExitCode> {
         let mut store = context::open_store()?;
-        let id = match store.index().resolve(&self.session) {
-            Ok(id) => id,
+        let (id, local) = match store.index().resolve(&self.session) {
+            Ok(id) => (id, true),
             Err(e) => match sessionfs_shared::SessionId::parse(&self.session) {
-                Ok(id) => id, // not local: may still be on the server
+                Ok(id) => (id, false), // not local: may still be on the server, or be captured later
                 Err(_) => return Err(e.into()),
             },
         };
@@ -66,7 +66,11 @@ impl Delete {
         }
         if scope != Scope::Cloud {
             store.remove(&id)?;
-            outln!("Deleted {id} from this machine.");
+            if local {
+                outln!("Deleted {id} from this machine.");
+            } else {
+                outln!("{id} is not on this machine; it is marked deleted, so it will not be captured here.");
+            }
         }
         let wire = match scope {
             Scope::Local => "local",

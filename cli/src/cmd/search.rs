@@ -11,6 +11,7 @@ use crate::context;
 #[derive(Debug, clap::Args)]
 pub struct Search {
     /// Words to find (all must match; `word*` matches a prefix)
+    #[arg(value_parser = words)]
     query: String,
     /// Only this agent
     #[arg(long, value_name = "AGENT")]
@@ -21,6 +22,14 @@ pub struct Search {
     /// Print a JSON array of hits
     #[arg(long)]
     json: bool,
+}
+
+/// A query with at least one word: an empty one would match nothing, and is more likely a mistake.
+fn words(query: &str) -> Result<String, String> {
+    if query.trim().is_empty() {
+        return Err("give at least one word to search for".into());
+    }
+    Ok(query.to_owned())
 }
 
 impl Search {
