@@ -436,9 +436,26 @@ impl Capturer {
             all.append(&mut p.messages);
         }
         if parsed.len() > 1 {
-            // The same messages in two files (a project folder copied after a rename) are one conversation.
-            let mut seen = HashSet::new();
-            all.retain(|m| seen.insert(m.msg_id.clone()));
+            // The same messages in two files (a project folder copied after a rename) are one conversation. Only
+            // equal messages go: IDs alone can repeat across files (Codex numbers each file's messages).
+            let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            let mut copies = HashSet::new();
+            for (i, m) in all.iter().enumerate() {
+                match first.get(&m.msg_id) {
+                    Some(&earlier) if all[earlier] == *m => {
+                        copies.insert(i);
+                    }
+                    Some(_) => {}
+                    None => {
+                        first.insert(m.msg_id.clone(), i);
+                    }
+                }
+            }
+            let mut i = 0;
+            all.retain(|_| {
+                i += 1;
+                !copies.contains(&(i - 1))
+            });
         }
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
