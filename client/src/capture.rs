@@ -292,7 +292,23 @@ impl Capturer {
 
     /// Capture one native file, if it is one. `Ok(None)`: not a session file, unchanged, or deleted.
     pub fn capture_path(&mut self, path: &Path) -> Result<Option<CaptureReport>> {
-        self.capture_path_with(path, None)
+        if self.store.index().in_batch() {
+            return self.capture_path_with(path, None);
+        }
+        // One capture at a time across processes: the index's write lock is held from reading where the last
+        // capture stopped to committing this one, so two writers (the daemon and an import) never append to
+        // one `messages.jsonl` at once, nor take each other's uncommitted lines for their own.
+        self.store.index_mut().begin_batch()?;
+        match self.capture_path_with(path, None) {
+            Ok(report) => {
+                self.store.index_mut().end_batch()?;
+                Ok(report)
+            }
+            Err(e) => {
+                self.store.index_mut().abort_batch();
+                Err(e)
+            }
+        }
     }
 
     /// [`Capturer::capture_path`], with the file already parsed when the index has never seen it.
@@ -647,30 +663,52 @@ impl Capturer {
         let Some(row) = self.store.index().session(id)? else {
             return Ok(ids);
         };
-        let path = self.store.session_dir(id).path().join(files::MESSAGES);
+        let dir = self.store.session_dir(id);
+        let path = dir.path().join(files::MESSAGES);
         let len = std::fs::metadata(&path).map_or(0, |m| m.len());
         if len <= row.messages_bytes {
             return Ok(ids);
         }
-        let tail = read_from(&path, row.messages_bytes)?;
-        let mut whole = 0;
-        for line in tail.split_inclusive(|b| *b == b'\n') {
-            let text = line.trim_ascii();
-            if !line.ends_with(b"\n") {
-                break;
-            }
-            if !text.is_empty() {
-                match Message::from_json_line(text) {
-                    Ok(m) => ids.insert(m.msg_id),
-                    Err(_) => break,
-                };
-            }
-            whole += line.len() as u64;
+        // From the byte before the committed end: a committed end that is not a line's end means the lines are
+        // not where the index says (a rewrite it never committed, an older index.db over a rewritten copy).
+        let from = row.messages_bytes.saturating_sub(1);
+        let tail = read_from(&path, from)?;
+        let aligned = row.messages_bytes == 0 || tail.first() == Some(&b'\n');
+        if !aligned {
+            // Then the whole file is read as the index will read it, and cut after its last whole line.
+            let all = std::fs::read(&path).map_err(ClientError::io("reading", &path))?;
+            let whole = all.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let file =
+                std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
+            file.set_len(whole as u64).map_err(ClientError::io("truncating", &path))?;
+            warn!(session.id = %id, "messages.jsonl does not match what the index committed; indexing it again");
+            self.store.reindex_session(id)?;
+            return Ok(dir.read_messages()?.messages.into_iter().map(|m| m.msg_id).collect());
         }
+        let tail = if row.messages_bytes == 0 { &tail[..] } else { &tail[1..] };
+        // A half-written last line (every line a pass writes ends in a newline) is all that is cut.
+        let whole = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
-        file.set_len(row.messages_bytes + whole).map_err(ClientError::io("truncating", &path))?;
-        if !ids.is_empty() {
-            warn!(session.id = %id, messages = ids.len(), "messages.jsonl holds messages the index never committed; taking them in");
+        file.set_len(row.messages_bytes + whole as u64).map_err(ClientError::io("truncating", &path))?;
+        let mut readable = true;
+        for line in tail[..whole].split(|b| *b == b'\n') {
+            let text = line.trim_ascii();
+            if readable && !text.is_empty() {
+                match Message::from_json_line(text) {
+                    Ok(m) => {
+                        ids.insert(m.msg_id);
+                    }
+                    Err(_) => readable = false,
+                }
+            }
+        }
+        if !readable {
+            // Read the whole file as the index will, skipping what is not a message: its messages are the
+            // ones taken in.
+            ids = dir.read_messages()?.messages.into_iter().map(|m| m.msg_id).collect();
+        }
+        if whole > 0 {
+            warn!(session.id = %id, messages = ids.len(), "messages.jsonl holds lines the index never committed; taking them in");
             self.store.reindex_session(id)?;
         }
         Ok(ids)

@@ -464,6 +464,11 @@ impl Index {
         transaction::end_batch(&self.conn, &self.feed)
     }
 
+    /// Roll the open batch back, if any: nothing written in it is kept.
+    pub fn abort_batch(&mut self) {
+        transaction::abort_batch(&self.conn, &self.feed);
+    }
+
     /// Whether a batch is open (false after a failed write rolled it back).
     pub fn in_batch(&self) -> bool {
         !self.conn.is_autocommit()

@@ -30,9 +30,15 @@ impl Store {
         let sessions = paths.sessions();
         fs::create_dir_all(&sessions).map_err(ClientError::io("creating", &sessions))?;
         restrict_permissions(paths.root());
+        // Only an index.db this open makes (there was none, or an empty file) can be one that was lost. An
+        // existing index with no session but folders beside it is an import at work: it moves new sessions'
+        // folders in before its batch commits their rows.
+        let made = fs::metadata(paths.index_db()).map_or(true, |m| m.len() == 0);
         let index = Index::open(&paths.index_db(), &paths.fulltext_db(), &sessions)?;
         let mut store = Self { paths, index };
-        store.rebuild_lost_index()?;
+        if made {
+            store.rebuild_lost_index()?;
+        }
         store.reindex_after_upgrade()?;
         if catch_up {
             store.catch_up_search()?;
@@ -66,9 +72,10 @@ impl Store {
         }
     }
 
-    /// Build the index again from the session folders when it lists no session but the store holds some:
-    /// `index.db` was deleted or lost. Every command and the daemon open the store, so the first repairs it,
-    /// before an import could take a stored copy for a new session (and `sfs list` say there is none).
+    /// Build the index again from the session folders when a new `index.db` lists no session but the store
+    /// holds some: `index.db` was deleted or lost. Every command and the daemon open the store, so the first
+    /// repairs it, before an import could take a stored copy for a new session (and `sfs list` say there is
+    /// none).
     fn rebuild_lost_index(&mut self) -> Result<()> {
         let listed: bool = self.index.conn().query_row("SELECT EXISTS (SELECT 1 FROM sessions)", [], |r| r.get(0))?;
         if listed {

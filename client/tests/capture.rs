@@ -440,6 +440,37 @@ fn an_uncommitted_tail_is_taken_in_once_and_a_half_written_line_cut() {
 }
 
 #[test]
+fn lines_the_index_does_not_match_are_read_again_not_cut() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    let log = c.store().session_dir(&id()).path().join("messages.jsonl");
+    // An unreadable whole line, then a good one, past the committed end: the good one is kept.
+    let good = r#"{"msg_id":"kept","role":"user","content":[{"type":"text","text":"an axolotl"}]}"#;
+    OpenOptions::new().append(true).open(&log).unwrap().write_all(format!("not json\n{good}\n").as_bytes()).unwrap();
+    env.append(&user("u2", Some("a1"), "three"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "kept", "u2"]);
+    assert_eq!(c.store().index().search("axolotl", None, 5).unwrap().len(), 1);
+
+    // The index says the committed lines end in the middle of one (an index.db restored over a copy that was
+    // rewritten since): the file is read again whole, nothing cut but a half-written last line.
+    drop(c);
+    let db = sessionfs_client::index::open_connection(&StorePaths::new(&env.store).index_db()).unwrap();
+    db.execute("UPDATE sessions SET messages_bytes = 10 WHERE session_id = ?1", [id().as_str()]).unwrap();
+    drop(db);
+    OpenOptions::new().append(true).open(&log).unwrap().write_all(b"{\"msg_id\":\"half").unwrap();
+    let mut c = env.capturer();
+    env.append(&assistant("a2", "u2", "four"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "kept", "u2", "a2"]);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 5);
+    assert_fulltext_complete(&c);
+}
+
+#[test]
 fn restarting_the_capturer_resumes_from_the_saved_position() {
     let env = Env::new();
     env.append(&user("u1", None, "one"));

@@ -97,6 +97,17 @@ pub(super) fn end_batch(conn: &Connection, feed: &RefCell<Feed>) -> Result<()> {
     Ok(())
 }
 
+/// Roll back the open batch, if any.
+pub(super) fn abort_batch(conn: &Connection, feed: &RefCell<Feed>) {
+    if conn.is_autocommit() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("ROLLBACK") {
+        tracing::warn!(error = %e, "rolling back an index batch failed");
+    }
+    feed.borrow_mut().rolled_back();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
