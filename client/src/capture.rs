@@ -556,7 +556,10 @@ impl Capturer {
             plan: &tx_plan,
             // Messages added to a copy kept longer: its counts stay at least what they were (the native files
             // count less than it holds).
-            counted_before: tx_plan.kept_longer.then(|| Totals::of(&metas)),
+            carried: match row.as_ref() {
+                Some(row) if tx_plan.kept_longer => Totals::of(&metas).beyond(row),
+                _ => Totals::default(),
+            },
         };
         self.commit(&w, texts, skip_session)?;
         Ok(report)
@@ -619,7 +622,7 @@ impl Capturer {
         // What the native files counted before these lines: the stored copy may hold more (a longer copy kept
         // when the file shrank), and its stats carry that on (see `build_manifest`).
         metas.insert(0, (file.subagent.clone(), before));
-        let counted_before = Totals::of(&metas);
+        let carried = row.as_ref().map_or_else(Totals::default, |row| Totals::of(&metas).beyond(row));
         metas[0].1 = parser.meta().clone();
         let main_path = if file.subagent.is_none() {
             file.path.clone()
@@ -647,7 +650,7 @@ impl Capturer {
             metas: &metas,
             native_rows: &rows,
             plan: &plan,
-            counted_before: Some(counted_before),
+            carried,
         };
         self.commit(&w, texts, skip_session)?;
         Ok(report)
@@ -682,7 +685,7 @@ impl Capturer {
                 std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
             file.set_len(whole as u64).map_err(ClientError::io("truncating", &path))?;
             warn!(session.id = %id, "messages.jsonl does not match what the index committed; indexing it again");
-            self.store.reindex_session(id)?;
+            self.store.reindex_messages(id)?;
             return Ok(dir.read_messages()?.messages.into_iter().map(|m| m.msg_id).collect());
         }
         let tail = if row.messages_bytes == 0 { &tail[..] } else { &tail[1..] };
@@ -709,7 +712,7 @@ impl Capturer {
         }
         if whole > 0 {
             warn!(session.id = %id, messages = ids.len(), "messages.jsonl holds lines the index never committed; taking them in");
-            self.store.reindex_session(id)?;
+            self.store.reindex_messages(id)?;
         }
         Ok(ids)
     }
@@ -775,8 +778,9 @@ struct SessionWrite<'a> {
     /// The capture positions of its native files.
     native_rows: &'a [NativeFileRow],
     plan: &'a WritePlan,
-    /// For an append: the totals of the files' session facts before it.
-    counted_before: Option<Totals>,
+    /// What the stored copy counts beyond its native files (a copy kept longer than a file that shrank), from
+    /// the index's committed row: the manifest on disk may already count a pass that was never committed.
+    carried: Totals,
 }
 
 /// The stats a manifest takes from its files' session facts: the main file's turns, and every file's tokens.
@@ -797,12 +801,13 @@ impl Totals {
         }
     }
 
-    /// What `stats` counts beyond these totals: the part of a stored copy its native files no longer hold.
-    fn beyond(self, stats: &SessionStats) -> Self {
+    /// What the index's committed `row` counts beyond these totals: the part of a stored copy its native
+    /// files no longer hold.
+    fn beyond(self, row: &SessionRow) -> Self {
         Self {
-            turns: stats.turn_count.saturating_sub(self.turns),
-            input_tokens: stats.total_input_tokens.saturating_sub(self.input_tokens),
-            output_tokens: stats.total_output_tokens.saturating_sub(self.output_tokens),
+            turns: row.turn_count.saturating_sub(self.turns),
+            input_tokens: row.total_input_tokens.saturating_sub(self.input_tokens),
+            output_tokens: row.total_output_tokens.saturating_sub(self.output_tokens),
         }
     }
 }
@@ -976,7 +981,7 @@ fn link_to_origin(manifest: &mut Manifest, origin: &ResumeRecord) {
 }
 
 fn build_manifest(w: &SessionWrite<'_>, previous: Option<&Manifest>) -> Manifest {
-    let SessionWrite { id, agent, main_path, metas, native_rows, plan, counted_before } = *w;
+    let SessionWrite { id, agent, main_path, metas, native_rows, plan, carried } = *w;
     let main = metas
         .iter()
         .find(|(s, _)| s.is_none())
@@ -1007,12 +1012,6 @@ fn build_manifest(w: &SessionWrite<'_>, previous: Option<&Manifest>) -> Manifest
     let duration = match (m.updated_at, Some(created)) {
         (Some(u), Some(c)) if u >= c => Some((u.millis() - c.millis()) as u64),
         _ => None,
-    };
-    // An append adds to what the stored copy counted, which is more than the native files count when it was
-    // kept longer than a file that shrank; a whole write counts the native files.
-    let carried = match (counted_before, previous.and_then(|p| p.stats.as_ref())) {
-        (Some(before), Some(stats)) => before.beyond(stats),
-        _ => Totals::default(),
     };
     let totals = Totals::of(metas);
     m.stats = Some(SessionStats {

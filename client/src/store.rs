@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, params};
 
 use sessionfs_shared::SessionId;
 use sessionfs_shared::sfs::{Manifest, Workspace, files};
@@ -251,6 +251,23 @@ impl Store {
         write::index_read(&tx, id, &read)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Re-read a session's messages into the index, keeping its row's turns and tokens: for lines written past
+    /// what the index committed, beside a manifest that may count a pass that was never committed.
+    pub(crate) fn reindex_messages(&mut self, id: &SessionId) -> Result<()> {
+        let dir = self.session_dir(id);
+        let read = dir.read_messages()?;
+        let messages_bytes = fs::metadata(dir.path().join(files::MESSAGES)).map(|m| m.len()).unwrap_or(0);
+        let tool_uses: u64 = read.messages.iter().map(|m| m.tool_use_count() as u64).sum();
+        let tx = self.index.write()?;
+        tx.execute(
+            "UPDATE sessions SET message_count = ?2, tool_use_count = ?3, messages_bytes = ?4 WHERE session_id = ?1",
+            params![id.as_str(), read.messages.len() as i64, tool_uses as i64, messages_bytes as i64],
+        )?;
+        write::clear_messages(&tx, id)?;
+        write::index_read(&tx, id, &read)?;
+        tx.commit()
     }
 
     /// Read `n` indexed messages, picked at random (a message may come up twice), back from their sessions' files: search reads the text of

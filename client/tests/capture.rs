@@ -440,6 +440,33 @@ fn an_uncommitted_tail_is_taken_in_once_and_a_half_written_line_cut() {
 }
 
 #[test]
+fn a_pass_killed_before_its_commit_is_not_counted_twice() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    // What a pass killed between writing the session's files and committing the index leaves: the new line,
+    // and a manifest that already counts its tokens.
+    let dir = c.store().session_dir(&id());
+    let line = r#"{"msg_id":"a1","role":"assistant","content":[{"type":"text","text":"two"}]}"#;
+    OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("messages.jsonl"))
+        .unwrap()
+        .write_all(format!("{line}\n").as_bytes())
+        .unwrap();
+    let mut m: Manifest = dir.read_manifest().unwrap().unwrap();
+    m.stats.as_mut().unwrap().total_input_tokens += 10;
+    dir.write_manifest(&m).unwrap();
+
+    env.append(&assistant("a1", "u1", "two"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1"]);
+    let stats = dir.read_manifest().unwrap().unwrap().stats.unwrap();
+    assert_eq!((stats.message_count, stats.total_input_tokens), (2, 10), "counted once");
+}
+
+#[test]
 fn lines_the_index_does_not_match_are_read_again_not_cut() {
     let env = Env::new();
     env.append(&user("u1", None, "one"));

@@ -18,8 +18,8 @@ use sessionfs_shared::SessionId;
 use tracing::debug;
 
 use super::{
-    CaptureReport, Capturer, MAX_KEPT_BUFFER, Parsed, Prepared, SessionWrite, WritePlan, metas_of, native_rows_of,
-    parse_whole_in, session_id_of, write_session_files,
+    CaptureReport, Capturer, MAX_KEPT_BUFFER, Parsed, Prepared, SessionWrite, Totals, WritePlan, metas_of,
+    native_rows_of, parse_whole_in, session_id_of, write_session_files,
 };
 use crate::deleted::DeletedList;
 use crate::error::{ClientError, Result};
@@ -172,7 +172,7 @@ fn stage(conn: &Connection, at: &Path, mut p: Parsed) -> Result<Staged> {
             metas: &metas,
             native_rows: &native_rows,
             plan: &plan,
-            counted_before: None,
+            carried: Totals::default(),
         };
         let row = write_session_files(&dir, conn, &w)?;
         Ok((row, native_rows, plan))
