@@ -335,15 +335,17 @@ impl Capturer {
                 return self.recapture(&id, Some(file)).map(Some);
             }
             let dir = self.store.session_dir(&id);
-            let gone = row
-                .as_ref()
-                .is_some_and(|r| !dir.exists() || (r.message_count > 0 && !dir.path().join(files::MESSAGES).is_file()));
+            let gone = row.as_ref().is_some_and(|r| {
+                !dir.path().is_dir() || (r.message_count > 0 && !dir.path().join(files::MESSAGES).is_file())
+            });
             if gone {
-                // Its folder, or its messages, were deleted by hand: the index forgets it, and it is captured
-                // again whole (an append would write past the end of a file that is gone).
-                warn!(session.id = %id, "the session's folder is gone from the store; capturing it again from its native files");
-                self.store.remove(&id)?;
-                return self.recapture(&id, Some(file)).map(Some);
+                // Its folder, or its messages, were deleted by hand: the index forgets its rows (not what is
+                // left of the folder: the manifest keeps the user's fields), and it is captured again whole
+                // from all its files (an append would write past the end of a file that is gone).
+                warn!(session.id = %id, "the session's messages are gone from the store; capturing it again from its native files");
+                let files = self.session_files(&id, Some(file))?;
+                self.store.unindex(&id)?;
+                return self.recapture_files(&id, files).map(Some);
             }
             let restored = prev
                 .parser_state
@@ -412,6 +414,12 @@ impl Capturer {
 
     /// Rebuild a session from all its native files (plus `extra`, a newly seen one).
     fn recapture(&mut self, id: &SessionId, extra: Option<NativeFile>) -> Result<CaptureReport> {
+        let files = self.session_files(id, extra)?;
+        self.recapture_files(id, files)
+    }
+
+    /// The native files the index knows for a session, that are still there, plus `extra`.
+    fn session_files(&self, id: &SessionId, extra: Option<NativeFile>) -> Result<Vec<NativeFile>> {
         let mut files: Vec<NativeFile> = Vec::new();
         for row in self.store.index().native_files_of(id)? {
             let path = PathBuf::from(&row.path);
@@ -426,6 +434,11 @@ impl Capturer {
         {
             files.push(f);
         }
+        Ok(files)
+    }
+
+    /// Rebuild a session from `files`, its main file first.
+    fn recapture_files(&mut self, id: &SessionId, mut files: Vec<NativeFile>) -> Result<CaptureReport> {
         files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
         let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
         self.write_full(id, parsed)

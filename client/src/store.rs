@@ -321,6 +321,13 @@ impl Store {
         Ok(())
     }
 
+    /// Remove a session from the index only; its folder, or what is left of it, stays.
+    pub(crate) fn unindex(&mut self, id: &SessionId) -> Result<()> {
+        let tx = self.index.write()?;
+        write::delete_session(&tx, id)?;
+        tx.commit()
+    }
+
     /// Remove a session from disk and index.
     pub fn remove(&mut self, id: &SessionId) -> Result<()> {
         let dir = self.paths.session(id);

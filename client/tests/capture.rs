@@ -376,10 +376,21 @@ fn a_session_folder_deleted_by_hand_is_captured_again_by_the_next_import() {
     assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 3);
     assert_eq!(c.store().index().search("herons", None, 5).unwrap().len(), 1, "indexed once");
     assert_fulltext_complete(&c);
-    // Its messages alone deleted: the same.
-    fs::remove_file(c.store().session_dir(&id()).path().join("messages.jsonl")).unwrap();
+    // Its messages alone deleted: the same, and the manifest's user fields stay.
+    let dir = c.store().session_dir(&id());
+    let mut m: Manifest = dir.read_manifest().unwrap().unwrap();
+    m.alias = Some("herons".into());
+    dir.write_manifest(&m).unwrap();
+    fs::remove_file(dir.path().join("messages.jsonl")).unwrap();
     c.import_all(&mut ()).unwrap();
     assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    assert_eq!(dir.read_manifest().unwrap().unwrap().alias.as_deref(), Some("herons"));
+    // Its manifest alone deleted: the messages are not thrown away with it; the next capture writes one.
+    fs::remove_file(dir.path().join("manifest.json")).unwrap();
+    env.append(&assistant("a2", "u2", "four"));
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "a2"]);
+    assert!(dir.read_manifest().unwrap().is_some());
 }
 
 #[test]
