@@ -184,7 +184,7 @@ impl State {
     /// facts, and each message not emitted before, in its last version in the chunk.
     fn feed_log(&mut self, chunk: &[u8], at_eof: bool) -> ParseOutcome {
         let mut out = ParseOutcome::default();
-        let mut records: Vec<(u64, Value)> = Vec::new();
+        let mut records = Records::default();
         let mut lines = LineSplitter::new(chunk, at_eof, self.lines_read + 1);
         for (line_no, line) in lines.by_ref() {
             if line.trim_ascii().is_empty() {
@@ -197,7 +197,7 @@ impl State {
         }
         self.lines_read = lines.line_no();
         out.consumed = lines.consumed();
-        for (digest, record) in records {
+        for (digest, record) in records.list {
             self.emitted.insert(digest);
             match self.convert(&record) {
                 Ok(msgs) => out.messages.extend(msgs),
@@ -209,7 +209,7 @@ impl State {
 
     /// One line of the log, as [`apply`] reads it for a whole document, with its messages gathered in
     /// `records` instead of a conversation.
-    fn apply_logged(&mut self, op: Map<String, Value>, records: &mut Vec<(u64, Value)>) {
+    fn apply_logged(&mut self, op: Map<String, Value>, records: &mut Records) {
         let mut take = |record: &Value| {
             let Some(id) = record.get("id").and_then(Value::as_str) else {
                 return;
@@ -218,9 +218,12 @@ impl State {
             if self.emitted.contains(&digest) {
                 return;
             }
-            match records.iter_mut().find(|(d, _)| *d == digest) {
-                Some((_, earlier)) => *earlier = record.clone(),
-                None => records.push((digest, record.clone())),
+            match records.at.get(&digest) {
+                Some(&i) => records.list[i].1 = record.clone(),
+                None => {
+                    records.at.insert(digest, records.list.len());
+                    records.list.push((digest, record.clone()));
+                }
             }
         };
         let facts: Map<String, Value> = if let Some(Value::Object(set)) = op.get("$set") {
@@ -255,6 +258,14 @@ impl State {
             self.meta.title = Some(title.to_owned());
         }
     }
+}
+
+/// The messages met in one feed of a log, in order of first sight, each in its last version.
+#[derive(Default)]
+struct Records {
+    list: Vec<(u64, Value)>,
+    /// Where each digest is in `list`.
+    at: std::collections::HashMap<u64, usize>,
 }
 
 /// A stable digest of a message ID (the first 8 bytes of its SHA-256), kept in saved parser states.

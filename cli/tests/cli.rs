@@ -367,6 +367,22 @@ fn a_damaged_index_db_is_named_with_the_fix_and_rebuild_index_repairs_it() {
     env.ok(&["import"]);
     assert_eq!(env.json(&["list", "--json"])[0]["message_count"], list[0]["message_count"]);
 
+    // index.db damaged past its first page: whether opening or the rebuild meets it, the rebuild gets through.
+    env.sfs(&["daemon", "status"]); // a command that opens the store, so index.db is written out whole
+    let index_db = env.store().join("index.db");
+    let mut bytes = fs::read(&index_db).unwrap();
+    for b in bytes.iter_mut().skip(4096) {
+        *b = 0x42;
+    }
+    fs::write(&index_db, &bytes).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(env.store().join(format!("index.db{suffix}")));
+    }
+    let doctor = env.sfs(&["doctor", "--rebuild-index", "--json"]);
+    let report: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    assert!(report["checks"].as_array().unwrap().iter().any(|c| c["check"] == "index repair"), "{report}");
+    assert_eq!(env.json(&["search", "quasar", "--json"]).as_array().unwrap().len(), 1);
+
     // A folder where index.db should be: named, and moved aside by the rebuild.
     for suffix in ["", "-wal", "-shm"] {
         let _ = fs::remove_file(env.store().join(format!("index.db{suffix}")));

@@ -114,7 +114,16 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
             // Deleted, or replaced (`sfs doctor --rebuild-index` moves a damaged file aside): this daemon's
             // connections still write the old files, which nothing reads any more.
             warn!("index.db or fulltext.db was replaced under the daemon; opening the store again");
-            capturer = Capturer::new(Store::open(config.paths.clone())?, config.home.clone());
+            match Store::open(config.paths.clone()) {
+                Ok(store) => capturer = Capturer::new(store, config.home.clone()),
+                Err(e) => {
+                    // Busy (a rebuild holds the index) or damaged: tried again on the next tick; what changed
+                    // meanwhile stays pending.
+                    warn!(error = %e, "could not open the store again; retrying");
+                    status.errors += 1;
+                    continue;
+                }
+            }
             opened = DatabaseFiles::of(&config.paths);
             let reports = capturer.import_all(&mut ())?;
             status.captures += reports.len() as u64;

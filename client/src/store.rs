@@ -22,11 +22,12 @@ pub struct Store {
 impl Store {
     /// Open the store at `paths`, creating its folders and index on first use.
     pub fn open(paths: StorePaths) -> Result<Self> {
-        Self::open_with(paths, true)
+        Self::open_with(paths, false)
     }
 
-    /// [`Store::open`]; `catch_up` false leaves the full-text index behind, for a rebuild that fills it.
-    fn open_with(paths: StorePaths, catch_up: bool) -> Result<Self> {
+    /// [`Store::open`]; `for_rebuild` leaves the indexes as they are (behind, or empty) for a rebuild that fills
+    /// them.
+    fn open_with(paths: StorePaths, for_rebuild: bool) -> Result<Self> {
         let sessions = paths.sessions();
         fs::create_dir_all(&sessions).map_err(ClientError::io("creating", &sessions))?;
         restrict_permissions(paths.root());
@@ -36,11 +37,11 @@ impl Store {
         let made = fs::metadata(paths.index_db()).map_or(true, |m| m.len() == 0);
         let index = Index::open(&paths.index_db(), &paths.fulltext_db(), &sessions)?;
         let mut store = Self { paths, index };
-        if made {
+        if made && !for_rebuild {
             store.rebuild_lost_index()?;
         }
         store.reindex_after_upgrade()?;
-        if catch_up {
+        if !for_rebuild {
             store.catch_up_search()?;
         }
         Ok(store)
@@ -51,7 +52,7 @@ impl Store {
     /// `index.db` is moved aside (to `index.db.damaged`) and a new one built from the session folders. What
     /// `index.db` alone held (capture positions, resume records) is lost with it, so this is done only when
     /// asked; the next import reads every native file again. Returns where a damaged `index.db` went.
-    pub fn open_for_rebuild(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
+    fn open_for_rebuild(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
         let fulltext = paths.fulltext_db();
         for suffix in ["", "-wal", "-shm"] {
             let file = std::path::PathBuf::from(format!("{}{suffix}", fulltext.display()));
@@ -62,13 +63,33 @@ impl Store {
                 _ => {}
             }
         }
-        match Self::open_with(paths.clone(), false) {
+        match Self::open_with(paths.clone(), true) {
             Err(ClientError::Damaged { path, source }) if path == paths.index_db() => {
                 let aside = crate::index::damage::move_aside(&path)?;
                 tracing::warn!(error = %source, aside = %aside.display(), "index.db was damaged: moved aside");
-                Ok((Self::open_with(paths, false)?, Some(aside)))
+                Ok((Self::open_with(paths, true)?, Some(aside)))
             }
             opened => opened.map(|store| (store, None)),
+        }
+    }
+
+    /// Rebuild the index of the store at `paths` from its session folders (`sfs doctor --rebuild-index`): opened
+    /// with [`Store::open_for_rebuild`], and when the rebuild meets damage that opening did not (in the pages
+    /// of the rows it deletes), with a new `index.db` in place of the damaged one. Returns the store, what the
+    /// rebuild did, and where a damaged `index.db` went.
+    pub fn rebuild(paths: StorePaths) -> Result<(Self, RebuildReport, Option<std::path::PathBuf>)> {
+        let (mut store, aside) = Self::open_for_rebuild(paths.clone())?;
+        match store.rebuild_index() {
+            Ok(report) => Ok((store, report, aside)),
+            Err(ClientError::Sqlite(e)) if crate::index::damage::is_damage(&e) && aside.is_none() => {
+                drop(store);
+                let aside = crate::index::damage::move_aside(&paths.index_db())?;
+                tracing::warn!(error = %e, aside = %aside.display(), "index.db was damaged: moved aside");
+                let (mut store, _) = Self::open_for_rebuild(paths)?;
+                let report = store.rebuild_index()?;
+                Ok((store, report, Some(aside)))
+            }
+            Err(e) => Err(e),
         }
     }
 

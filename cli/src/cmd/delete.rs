@@ -64,6 +64,13 @@ impl Delete {
                 Err(e) => return Err(e.into()),
             }
         }
+        let wire = match scope {
+            Scope::Local => "local",
+            Scope::Cloud => "cloud",
+            Scope::Everywhere => "everywhere",
+        };
+        // Marked first: the daemon may capture the session's native file between the two steps.
+        DeletedList::mark(&store.paths().deleted_json(), &id, wire, None, None)?;
         if scope != Scope::Cloud {
             store.remove(&id)?;
             if local {
@@ -72,12 +79,6 @@ impl Delete {
                 outln!("{id} is not on this machine; it is marked deleted, so it will not be captured here.");
             }
         }
-        let wire = match scope {
-            Scope::Local => "local",
-            Scope::Cloud => "cloud",
-            Scope::Everywhere => "everywhere",
-        };
-        DeletedList::mark(&store.paths().deleted_json(), &id, wire, None, None)?;
         outln!("Capture and autosync will not bring it back; `sfs restore {id}` undoes this.");
         Ok(ExitCode::SUCCESS)
     }

@@ -48,16 +48,17 @@ impl Doctor {
         let mut checks = Vec::new();
         let paths = context::store_paths()?;
         let opened = if self.rebuild_index {
-            sessionfs_client::Store::open_for_rebuild(paths.clone())
+            sessionfs_client::Store::rebuild(paths.clone()).map(|(store, report, aside)| (store, Some(report), aside))
         } else {
-            sessionfs_client::Store::open(paths.clone()).map(|store| (store, None))
+            sessionfs_client::Store::open(paths.clone()).map(|store| (store, None, None))
         };
-        let mut store = match opened {
-            Ok((store, None)) => store,
-            Ok((store, Some(aside))) => {
-                let detail = format!("index.db was damaged: moved to {}, and a new one built", aside.display());
-                check(&mut checks, "index repair", Level::Warn, detail);
-                store
+        let (store, rebuilt) = match opened {
+            Ok((store, rebuilt, aside)) => {
+                if let Some(aside) = aside {
+                    let detail = format!("index.db was damaged: moved to {}, and a new one built", aside.display());
+                    check(&mut checks, "index repair", Level::Warn, detail);
+                }
+                (store, rebuilt)
             }
             Err(e) => {
                 let hint = e.hint().map(|h| format!("; {h}")).unwrap_or_default();
@@ -65,8 +66,7 @@ impl Doctor {
                 return finish(checks, self.json);
             }
         };
-        if self.rebuild_index {
-            let r = store.rebuild_index()?;
+        if let Some(r) = rebuilt {
             let level = if r.failed.is_empty() { Level::Ok } else { Level::Warn };
             let failed: Vec<String> = r.failed.iter().map(|(p, e)| format!("{p}: {e}")).collect();
             check(

@@ -1,7 +1,7 @@
 //! Damaged database files: told apart from other SQLite errors, and moved aside so that a new file can take
 //! their place. `fulltext.db` is only ever derived from the session folders, so a damaged one is replaced on
 //! open; `index.db` also holds what capture needs to resume, so it is replaced only when asked
-//! (`sfs doctor --rebuild-index`, see `Store::open_for_rebuild`), and then filled again from the folders.
+//! (`sfs doctor --rebuild-index`, see `Store::rebuild`), and then filled again from the folders.
 
 use std::path::{Path, PathBuf};
 
