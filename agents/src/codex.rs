@@ -63,8 +63,12 @@ impl Agent for Codex {
     }
 
     fn restore_parser(&self, _file: &NativeFile, saved: Value) -> Result<Box<dyn NativeParser>, AgentError> {
-        let state: State =
+        let mut state: State =
             serde_json::from_value(saved).map_err(|source| AgentError::BadState { agent: AgentKind::Codex, source })?;
+        // A state from an older build keeps the texts themselves, as "role\0text": the same bytes a digest is of.
+        for key in std::mem::take(&mut state.seen_in_turn) {
+            state.seen_digests.insert(digest_of(key.as_bytes()));
+        }
         Ok(Box::new(state))
     }
 
@@ -82,9 +86,11 @@ struct State {
     turn_id: Option<String>,
     model: Option<String>,
     /// Digests of the (role, text) of messages emitted in the current turn, to drop the echo of each. Digests,
-    /// not the texts: this state is saved after every capture, and a turn's messages can be long. (States saved
-    /// by older builds kept the texts, as `seen_in_turn`; that field is now ignored.)
+    /// not the texts: this state is saved after every capture, and a turn's messages can be long.
     seen_digests: HashSet<u64>,
+    /// What states saved by older builds kept instead: the texts. Read, turned into digests, never written.
+    #[serde(skip_serializing)]
+    seen_in_turn: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -182,12 +188,12 @@ struct SessionMetaRecord {
 /// A stable 64-bit digest of a message's role and text (the first 8 bytes of their SHA-256): saved in parser
 /// states, so it must not change between builds, which `std`'s hashers do not promise.
 fn text_digest(role: Role, text: &str) -> u64 {
+    digest_of(&[role.as_str().as_bytes(), b"\0", text.as_bytes()].concat())
+}
+
+fn digest_of(bytes: &[u8]) -> u64 {
     use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    hash.update(role.as_str().as_bytes());
-    hash.update([0]);
-    hash.update(text.as_bytes());
-    let digest = hash.finalize();
+    let digest = Sha256::digest(bytes);
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     u64::from_le_bytes(first)
@@ -627,6 +633,20 @@ mod tests {
         let after = restored.feed(&ROLLOUT.as_bytes()[cut..], true).messages;
         let prompts = before.iter().chain(&after).filter(|m| m.text() == "Say hello world").count();
         assert_eq!(prompts, 1, "the echo after the restore is dropped");
+    }
+
+    #[test]
+    fn a_state_saved_by_an_older_build_still_drops_the_echo() {
+        let file = Codex
+            .classify(Path::new(
+                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
+            ))
+            .unwrap();
+        let old = serde_json::json!({"turn_id": "turn-001", "seen_in_turn": ["user\u{0}Say hello world"]});
+        let mut p = Codex.restore_parser(&file, old).unwrap();
+        let echo = r#"{"timestamp":"2026-03-20T09:12:01.400Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Say hello world"}]}}"#;
+        assert!(p.feed(format!("{echo}\n").as_bytes(), true).messages.is_empty());
+        assert!(p.save().get("seen_in_turn").is_none(), "written as digests only");
     }
 
     #[test]
