@@ -502,6 +502,15 @@ mod tests {
         (out.messages, out.skipped)
     }
 
+    /// The file of the `ROLLOUT` session, named as Codex names it.
+    fn rollout_file() -> NativeFile {
+        Codex
+            .classify(Path::new(
+                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
+            ))
+            .unwrap()
+    }
+
     fn item(payload: &str) -> Block {
         let (mut msgs, skipped) = items(&format!("{{\"type\":\"response_item\",\"payload\":{payload}}}\n"));
         assert!(skipped.is_empty(), "{skipped:?}");
@@ -585,11 +594,7 @@ mod tests {
 
     #[test]
     fn each_prompt_and_answer_counts_once() {
-        let file = Codex
-            .classify(Path::new(
-                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
-            ))
-            .unwrap();
+        let file = rollout_file();
         assert_eq!(file.native_id.as_deref(), Some("019d0a84-0c2f-7163-8491-0dd9ff93f4b8"));
         let mut p = Codex.parser(&file);
         let out = p.feed(ROLLOUT.as_bytes(), true);
@@ -617,11 +622,7 @@ mod tests {
 
     #[test]
     fn an_echo_is_dropped_across_a_saved_and_restored_state_which_keeps_digests_not_texts() {
-        let file = Codex
-            .classify(Path::new(
-                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
-            ))
-            .unwrap();
+        let file = rollout_file();
         // Cut after the prompt's event, before its echo as a response item.
         let cut = ROLLOUT.find("\n{\"timestamp\":\"2026-03-20T09:12:01.400Z\"").unwrap() + 1;
         let mut first = Codex.parser(&file);
@@ -637,11 +638,7 @@ mod tests {
 
     #[test]
     fn a_state_saved_by_an_older_build_still_drops_the_echo() {
-        let file = Codex
-            .classify(Path::new(
-                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
-            ))
-            .unwrap();
+        let file = rollout_file();
         let old = serde_json::json!({"turn_id": "turn-001", "seen_in_turn": ["user\u{0}Say hello world"]});
         let mut p = Codex.restore_parser(&file, old).unwrap();
         let echo = r#"{"timestamp":"2026-03-20T09:12:01.400Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Say hello world"}]}}"#;
@@ -651,11 +648,7 @@ mod tests {
 
     #[test]
     fn a_byte_order_mark_before_the_session_meta_is_skipped() {
-        let file = Codex
-            .classify(Path::new(
-                "/h/.codex/sessions/2026/03/20/rollout-2026-03-20T09-12-00-019d0a84-0c2f-7163-8491-0dd9ff93f4b8.jsonl",
-            ))
-            .unwrap();
+        let file = rollout_file();
         let mut p = Codex.parser(&file);
         let out = p.feed(format!("\u{feff}{ROLLOUT}").as_bytes(), true);
         assert!(out.skipped.is_empty(), "{:?}", out.skipped);
