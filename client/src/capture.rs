@@ -338,6 +338,26 @@ impl Capturer {
             let gone = row.as_ref().is_some_and(|r| {
                 !dir.path().is_dir() || (r.message_count > 0 && !dir.path().join(files::MESSAGES).is_file())
             });
+            if let Some(row) = row.as_ref().filter(|_| !gone && !dir.exists()) {
+                // Its manifest alone was lost: one is made again from what the index holds (`sfs show` reads
+                // it), and the capture goes on.
+                warn!(session.id = %id, "a session's manifest.json is gone; writing it again from the index");
+                let created = Timestamp::parse(&row.created_at).unwrap_or_else(Timestamp::now);
+                let mut manifest = Manifest::new(id.clone(), file.agent, created);
+                manifest.title.clone_from(&row.title);
+                manifest.alias.clone_from(&row.alias);
+                manifest.tags.clone_from(&row.tags);
+                manifest.stats = Some(SessionStats {
+                    message_count: row.message_count,
+                    turn_count: row.turn_count,
+                    tool_use_count: row.tool_use_count,
+                    total_input_tokens: row.total_input_tokens,
+                    total_output_tokens: row.total_output_tokens,
+                    estimated_cost_usd: None,
+                    duration_ms: None,
+                });
+                dir.write_manifest(&manifest)?;
+            }
             if gone {
                 // Its folder, or its messages, were deleted by hand: the index forgets its rows (not what is
                 // left of the folder: the manifest keeps the user's fields), and it is captured again whole
@@ -489,6 +509,12 @@ impl Capturer {
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
         let mut row = self.store.index().session(id)?;
+        if row.is_none() && !deleted.contains(id) && !dir.exists() && has_messages(&dir) {
+            // Messages with no manifest beside them (it was lost): a stored copy all the same. A manifest is made
+            // for it, so that it is indexed and compared below like any stored copy, not written over.
+            warn!(session.id = %id, "a session folder has messages but no manifest.json; writing one and keeping its messages");
+            dir.write_manifest(&Manifest::new(id.clone(), agent, Timestamp::now()))?;
+        }
         if row.is_none() && !deleted.contains(id) && dir.exists() {
             // A stored copy the index does not list (index.db was lost or deleted): indexed as it is first, so
             // that it is compared with the native files like any stored copy, and a longer one is kept.
@@ -908,6 +934,11 @@ fn native_rows_of(parsed: &[Parsed], counts: &[u64], id: &SessionId) -> Vec<Nati
             last_captured_at: Some(now.clone()),
         })
         .collect()
+}
+
+/// Whether a session folder's `messages.jsonl` holds anything.
+fn has_messages(dir: &SessionDir) -> bool {
+    std::fs::metadata(dir.path().join(files::MESSAGES)).is_ok_and(|m| m.len() > 0)
 }
 
 /// How a skipped record is reported in `status` and `doctor`: where it is, and why.

@@ -226,6 +226,15 @@ impl Store {
             let dir = SessionDir::new(&path);
             let manifest = match dir.read_manifest() {
                 Ok(Some(m)) => m,
+                Ok(None) if path.join(files::MESSAGES).is_file() => {
+                    // Not indexed without one (its agent is not known), and said so: `sfs import` makes one
+                    // when it captures the session's native files again, keeping these messages.
+                    report.failed.push((
+                        path.display().to_string(),
+                        "messages.jsonl but no manifest.json: `sfs import` writes one and keeps the messages".into(),
+                    ));
+                    continue;
+                }
                 Ok(None) => continue,
                 Err(e) => {
                     report.failed.push((path.display().to_string(), e.to_string()));

@@ -187,6 +187,33 @@ fn a_lost_index_db_is_rebuilt_on_open_and_the_import_after_it_keeps_the_longer_c
 }
 
 #[test]
+fn a_lost_manifest_is_written_again_and_the_messages_beside_it_are_kept() {
+    let env = Env::new();
+    capture_then_shrink(&env);
+    let dir = StorePaths::new(&env.store).session(&id());
+    // The index still lists the session: a plain import writes the manifest again from it.
+    fs::remove_file(dir.join("manifest.json")).unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let manifest = c.store().session_dir(&id()).read_manifest().unwrap().unwrap();
+    assert_eq!(manifest.stats.unwrap().message_count, 3);
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    drop(c);
+    // The index lost it too (a rebuild skips a folder without a manifest): the import keeps the messages.
+    fs::remove_file(dir.join("manifest.json")).unwrap();
+    let report = sfs_rebuild(&env);
+    assert!(report.failed.iter().any(|(_, why)| why.contains("no manifest.json")), "{:?}", report.failed);
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"], "the shorter native file did not replace them");
+}
+
+/// `sfs doctor --rebuild-index`.
+fn sfs_rebuild(env: &Env) -> sessionfs_client::RebuildReport {
+    Store::rebuild(StorePaths::new(&env.store)).unwrap().1
+}
+
+#[test]
 fn an_index_db_older_than_the_store_loses_no_stored_message() {
     let env = Env::new();
     env.append(&user("u1", None, "one"));

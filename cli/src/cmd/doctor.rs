@@ -151,9 +151,18 @@ impl Doctor {
                     .collect()
             })
             .unwrap_or_default();
-        let missing: Vec<&String> = indexed.difference(&on_disk).collect();
+        // Folders with messages but no manifest (it was lost): neither gone nor whole.
+        let bare: BTreeSet<String> = std::fs::read_dir(paths.sessions())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| !e.path().join("manifest.json").is_file() && e.path().join("messages.jsonl").is_file())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing: Vec<&String> = indexed.difference(&on_disk).filter(|id| !bare.contains(*id)).collect();
         let unindexed: Vec<&String> = on_disk.difference(&indexed).collect();
-        let level = if missing.is_empty() && unindexed.is_empty() { Level::Ok } else { Level::Warn };
+        let level = if missing.is_empty() && unindexed.is_empty() && bare.is_empty() { Level::Ok } else { Level::Warn };
         let mut detail = format!(
             "{} indexed, {} on disk; {} indexed without a directory, {} directories not indexed",
             indexed.len(),
@@ -161,7 +170,15 @@ impl Doctor {
             missing.len(),
             unindexed.len()
         );
-        if level != Level::Ok {
+        if !bare.is_empty() {
+            detail.push_str(&format!(
+                "; {} folder(s) with messages but no manifest.json ({}): `sfs import` writes it again and keeps \
+                 the messages",
+                bare.len(),
+                bare.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !missing.is_empty() || !unindexed.is_empty() {
             let named: Vec<&str> = missing.iter().chain(&unindexed).take(5).map(|s| s.as_str()).collect();
             detail.push_str(&format!(
                 " ({}{}): `sfs doctor --rebuild-index` lists the folders again, then `sfs import` captures again \
