@@ -139,7 +139,18 @@ impl Doctor {
             }
         }
         let integrity: String = store.index().conn().query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        check(&mut checks, "index integrity", if integrity == "ok" { Level::Ok } else { Level::Error }, integrity);
+        if integrity == "ok" {
+            check(&mut checks, "index integrity", Level::Ok, integrity);
+        } else {
+            // SQLite lists every damaged page; the first few say enough.
+            let lines: Vec<&str> = integrity.lines().collect();
+            let more = if lines.len() > 3 { format!(" (and {} more)", lines.len() - 3) } else { String::new() };
+            let detail = format!(
+                "{}{more}: `sfs doctor --rebuild-index` builds the index again from the session folders",
+                lines.iter().take(3).copied().collect::<Vec<_>>().join("; ")
+            );
+            check(&mut checks, "index integrity", Level::Error, detail);
+        }
 
         let rows = store.index().list(&ListFilter::default())?;
         let indexed: BTreeSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
