@@ -9,7 +9,8 @@
 //! cargo bench -p sessionfs-client --bench capture -- --only append,search --sessions 2000
 //! ```
 //!
-//! Sections (`--only`, comma-separated): `append` (one line appended to a big session), `capture` (Claude
+//! Sections (`--only`, comma-separated): `append` (one line appended to a big Claude Code session, and to a
+//! long Gemini CLI log), `capture` (Claude
 //! Code corpus: plain JSON parse vs agent parser vs `Capturer::import_all`), `fulltext` (the full-text
 //! index alone: the searchable text of the captured messages indexed on one thread, as an import's
 //! full-text thread does, beside a plain parse; of each corpus the other sections capture, or of the
@@ -1090,6 +1091,59 @@ fn measure_append(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table) -> R<
         format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
         "target < 5 ms",
     );
+    measure_append_gemini(root, vocab, o, table)
+}
+
+/// The same for a Gemini CLI log (`.jsonl`: a header, then one record per message), whose appends were once
+/// read by parsing the whole log again.
+fn measure_append_gemini(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table) -> R<()> {
+    // Messages in the log: Gemini logs are small next to Claude Code's, long ones run to thousands.
+    let messages = (o.big_mib * 160).max(1_000);
+    let home = root.join("home-gemini");
+    let chats = home.join(".gemini/tmp/bench/chats");
+    fs::create_dir_all(&chats)?;
+    let path = chats.join("session-2026-03-20T10-00-49719f42.jsonl");
+    let mut rng = Rng::new(o.seed, 0x6E1);
+    let mut log = json!({"sessionId": "49719f42-8f92-46fc-ae27-f861b575b932", "projectHash": "bench",
+        "startTime": "2026-03-20T10:00:00.000Z", "lastUpdated": "2026-03-20T10:00:00.000Z", "kind": "main"})
+    .to_string();
+    log.push('\n');
+    let record = |rng: &mut Rng, i: usize| -> String {
+        let text = vocab.prose(rng, 12);
+        let (id, kind, content) = if i.is_multiple_of(2) {
+            (format!("u{i}"), "user", json!([{ "text": text }]))
+        } else {
+            (format!("g{i}"), "gemini", json!(text))
+        };
+        json!({"id": id, "timestamp": "2026-03-20T10:00:01.000Z", "type": kind, "content": content}).to_string() + "\n"
+    };
+    for i in 0..messages {
+        log.push_str(&record(&mut rng, i));
+    }
+    fs::write(&path, &log)?;
+    let mut cap = Capturer::new(Store::open(StorePaths::new(root.join("store-gemini")))?, &home);
+    let first = cap.capture_path(&path)?.ok_or("Gemini session not captured")?;
+    let mut times = Vec::with_capacity(o.appends);
+    for i in messages..messages + o.appends {
+        OpenOptions::new().append(true).open(&path)?.write_all(record(&mut rng, i).as_bytes())?;
+        let started = Instant::now();
+        let r = cap.capture_path(&path)?;
+        times.push(started.elapsed());
+        if r.as_ref().map(|r| (r.new_messages, r.recaptured)) != Some((1, false)) {
+            return Err(format!("Gemini append was not captured incrementally: {r:?}").into());
+        }
+    }
+    times.sort();
+    let [p50, p95, max] = p50_p95_max(&times);
+    table.row(
+        format!(
+            "Gemini CLI: re-capture after appending 1 line to a {}-message log ({} runs)",
+            first.new_messages,
+            times.len()
+        ),
+        format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
+        "target < 5 ms",
+    );
     Ok(())
 }
 
@@ -1392,7 +1446,9 @@ fn main() -> R<()> {
             measure_fulltext_alone("Codex", &cap, &root.join("store-fulltext"), &mut table)?;
         }
     }
-    for scratch in ["home-big", "store-big", "home-codex", "store-codex", "store-fulltext"] {
+    for scratch in
+        ["home-big", "store-big", "home-gemini", "store-gemini", "home-codex", "store-codex", "store-fulltext"]
+    {
         let _ = fs::remove_dir_all(root.join(scratch)); // the Claude Code corpus is what --keep/--reuse keep
     }
     for dir in leftovers {
