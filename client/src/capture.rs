@@ -487,24 +487,19 @@ impl Capturer {
         if parsed.len() > 1 {
             // The same messages in two files (a project folder copied after a rename) are one conversation. Only
             // equal messages go: IDs alone can repeat across files (Codex numbers each file's messages).
+            let mut kept: Vec<Message> = Vec::with_capacity(all.len());
             let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-            let mut copies = HashSet::new();
-            for (i, m) in all.iter().enumerate() {
+            for m in all.drain(..) {
                 match first.get(&m.msg_id) {
-                    Some(&earlier) if all[earlier] == *m => {
-                        copies.insert(i);
-                    }
+                    Some(&earlier) if kept[earlier] == m => continue,
                     Some(_) => {}
                     None => {
-                        first.insert(m.msg_id.clone(), i);
+                        first.insert(m.msg_id.clone(), kept.len());
                     }
                 }
+                kept.push(m);
             }
-            let mut i = 0;
-            all.retain(|_| {
-                i += 1;
-                !copies.contains(&(i - 1))
-            });
+            all = kept;
         }
         let skipped: u64 = parsed.iter().map(|p| p.skipped.len() as u64).sum();
         let dir = self.store.session_dir(id);
@@ -698,62 +693,20 @@ impl Capturer {
     /// Take into the index what `messages.jsonl` holds past the length the index committed: whole message
     /// lines that a pass wrote and did not commit (it was killed between the two, or `index.db` is older than
     /// the store, restored from a backup). Cutting them, as a crash's leftovers once were, lost them when the
-    /// native file no longer had them. A half-written last line is cut. Returns the IDs of the messages taken
-    /// in, which the native files may bring again.
+    /// native file no longer had them. A half-written last line is cut. The file is then indexed again whole
+    /// (a committed end that is not a line's end means the index does not match it at all), and the IDs of its
+    /// messages returned: the native files may bring some of them again.
     fn adopt_uncommitted(&mut self, id: &SessionId) -> Result<HashSet<String>> {
-        let mut ids = HashSet::new();
         let Some(row) = self.store.index().session(id)? else {
-            return Ok(ids);
+            return Ok(HashSet::new());
         };
         let dir = self.store.session_dir(id);
-        let path = dir.path().join(files::MESSAGES);
-        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-        if len <= row.messages_bytes {
-            return Ok(ids);
+        let len = std::fs::metadata(dir.path().join(files::MESSAGES)).map_or(0, |m| m.len());
+        if len <= row.messages_bytes || dir.cut_after_last_line()? == row.messages_bytes {
+            return Ok(HashSet::new());
         }
-        // From the byte before the committed end: a committed end that is not a line's end means the lines are
-        // not where the index says (a rewrite it never committed, an older index.db over a rewritten copy).
-        let from = row.messages_bytes.saturating_sub(1);
-        let tail = read_from(&path, from)?;
-        let aligned = row.messages_bytes == 0 || tail.first() == Some(&b'\n');
-        if !aligned {
-            // Then the whole file is read as the index will read it, and cut after its last whole line.
-            let all = std::fs::read(&path).map_err(ClientError::io("reading", &path))?;
-            let whole = all.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            let file =
-                std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
-            file.set_len(whole as u64).map_err(ClientError::io("truncating", &path))?;
-            warn!(session.id = %id, "messages.jsonl does not match what the index committed; indexing it again");
-            self.store.reindex_messages(id)?;
-            return Ok(dir.read_messages()?.messages.into_iter().map(|m| m.msg_id).collect());
-        }
-        let tail = if row.messages_bytes == 0 { &tail[..] } else { &tail[1..] };
-        // A half-written last line (every line a pass writes ends in a newline) is all that is cut.
-        let whole = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(ClientError::io("opening", &path))?;
-        file.set_len(row.messages_bytes + whole as u64).map_err(ClientError::io("truncating", &path))?;
-        let mut readable = true;
-        for line in tail[..whole].split(|b| *b == b'\n') {
-            let text = line.trim_ascii();
-            if readable && !text.is_empty() {
-                match Message::from_json_line(text) {
-                    Ok(m) => {
-                        ids.insert(m.msg_id);
-                    }
-                    Err(_) => readable = false,
-                }
-            }
-        }
-        if !readable {
-            // Read the whole file as the index will, skipping what is not a message: its messages are the
-            // ones taken in.
-            ids = dir.read_messages()?.messages.into_iter().map(|m| m.msg_id).collect();
-        }
-        if whole > 0 {
-            warn!(session.id = %id, messages = ids.len(), "messages.jsonl holds lines the index never committed; taking them in");
-            self.store.reindex_messages(id)?;
-        }
-        Ok(ids)
+        warn!(session.id = %id, "messages.jsonl holds lines the index never committed; taking them in");
+        self.store.reindex_messages(id)
     }
 
     /// Write the manifest and side files, then commit the index: the index is the commit point. `texts` are

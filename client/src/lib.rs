@@ -17,7 +17,7 @@ mod deleted;
 mod error;
 pub mod index;
 pub mod mcp_source;
-mod paths;
+pub mod paths;
 pub use sessionfs_shared::redact;
 pub mod resume;
 mod session_dir;

@@ -66,6 +66,16 @@ impl StorePaths {
     }
 }
 
+/// An SQLite database in WAL mode and the two files beside it (`-wal`, `-shm`), which go with it wherever it
+/// goes: moved aside, removed, or checked.
+pub fn sqlite_files(db: &Path) -> [PathBuf; 3] {
+    ["", "-wal", "-shm"].map(|suffix| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    })
+}
+
 /// The user's home directory: `$HOME` (or `%USERPROFILE%` on Windows).
 pub fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).filter(|v| !v.is_empty()).map(PathBuf::from)

@@ -166,6 +166,30 @@ impl SessionDir {
         Ok(committed_len.min(len))
     }
 
+    /// Cut `messages.jsonl` after its last whole line (every line capture writes ends in a newline: what follows
+    /// the last one was being written when a pass stopped). Returns its length after.
+    pub fn cut_after_last_line(&self) -> Result<u64> {
+        let path = self.path.join(files::MESSAGES);
+        let mut file =
+            OpenOptions::new().read(true).write(true).open(&path).map_err(ClientError::io("opening", &path))?;
+        let mut end = file.metadata().map_err(ClientError::io("reading", &path))?.len();
+        // Back from the end, a block at a time: the half-written part is short.
+        let mut block = vec![0u8; 64 * 1024];
+        while end > 0 {
+            let start = end.saturating_sub(block.len() as u64);
+            let block = &mut block[..(end - start) as usize];
+            file.seek(SeekFrom::Start(start)).map_err(ClientError::io("seeking", &path))?;
+            file.read_exact(block).map_err(ClientError::io("reading", &path))?;
+            if let Some(i) = block.iter().rposition(|b| *b == b'\n') {
+                end = start + i as u64 + 1;
+                break;
+            }
+            end = start;
+        }
+        file.set_len(end).map_err(ClientError::io("truncating", &path))?;
+        Ok(end)
+    }
+
     /// Replace `messages.jsonl` atomically by `lines`.
     pub fn rewrite_lines(&self, lines: &EncodedLines) -> Result<()> {
         write_atomic(&self.path.join(files::MESSAGES), &lines.bytes)

@@ -47,15 +47,28 @@ impl Store {
         Ok(store)
     }
 
-    /// [`Store::open`] for [`Store::rebuild_index`] (`sfs doctor --rebuild-index`): `fulltext.db` starts
-    /// from a new file, which the rebuild fills whole (a damaged one could fail the rebuild), and a damaged
-    /// `index.db` is moved aside (to `index.db.damaged`) and a new one built from the session folders. What
-    /// `index.db` alone held (capture positions, resume records) is lost with it, so this is done only when
-    /// asked; the next import reads every native file again. Returns where a damaged `index.db` went.
-    fn open_for_rebuild(paths: StorePaths) -> Result<(Self, Option<std::path::PathBuf>)> {
-        let fulltext = paths.fulltext_db();
-        for suffix in ["", "-wal", "-shm"] {
-            let file = std::path::PathBuf::from(format!("{}{suffix}", fulltext.display()));
+    /// Rebuild the index of the store at `paths` from its session folders (`sfs doctor --rebuild-index`).
+    /// `fulltext.db` starts from a new file, which the rebuild fills whole (a damaged one could fail it). A
+    /// damaged `index.db`, whether opening it or the rebuild meets the damage, is moved aside (to
+    /// `index.db.damaged`) and a new one built. What `index.db` alone held (capture positions, resume records)
+    /// goes with it, so this is done only when asked; the next import reads every native file again. Returns
+    /// the store, what the rebuild did, and where a damaged `index.db` went.
+    pub fn rebuild(paths: StorePaths) -> Result<(Self, RebuildReport, Option<std::path::PathBuf>)> {
+        let index_db = paths.index_db();
+        match Self::open_and_rebuild(paths.clone()) {
+            Err(ClientError::Damaged { path, .. }) if path == index_db => {}
+            // With fulltext.db new, damage met by the rebuild is index.db's.
+            Err(ClientError::Sqlite(e)) if crate::index::damage::is_damage(&e) => {}
+            done => return done.map(|(store, report)| (store, report, None)),
+        }
+        let aside = crate::index::damage::move_aside(&index_db)?;
+        tracing::warn!(aside = %aside.display(), "index.db was damaged: moved aside");
+        let (store, report) = Self::open_and_rebuild(paths)?;
+        Ok((store, report, Some(aside)))
+    }
+
+    fn open_and_rebuild(paths: StorePaths) -> Result<(Self, RebuildReport)> {
+        for file in crate::paths::sqlite_files(&paths.fulltext_db()) {
             match fs::remove_file(&file) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound && !file.is_dir() => {
                     return Err(ClientError::io("removing", file)(e));
@@ -63,34 +76,9 @@ impl Store {
                 _ => {}
             }
         }
-        match Self::open_with(paths.clone(), true) {
-            Err(ClientError::Damaged { path, source }) if path == paths.index_db() => {
-                let aside = crate::index::damage::move_aside(&path)?;
-                tracing::warn!(error = %source, aside = %aside.display(), "index.db was damaged: moved aside");
-                Ok((Self::open_with(paths, true)?, Some(aside)))
-            }
-            opened => opened.map(|store| (store, None)),
-        }
-    }
-
-    /// Rebuild the index of the store at `paths` from its session folders (`sfs doctor --rebuild-index`): opened
-    /// with [`Store::open_for_rebuild`], and when the rebuild meets damage that opening did not (in the pages
-    /// of the rows it deletes), with a new `index.db` in place of the damaged one. Returns the store, what the
-    /// rebuild did, and where a damaged `index.db` went.
-    pub fn rebuild(paths: StorePaths) -> Result<(Self, RebuildReport, Option<std::path::PathBuf>)> {
-        let (mut store, aside) = Self::open_for_rebuild(paths.clone())?;
-        match store.rebuild_index() {
-            Ok(report) => Ok((store, report, aside)),
-            Err(ClientError::Sqlite(e)) if crate::index::damage::is_damage(&e) && aside.is_none() => {
-                drop(store);
-                let aside = crate::index::damage::move_aside(&paths.index_db())?;
-                tracing::warn!(error = %e, aside = %aside.display(), "index.db was damaged: moved aside");
-                let (mut store, _) = Self::open_for_rebuild(paths)?;
-                let report = store.rebuild_index()?;
-                Ok((store, report, Some(aside)))
-            }
-            Err(e) => Err(e),
-        }
+        let mut store = Self::open_with(paths, true)?;
+        let report = store.rebuild_index()?;
+        Ok((store, report))
     }
 
     /// Build the index again from the session folders when a new `index.db` lists no session but the store
@@ -284,8 +272,9 @@ impl Store {
     }
 
     /// Re-read a session's messages into the index, keeping its row's turns and tokens: for lines written past
-    /// what the index committed, beside a manifest that may count a pass that was never committed.
-    pub(crate) fn reindex_messages(&mut self, id: &SessionId) -> Result<()> {
+    /// what the index committed, beside a manifest that may count a pass that was never committed. Returns the
+    /// IDs of the messages indexed.
+    pub(crate) fn reindex_messages(&mut self, id: &SessionId) -> Result<std::collections::HashSet<String>> {
         let dir = self.session_dir(id);
         let read = dir.read_messages()?;
         let messages_bytes = fs::metadata(dir.path().join(files::MESSAGES)).map(|m| m.len()).unwrap_or(0);
@@ -297,7 +286,8 @@ impl Store {
         )?;
         write::clear_messages(&tx, id)?;
         write::index_read(&tx, id, &read)?;
-        tx.commit()
+        tx.commit()?;
+        Ok(read.messages.into_iter().map(|m| m.msg_id).collect())
     }
 
     /// Read `n` indexed messages, picked at random (a message may come up twice), back from their sessions' files: search reads the text of

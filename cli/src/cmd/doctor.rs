@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use sessionfs_client::ListFilter;
 use sessionfs_client::daemon::{DaemonStatus, LockState};
+use sessionfs_shared::sfs::files;
 
 use crate::context;
 
@@ -115,8 +116,9 @@ impl Doctor {
         // elsewhere, or left by another user's process): every capture would fail on them.
         let read_only: Vec<String> = [paths.index_db(), paths.fulltext_db()]
             .iter()
-            .flat_map(|db| ["", "-wal", "-shm"].map(|suffix| format!("{}{suffix}", db.display())))
+            .flat_map(|db| sessionfs_client::paths::sqlite_files(db))
             .filter(|file| std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().readonly()))
+            .map(|file| file.display().to_string())
             .collect();
         if !read_only.is_empty() {
             let detail = format!(
@@ -154,23 +156,17 @@ impl Doctor {
 
         let rows = store.index().list(&ListFilter::default())?;
         let indexed: BTreeSet<String> = rows.iter().map(|r| r.id.to_string()).collect();
-        let on_disk: BTreeSet<String> = std::fs::read_dir(paths.sessions())
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.path().join("manifest.json").is_file())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        // Folders with messages but no manifest (it was lost): neither gone nor whole.
-        let bare: BTreeSet<String> = std::fs::read_dir(paths.sessions())
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| !e.path().join("manifest.json").is_file() && e.path().join("messages.jsonl").is_file())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Session folders with a manifest, and those with messages but no manifest (it was lost): neither gone
+        // nor whole.
+        let (mut on_disk, mut bare) = (BTreeSet::new(), BTreeSet::new());
+        for entry in std::fs::read_dir(paths.sessions()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().join(files::MANIFEST).is_file() {
+                on_disk.insert(name);
+            } else if entry.path().join(files::MESSAGES).is_file() {
+                bare.insert(name);
+            }
+        }
         let missing: Vec<&String> = indexed.difference(&on_disk).filter(|id| !bare.contains(*id)).collect();
         let unindexed: Vec<&String> = on_disk.difference(&indexed).collect();
         let level = if missing.is_empty() && unindexed.is_empty() && bare.is_empty() { Level::Ok } else { Level::Warn };

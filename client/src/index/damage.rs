@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::ErrorCode;
 
 use crate::error::{ClientError, Result};
+use crate::paths::sqlite_files;
 
 /// Whether `e` says the file is not an SQLite database, or a damaged one.
 pub(crate) fn is_damage(e: &rusqlite::Error) -> bool {
@@ -33,7 +34,10 @@ pub(crate) fn naming(path: &Path) -> impl Fn(ClientError) -> ClientError + '_ {
 /// Rename the database at `path` to `<path>.damaged` (replacing an older one), with its WAL files, so that a
 /// new database can be made in its place and the old one is still there to look at. Returns the new name.
 pub(crate) fn move_aside(path: &Path) -> Result<PathBuf> {
-    let aside = with_suffix(path, ".damaged");
+    let [_, wal, shm] = sqlite_files(path);
+    let mut damaged = path.as_os_str().to_owned();
+    damaged.push(".damaged");
+    let [aside, aside_wal, aside_shm] = sqlite_files(Path::new(&damaged));
     // An older damaged copy makes way (a rename cannot replace a folder with a file, or the other way).
     match std::fs::symlink_metadata(&aside) {
         Ok(m) if m.is_dir() => std::fs::remove_dir_all(&aside).map_err(ClientError::io("removing", &aside))?,
@@ -41,19 +45,12 @@ pub(crate) fn move_aside(path: &Path) -> Result<PathBuf> {
         Err(_) => {}
     }
     std::fs::rename(path, &aside).map_err(ClientError::io("moving aside", path))?;
-    for suffix in ["-wal", "-shm"] {
-        let file = with_suffix(path, suffix);
+    for (file, to) in [(wal, aside_wal), (shm, aside_shm)] {
         if file.exists() {
-            let _ = std::fs::rename(&file, with_suffix(&aside, suffix));
+            let _ = std::fs::rename(&file, to);
         }
     }
     Ok(aside)
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 #[cfg(test)]
