@@ -1072,26 +1072,35 @@ fn measure_append(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table) -> R<
         format!("{:.2} s ({:.1} MiB/s)", took.as_secs_f64(), mibs(size, took)),
         "",
     );
-    let mut times = Vec::with_capacity(o.appends);
-    for _ in 0..o.appends {
+    let times = time_appends(&mut cap, &path, o.appends, || {
         s.one_line()?;
-        OpenOptions::new().append(true).open(&path)?.write_all(&s.buf)?;
-        s.buf.clear();
+        Ok(std::mem::take(&mut s.buf))
+    })?;
+    report_appends(table, format!("re-capture after appending 1 line ({} runs)", times.len()), &times);
+    measure_append_gemini(root, vocab, o, table)
+}
+
+/// Append `n` lines to `path`, each from `line`, capturing after each one: the capture times, sorted. Each
+/// capture must have appended exactly one message, without reading the file again.
+fn time_appends(cap: &mut Capturer, path: &Path, n: usize, mut line: impl FnMut() -> R<Vec<u8>>) -> R<Vec<Duration>> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        OpenOptions::new().append(true).open(path)?.write_all(&line()?)?;
         let started = Instant::now();
-        let r = cap.capture_path(&path)?;
+        let r = cap.capture_path(path)?;
         times.push(started.elapsed());
         if r.as_ref().map(|r| (r.new_messages, r.recaptured)) != Some((1, false)) {
-            return Err(format!("append was not captured incrementally: {r:?}").into());
+            return Err(format!("append to {} was not captured incrementally: {r:?}", path.display()).into());
         }
     }
     times.sort();
-    let [p50, p95, max] = p50_p95_max(&times);
-    table.row(
-        format!("re-capture after appending 1 line ({} runs)", times.len()),
-        format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
-        "target < 5 ms",
-    );
-    measure_append_gemini(root, vocab, o, table)
+    Ok(times)
+}
+
+/// A table row of sorted append capture times.
+fn report_appends(table: &mut Table, what: String, times: &[Duration]) {
+    let [p50, p95, max] = p50_p95_max(times);
+    table.row(what, format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"), "target < 5 ms");
 }
 
 /// The same for a Gemini CLI log (`.jsonl`: a header, then one record per message), whose appends were once
@@ -1123,26 +1132,19 @@ fn measure_append_gemini(root: &Path, vocab: &Vocab, o: &Opts, table: &mut Table
     fs::write(&path, &log)?;
     let mut cap = Capturer::new(Store::open(StorePaths::new(root.join("store-gemini")))?, &home);
     let first = cap.capture_path(&path)?.ok_or("Gemini session not captured")?;
-    let mut times = Vec::with_capacity(o.appends);
-    for i in messages..messages + o.appends {
-        OpenOptions::new().append(true).open(&path)?.write_all(record(&mut rng, i).as_bytes())?;
-        let started = Instant::now();
-        let r = cap.capture_path(&path)?;
-        times.push(started.elapsed());
-        if r.as_ref().map(|r| (r.new_messages, r.recaptured)) != Some((1, false)) {
-            return Err(format!("Gemini append was not captured incrementally: {r:?}").into());
-        }
-    }
-    times.sort();
-    let [p50, p95, max] = p50_p95_max(&times);
-    table.row(
+    let mut next = messages;
+    let times = time_appends(&mut cap, &path, o.appends, || {
+        next += 1;
+        Ok(record(&mut rng, next - 1).into_bytes())
+    })?;
+    report_appends(
+        table,
         format!(
             "Gemini CLI: re-capture after appending 1 line to a {}-message log ({} runs)",
             first.new_messages,
             times.len()
         ),
-        format!("p50 {p50:.2} ms, p95 {p95:.2} ms, max {max:.2} ms"),
-        "target < 5 ms",
+        &times,
     );
     Ok(())
 }
