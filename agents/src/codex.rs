@@ -20,6 +20,7 @@ use sessionfs_shared::{AgentKind, Timestamp};
 
 pub(crate) use state::unregister_thread;
 
+use crate::digest::digest;
 use crate::lenient::{self, Field, Given, List, Object, Scalar};
 use crate::lines::parse_line;
 use crate::{
@@ -67,7 +68,7 @@ impl Agent for Codex {
             serde_json::from_value(saved).map_err(|source| AgentError::BadState { agent: AgentKind::Codex, source })?;
         // A state from an older build keeps the texts themselves, as "role\0text": the same bytes a digest is of.
         for key in std::mem::take(&mut state.seen_in_turn) {
-            state.seen_digests.insert(digest_of(key.as_bytes()));
+            state.seen_digests.insert(digest(key.as_bytes()));
         }
         Ok(Box::new(state))
     }
@@ -185,18 +186,9 @@ struct SessionMetaRecord {
     payload: Value,
 }
 
-/// A stable 64-bit digest of a message's role and text (the first 8 bytes of their SHA-256): saved in parser
-/// states, so it must not change between builds, which `std`'s hashers do not promise.
+/// The digest of a message's role and text: of the bytes `role\0text`, the key older builds kept whole.
 fn text_digest(role: Role, text: &str) -> u64 {
-    digest_of(&[role.as_str().as_bytes(), b"\0", text.as_bytes()].concat())
-}
-
-fn digest_of(bytes: &[u8]) -> u64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(bytes);
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
+    digest(&[role.as_str().as_bytes(), b"\0", text.as_bytes()].concat())
 }
 
 impl NativeParser for State {

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use sessionfs_shared::sfs::{Block, ImageSource, Message, Role, Usage};
 use sessionfs_shared::{AgentKind, Timestamp};
 
+use crate::digest::digest;
 use crate::lines::parse_line;
 use crate::{
     Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
@@ -214,7 +215,7 @@ impl State {
             let Some(id) = record.get("id").and_then(Value::as_str) else {
                 return;
             };
-            let digest = id_digest(id);
+            let digest = digest(id.as_bytes());
             if self.emitted.contains(&digest) {
                 return;
             }
@@ -266,15 +267,6 @@ struct Records {
     list: Vec<(u64, Value)>,
     /// Where each digest is in `list`.
     at: std::collections::HashMap<u64, usize>,
-}
-
-/// A stable digest of a message ID (the first 8 bytes of its SHA-256), kept in saved parser states.
-fn id_digest(id: &str) -> u64 {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(id.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_le_bytes(first)
 }
 
 /// Apply one line of the log to the document: `$set` assigns keys, `$push` appends to arrays, a message

@@ -15,6 +15,7 @@
 
 pub mod claude_code;
 pub mod codex;
+mod digest;
 pub mod gemini;
 mod lenient;
 mod lines;
