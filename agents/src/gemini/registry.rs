@@ -26,29 +26,50 @@ pub(crate) fn project_slug(gemini_dir: &Path, project: &str) -> Result<String, R
     fs::create_dir_all(gemini_dir).map_err(|e| ResumeError::io("creating", gemini_dir, e))?;
     let _lock = Lock::take(&registry_path)?;
     let bases = [gemini_dir.join("tmp"), gemini_dir.join("history")];
-    let mut data: Map<String, Value> = fs::read(&registry_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v.get("projects").and_then(Value::as_object).cloned())
-        .filter(|p| p.values().all(|s| s.as_str().is_some_and(valid_slug)))
-        .unwrap_or_default();
-    if let Some(slug) = data.get(project).and_then(Value::as_str).map(str::to_owned) {
+    let mut doc = read_registry(&registry_path)?;
+    let mut data = match doc.remove("projects") {
+        None => Map::new(),
+        Some(Value::Object(projects)) => projects,
+        Some(_) => return Err(invalid(&registry_path, "\"projects\" is not an object")),
+    };
+    // A name that is not a slug is never used as a folder name (it could climb out of `tmp/`), only replaced.
+    let registered = data.get(project).and_then(Value::as_str).filter(|s| valid_slug(s)).map(str::to_owned);
+    if let Some(slug) = registered {
         if owned_by(&bases, &slug, project) {
             ensure_markers(&bases, &slug, project)?;
             return Ok(slug);
         }
-        data.remove(project);
     }
     let slug = match existing_slug(&bases, project) {
         Some(slug) => slug,
         None => claim_slug(&bases, project, &data)?,
     };
+    // Everything else in the file (other projects, keys a newer Gemini CLI may add) is written back as it was.
     data.insert(project.to_owned(), Value::String(slug.clone()));
-    let mut doc = Map::new();
     doc.insert("projects".into(), Value::Object(data));
-    let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
+    let text =
+        serde_json::to_string_pretty(&Value::Object(doc)).map_err(|e| invalid(&registry_path, &e.to_string()))?;
     atomic::replace(&registry_path, text.as_bytes())?;
     Ok(slug)
+}
+
+/// The registry's top-level object: empty when there is no file yet. A file that is not a JSON object is an
+/// error, not an empty registry: writing over it would lose every project Gemini CLI registered in it.
+fn read_registry(path: &Path) -> Result<Map<String, Value>, ResumeError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) => return Err(ResumeError::io("reading", path, e)),
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(doc)) => Ok(doc),
+        Ok(_) => Err(invalid(path, "it is not a JSON object")),
+        Err(e) => Err(invalid(path, &e.to_string())),
+    }
+}
+
+fn invalid(path: &Path, detail: &str) -> ResumeError {
+    ResumeError::InvalidRegistry { path: path.to_owned(), detail: detail.to_owned() }
 }
 
 /// Gemini CLI's slug of a folder name: lower case, runs of anything but `a-z0-9` as one `-`.
@@ -172,6 +193,36 @@ mod tests {
         assert_eq!(registry["projects"]["/w/app"], "app");
         assert_eq!(registry["projects"]["/other/app"], "app-1");
         assert!(!g.join("projects.json.lock").exists(), "the lock is released");
+    }
+
+    #[test]
+    fn an_unreadable_registry_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join(".gemini");
+        fs::create_dir_all(&g).unwrap();
+        for bad in ["{\"projects\": {\"/w/a\": \"a\"", "[1, 2]", "{\"projects\": 3}"] {
+            fs::write(g.join("projects.json"), bad).unwrap();
+            let err = project_slug(&g, "/w/app").unwrap_err();
+            assert!(matches!(err, ResumeError::InvalidRegistry { .. }), "{bad}: {err}");
+            assert!(err.hint().is_some_and(|h| h.contains("move it aside")), "{bad}: {err:?}");
+            assert_eq!(fs::read_to_string(g.join("projects.json")).unwrap(), bad, "not written over");
+            assert!(!g.join("projects.json.lock").exists(), "the lock is released");
+        }
+    }
+
+    #[test]
+    fn other_keys_and_entries_of_the_registry_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join(".gemini");
+        fs::create_dir_all(&g).unwrap();
+        let before = r#"{"version": 2, "projects": {"/w/odd": "Not A Slug", "/w/app": "../../escape"}}"#;
+        fs::write(g.join("projects.json"), before).unwrap();
+        assert_eq!(project_slug(&g, "/w/app").unwrap(), "app", "a name that is not a slug is replaced");
+        let registry: Value = serde_json::from_slice(&fs::read(g.join("projects.json")).unwrap()).unwrap();
+        assert_eq!(registry["version"], 2);
+        assert_eq!(registry["projects"]["/w/odd"], "Not A Slug");
+        assert_eq!(registry["projects"]["/w/app"], "app");
+        assert!(!dir.path().join("escape").exists());
     }
 
     #[test]

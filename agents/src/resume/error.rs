@@ -77,6 +77,14 @@ pub enum ResumeError {
         /// The registry.
         path: PathBuf,
     },
+    /// Gemini CLI's project registry is not the JSON it should be; it is left as it is.
+    #[error("{} cannot be read as Gemini CLI's project registry: {detail}", path.display())]
+    InvalidRegistry {
+        /// `~/.gemini/projects.json`.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The written session did not read back as intended; its files were removed.
     #[error("the session written for {agent} does not read back as intended, so it was removed: {difference}")]
     ReadBack {
@@ -130,6 +138,10 @@ impl ResumeError {
             Self::CodexIndex { .. } | Self::Locked { .. } => {
                 Some("another process holds it; close running agent sessions and try again".into())
             }
+            Self::InvalidRegistry { path, .. } => Some(format!(
+                "fix {} or move it aside (Gemini CLI makes a new one and registers its projects again), then resume again",
+                path.display()
+            )),
             Self::ReadBack { .. } => Some("this is a SessionFS bug: please report it with the difference shown".into()),
             Self::Empty => Some("pick another session with `sfs list`".into()),
             Self::ProjectMissing { .. } => Some("give an existing folder, or leave --project out".into()),
