@@ -116,30 +116,50 @@ pub trait Agent: Send + Sync {
         None
     }
 
-    /// Every session file under `home`, found by walking the watch roots.
-    fn discover(&self, home: &Path) -> Vec<NativeFile> {
-        let mut found = Vec::new();
+    /// Every session file under `home`, and every folder there that could not be read, found by walking
+    /// the watch roots.
+    fn scan(&self, home: &Path) -> Scan {
+        let mut scan = Scan::default();
         for root in self.watch_roots(home) {
-            walk(&root, 8, &mut |p| {
+            walk(&root, 8, &mut scan.unreadable, &mut |p| {
                 if let Some(f) = self.classify(p) {
-                    found.push(f);
+                    scan.files.push(f);
                 }
             });
         }
-        found.sort_by(|a, b| a.path.cmp(&b.path));
-        found
+        scan.files.sort_by(|a, b| a.path.cmp(&b.path));
+        scan
+    }
+
+    /// Every session file under `home`; folders that cannot be read are logged as warnings.
+    fn discover(&self, home: &Path) -> Vec<NativeFile> {
+        let scan = self.scan(home);
+        for (path, error) in &scan.unreadable {
+            tracing::warn!(path = %path.display(), %error, "cannot read this folder: the sessions in it are not captured");
+        }
+        scan.files
     }
 }
 
-/// Walk `dir` depth-first, at most `depth` levels, calling `visit` on every regular file. Symlinks are
-/// not followed: a session store must not be steered outside the agent's folders.
-fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path)) {
+/// What a walk of an agent's folders found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The session files, by path.
+    pub files: Vec<NativeFile>,
+    /// Folders that exist but could not be read, and why: the sessions in them are not captured.
+    pub unreadable: Vec<(PathBuf, std::io::Error)>,
+}
+
+/// Walk `dir` depth-first, at most `depth` levels, calling `visit` on every regular file and noting each
+/// folder it cannot read. Symlinks are not followed: a session store must not be steered outside the
+/// agent's folders.
+fn walk(dir: &Path, depth: usize, unreadable: &mut Vec<(PathBuf, std::io::Error)>, visit: &mut dyn FnMut(&Path)) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         // An agent not installed here has no folder: nothing to say.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
-            tracing::warn!(path = %dir.display(), error = %e, "cannot read this folder: the sessions in it are not captured");
+            unreadable.push((dir.to_owned(), e));
             return;
         }
     };
@@ -147,7 +167,7 @@ fn walk(dir: &Path, depth: usize, visit: &mut dyn FnMut(&Path)) {
         let Ok(ft) = entry.file_type() else { continue };
         let path = entry.path();
         if ft.is_dir() && depth > 0 {
-            walk(&path, depth - 1, visit);
+            walk(&path, depth - 1, unreadable, visit);
         } else if ft.is_file() {
             visit(&path);
         }

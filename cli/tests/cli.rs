@@ -255,6 +255,23 @@ fn storage_and_doctor_report_per_agent() {
 }
 
 #[test]
+fn doctor_warns_about_an_agent_folder_it_cannot_read() {
+    let env = seeded();
+    // A folder read_dir refuses (as root, permissions cannot make one): Codex's sessions folder is a file.
+    fs::create_dir_all(env.home().join(".codex")).unwrap();
+    fs::write(env.home().join(".codex/sessions"), "not a folder").unwrap();
+    let doctor = env.json(&["doctor", "--json"]);
+    let codex = doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "agent codex").unwrap().clone();
+    assert_eq!(codex["level"], "warn", "{codex}");
+    let detail = codex["detail"].as_str().unwrap();
+    assert!(detail.contains("1 folder(s) cannot be read") && detail.contains(".codex/sessions"), "{detail}");
+    assert!(detail.contains("sfs import"), "says what to do: {detail}");
+    let claude =
+        doctor["checks"].as_array().unwrap().iter().find(|c| c["check"] == "agent claude-code").unwrap().clone();
+    assert_eq!(claude["level"], "ok", "{claude}");
+}
+
+#[test]
 fn the_store_opens_and_doctor_reports_while_another_process_writes_the_fulltext_index() {
     let env = seeded();
     let check = |doctor: &Value| {

@@ -264,6 +264,20 @@ impl Doctor {
                 }
                 None => (Level::Ok, format!("not installed here ({} absent)", roots.join(", "))),
             };
+            // An import warns about these once in its log; here they stay visible until fixed.
+            let unreadable = agent.scan(&home).unreadable;
+            let (level, detail) = match unreadable.first() {
+                None => (level, detail),
+                Some((path, error)) => (
+                    Level::Warn,
+                    format!(
+                        "{detail}; {} folder(s) cannot be read, so the sessions in them are not captured \
+                         (e.g. {}: {error}): make them readable by you (`chmod u+rx`), then run `sfs import`",
+                        unreadable.len(),
+                        path.display()
+                    ),
+                ),
+            };
             check(&mut checks, format!("agent {kind}"), level, detail);
         }
         match sessionfs_client::daemon::probe(&paths.daemon_lock())? {
