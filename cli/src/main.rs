@@ -8,9 +8,9 @@ mod stdout;
 mod cmd;
 mod context;
 mod render;
+mod report;
 mod time_arg;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,33 +34,8 @@ fn main() -> ExitCode {
     context::init_logging();
     match cli.command.run() {
         Ok(code) => code,
-        Err(err) => report(&err),
+        Err(err) => report::report(&err),
     }
-}
-
-/// Print `sfs: error: <chain>` and a hint; a closed stdout (`sfs list | head`) is not an error.
-fn report(err: &anyhow::Error) -> ExitCode {
-    let broken_pipe = |c: &(dyn std::error::Error + 'static)| {
-        c.downcast_ref::<std::io::Error>()
-            .map(std::io::Error::kind)
-            // `--json` output is written through serde_json, which wraps the I/O error in its own.
-            .or_else(|| c.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind))
-            == Some(std::io::ErrorKind::BrokenPipe)
-    };
-    if err.chain().any(broken_pipe) {
-        return ExitCode::SUCCESS;
-    }
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "sfs: error: {err:#}");
-    let hint = err.chain().find_map(|c| {
-        c.downcast_ref::<sessionfs_client::ClientError>().and_then(sessionfs_client::ClientError::hint).or_else(|| {
-            c.downcast_ref::<sessionfs_client::sync::SyncError>().and_then(sessionfs_client::sync::SyncError::hint)
-        })
-    });
-    if let Some(hint) = hint {
-        let _ = writeln!(stderr, "  hint: {hint}");
-    }
-    ExitCode::FAILURE
 }
 
 #[cfg(test)]

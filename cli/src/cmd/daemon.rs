@@ -162,7 +162,7 @@ fn status(paths: &StorePaths, json: bool) -> Result<ExitCode> {
     };
     let (agents, error) = match context::open_store().and_then(|store| Ok(store.index().agent_health()?)) {
         Ok(agents) => (agents, None),
-        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+        Err(e) => (Vec::new(), Some(crate::report::describe(&e))),
     };
     let report = StatusReport {
         running,
