@@ -34,11 +34,11 @@ pub(crate) fn project_slug(gemini_dir: &Path, project: &str) -> Result<String, R
     };
     // A name that is not a slug is never used as a folder name (it could climb out of `tmp/`), only replaced.
     let registered = data.get(project).and_then(Value::as_str).filter(|s| valid_slug(s)).map(str::to_owned);
-    if let Some(slug) = registered {
-        if owned_by(&bases, &slug, project) {
-            ensure_markers(&bases, &slug, project)?;
-            return Ok(slug);
-        }
+    if let Some(slug) = registered
+        && owned_by(&bases, &slug, project)
+    {
+        ensure_markers(&bases, &slug, project)?;
+        return Ok(slug);
     }
     let slug = match existing_slug(&bases, project) {
         Some(slug) => slug,
