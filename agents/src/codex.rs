@@ -39,6 +39,11 @@ impl Agent for Codex {
         AgentKind::Codex
     }
 
+    /// Rollouts give messages no IDs: they are numbered in the order they come.
+    fn positional_message_ids(&self) -> bool {
+        true
+    }
+
     fn watch_roots(&self, home: &Path) -> Vec<PathBuf> {
         vec![home.join(".codex").join("sessions")]
     }

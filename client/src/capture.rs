@@ -7,7 +7,7 @@
 //! shorter than what is stored keeps the stored copy (an agent compacting its file must not lose history).
 
 use std::collections::BTreeSet;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -488,7 +488,7 @@ impl Capturer {
             // The same messages in two files (a project folder copied after a rename) are one conversation. Only
             // equal messages go: IDs alone can repeat across files (Codex numbers each file's messages).
             let mut kept: Vec<Message> = Vec::with_capacity(all.len());
-            let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            let mut first: HashMap<String, usize> = HashMap::new();
             for m in all.drain(..) {
                 match first.get(&m.msg_id) {
                     Some(&earlier) if kept[earlier] == m => continue,
@@ -531,8 +531,20 @@ impl Capturer {
             // What the native files hold that the stored copy does not (a turn added in the same pass as the
             // file shrank) goes after it.
             let stored = dir.read_messages()?.messages;
-            let have: HashSet<&str> = stored.iter().map(|m| m.msg_id.as_str()).collect();
-            let new: Vec<Message> = all.drain(..).filter(|m| !have.contains(m.msg_id.as_str())).collect();
+            let mut have: HashMap<&str, Vec<&Message>> = HashMap::new();
+            for m in &stored {
+                have.entry(m.msg_id.as_str()).or_default().push(m);
+            }
+            // Where IDs are positions (Codex), a file rewritten shorter numbers its new messages like stored
+            // ones: those are new unless equal to a stored message. Elsewhere an ID is the message's own.
+            let positional = self.agents.iter().any(|a| a.kind() == agent && a.positional_message_ids());
+            let new: Vec<Message> = all
+                .drain(..)
+                .filter(|m| match have.get(m.msg_id.as_str()) {
+                    None => true,
+                    Some(same_id) => positional && !same_id.contains(&m),
+                })
+                .collect();
             if !new.is_empty() {
                 let prepared = Prepared::new(&new);
                 tx_plan.base = dir.append_lines(row.messages_bytes, &prepared.lines)?;

@@ -1133,3 +1133,44 @@ fn a_tool_call_is_found_by_its_command_and_shown_in_the_snippet() {
     assert_eq!(hits[0].msg_id.as_deref(), Some("a1"));
     assert_eq!(hits[0].snippet, "[Bash] cargo «nextest» run --workspace Run the suite");
 }
+
+/// A Codex rollout line: a prompt or an answer.
+fn codex_message(role: &str, text: &str, second: u32) -> String {
+    let kind = if role == "user" { "input_text" } else { "output_text" };
+    format!(
+        r#"{{"timestamp":"2026-03-20T10:00:{second:02}.000Z","type":"response_item","payload":{{"type":"message","role":"{role}","content":[{{"type":"{kind}","text":{}}}]}}}}"#,
+        serde_json::to_string(text).unwrap()
+    ) + "\n"
+}
+
+#[test]
+fn a_codex_turn_added_as_its_rollout_shrank_is_kept_though_its_position_names_a_stored_message() {
+    let env = Env::new();
+    let native = "0a1b2c3d-9999-2222-3333-444455556666";
+    let dir = env.home.join(".codex/sessions/2026/03/20");
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("rollout-2026-03-20T10-00-00-{native}.jsonl"));
+    let meta = format!(
+        r#"{{"timestamp":"2026-03-20T10:00:00.000Z","type":"session_meta","payload":{{"id":"{native}","timestamp":"2026-03-20T10:00:00.000Z","cwd":"/tmp/p","originator":"codex_cli_rs","cli_version":"0.169.0"}}}}"#
+    ) + "\n";
+    let first = codex_message("user", "one", 1);
+    fs::write(
+        &file,
+        meta.clone() + &first + &codex_message("assistant", "two", 2) + &codex_message("user", "three", 3),
+    )
+    .unwrap();
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    let id = SessionId::derive(native);
+    // Rewritten shorter, with a new prompt in the second place: Codex numbers it like the stored answer.
+    fs::write(&file, meta + &first + &codex_message("user", "a fourth about lemurs", 4)).unwrap();
+    let r = c.import_all(&mut ()).unwrap();
+    assert!(r[0].kept_longer_copy && r[0].new_messages == 1, "{r:?}");
+    let texts: Vec<String> = c.store().load(&id).unwrap().1.messages.iter().map(|m| m.search_text()).collect();
+    assert_eq!(texts, ["one", "two", "three", "a fourth about lemurs"]);
+    assert_eq!(c.store().index().search("lemurs", None, 5).unwrap().len(), 1);
+    // Captured again unchanged: nothing is added twice.
+    fs::write(&file, fs::read_to_string(&file).unwrap() + "\n").unwrap();
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(c.store().load(&id).unwrap().1.messages.len(), 4);
+}
