@@ -627,3 +627,21 @@ fn exports_redact_secrets_unless_told_not_to() {
     let raw = env.ok(&["export", "ses_0a1b", "--format", "json", "--no-redact"]);
     assert!(raw.contains(key));
 }
+
+#[test]
+fn import_counts_only_sessions_it_wrote_and_a_local_delete_is_restored_from_the_agent_files() {
+    let env = seeded();
+    let id = env.json(&["list", "--json"])[0]["id"].as_str().unwrap().to_owned();
+    env.ok(&["delete", &id, "--scope", "local"]);
+    // The agent file is still there and changed: it is read, but a deleted session is not captured.
+    env.append(&user_line("u9", "one more turn"));
+    let summary = env.json(&["import", "--json"]);
+    assert_eq!(summary["sessions_updated"], 0, "{summary}");
+    assert_eq!(summary["new_messages"], 0, "{summary}");
+    let out = env.ok(&["import"]);
+    assert!(out.contains("Captured 0 session(s)"), "{out}");
+    assert!(env.json(&["list", "--json"]).as_array().unwrap().is_empty());
+    let out = env.ok(&["restore", &id]);
+    assert!(out.contains("Captured") && out.contains("again"), "{out}");
+    assert_eq!(env.json(&["list", "--json"]).as_array().unwrap().len(), 1);
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use sessionfs_client::{CaptureReport, ImportProgress};
+use sessionfs_client::{CaptureReport, DeletedList, ImportProgress};
 
 use crate::context;
 
@@ -37,8 +37,12 @@ impl Import {
             ProgressStyle::with_template("{spinner} {pos}/{len} files {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        let reports = capturer.import_all(&mut Bar(bar.clone()))?;
+        let mut reports = capturer.import_all(&mut Bar(bar.clone()))?;
         bar.finish_and_clear();
+        // A deleted session's files are still read (and reported) but nothing of them is stored: only the
+        // sessions actually written count.
+        let deleted = DeletedList::load(&capturer.store().paths().deleted_json());
+        reports.retain(|r| !deleted.contains(&r.session_id));
         let sessions = reports.len();
         let messages: u64 = reports.iter().map(|r| r.new_messages).sum();
         let skipped: u64 = reports.iter().map(|r| r.skipped).sum();
