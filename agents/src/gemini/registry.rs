@@ -138,8 +138,12 @@ struct Lock(PathBuf);
 
 impl Lock {
     fn take(file: &Path) -> Result<Self, ResumeError> {
+        Self::take_within(file, LOCK_WAIT)
+    }
+
+    fn take_within(file: &Path, wait: Duration) -> Result<Self, ResumeError> {
         let dir = PathBuf::from(format!("{}.lock", file.display()));
-        let deadline = Instant::now() + LOCK_WAIT;
+        let deadline = Instant::now() + wait;
         loop {
             match fs::create_dir(&dir) {
                 Ok(()) => return Ok(Self(dir)),
@@ -148,12 +152,14 @@ impl Lock {
                         .and_then(|m| m.modified())
                         .ok()
                         .and_then(|t| SystemTime::now().duration_since(t).ok());
-                    if age.is_some_and(|a| a > LOCK_STALE) {
-                        let _ = fs::remove_dir(&dir);
+                    // A stale lock is broken as Gemini CLI breaks it. One that cannot be removed (a file, or a
+                    // folder with something in it: not a lock Gemini CLI made) is waited on like a live one, so
+                    // the deadline still ends the wait.
+                    if age.is_some_and(|a| a > LOCK_STALE) && fs::remove_dir(&dir).is_ok() {
                         continue;
                     }
                     if Instant::now() >= deadline {
-                        return Err(ResumeError::Locked { path: file.to_owned() });
+                        return Err(ResumeError::Locked { path: file.to_owned(), lock: dir });
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -223,6 +229,48 @@ mod tests {
         assert_eq!(registry["projects"]["/w/odd"], "Not A Slug");
         assert_eq!(registry["projects"]["/w/app"], "app");
         assert!(!dir.path().join("escape").exists());
+    }
+
+    fn make_stale(path: &Path) {
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        fs::File::open(path).unwrap().set_modified(an_hour_ago).unwrap();
+    }
+
+    #[test]
+    fn a_stale_lock_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("projects.json");
+        fs::create_dir(dir.path().join("projects.json.lock")).unwrap();
+        make_stale(&dir.path().join("projects.json.lock"));
+        let lock = Lock::take_within(&file, Duration::from_millis(300)).unwrap();
+        drop(lock);
+        assert!(!dir.path().join("projects.json.lock").exists());
+    }
+
+    #[test]
+    fn a_stale_lock_that_cannot_be_removed_ends_the_wait_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("projects.json");
+        let lock = dir.path().join("projects.json.lock");
+        // A folder with something in it (rmdir fails), then a plain file (not a directory at all).
+        fs::create_dir(&lock).unwrap();
+        fs::write(lock.join("leftover"), "").unwrap();
+        make_stale(&lock);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = file.clone();
+        std::thread::spawn(move || tx.send(Lock::take_within(&f, Duration::from_millis(300)).map(|_| ())));
+        let err = rx.recv_timeout(Duration::from_secs(10)).expect("the wait ends at its deadline").unwrap_err();
+        assert!(matches!(err, ResumeError::Locked { .. }), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains(&lock.display().to_string())), "{:?}", err.hint());
+        assert!(lock.join("leftover").exists(), "what is in it is not removed");
+
+        fs::remove_dir_all(&lock).unwrap();
+        fs::write(&lock, "").unwrap();
+        make_stale(&lock);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(Lock::take_within(&file, Duration::from_millis(300)).map(|_| ())));
+        let err = rx.recv_timeout(Duration::from_secs(10)).expect("the wait ends at its deadline").unwrap_err();
+        assert!(matches!(err, ResumeError::Locked { .. }), "{err}");
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub enum ResumeError {
     Locked {
         /// The registry.
         path: PathBuf,
+        /// The lock Gemini CLI takes on it (`projects.json.lock`).
+        lock: PathBuf,
     },
     /// Gemini CLI's project registry is not the JSON it should be; it is left as it is.
     #[error("{} cannot be read as Gemini CLI's project registry: {detail}", path.display())]
@@ -135,9 +137,13 @@ impl ResumeError {
                     "install a known version (`npm install -g {package}@{newest}`), or pass --force-version to write the {agent} {newest} format anyway"
                 ))
             }
-            Self::CodexIndex { .. } | Self::Locked { .. } => {
+            Self::CodexIndex { .. } => {
                 Some("another process holds it; close running agent sessions and try again".into())
             }
+            Self::Locked { lock, .. } => Some(format!(
+                "close running Gemini CLI sessions and try again; if none is running, remove {} (a lock left behind)",
+                lock.display()
+            )),
             Self::InvalidRegistry { path, .. } => Some(format!(
                 "fix {} or move it aside (Gemini CLI makes a new one and registers its projects again), then resume again",
                 path.display()
