@@ -88,29 +88,36 @@ impl Auth {
             }
             Self::Signup { email, url } => {
                 let url = default_url(&config, url);
+                // The same rule as every later request, checked before this one: the answer carries the new key,
+                // and a key sent over plain http to another host would be refused afterwards, leaving an account
+                // whose only key was never saved.
+                let base = RemoteClient::new(&Remote { url: url.clone(), api_key: String::new() })?.base().to_owned();
                 let resp = reqwest::blocking::Client::new()
-                    .post(format!("{}/api/v1/auth/signup", url.trim_end_matches('/')))
+                    .post(format!("{base}/api/v1/auth/signup"))
                     .json(&json!({ "email": email }))
                     .send()
-                    .with_context(|| format!("reaching {url}"))?;
+                    .with_context(|| format!("reaching {base}"))?;
                 let status = resp.status();
                 let body: serde_json::Value = resp.json().unwrap_or_default();
                 if !status.is_success() {
                     bail!("signup refused ({status}): {}", body["error"]["message"].as_str().unwrap_or("no details"));
                 }
                 let key = body["raw_key"].as_str().context("the server sent no key")?.to_owned();
-                let remote = Remote { url, api_key: key };
-                RemoteClient::new(&remote)?;
+                // The server's note starts like ours and says to keep the key: the key is shown right below it.
+                let note = body["message"].as_str().unwrap_or("");
+                let note = note.strip_prefix("Account created.").unwrap_or(note).trim();
+                outln!("Account created for {email} on {base}. {note}");
+                // Shown in full this once (before saving it, so a failed save does not lose it): the dashboard
+                // and other machines sign in with it.
+                outln!("Your API key (not shown again; it signs you in to the dashboard and on other machines):");
+                outln!("  {key}");
+                let remote = Remote { url: base, api_key: key };
                 config.sync = Some(remote.clone());
-                config.save(paths.root())?;
+                config.save(paths.root()).context(
+                    "saving the key; log in with `sfs auth login --url <server> --key <the key above>` once fixed",
+                )?;
                 outln!(
-                    "Account created for {email} on {}; logged in. {}",
-                    remote.url,
-                    body["message"].as_str().unwrap_or("")
-                );
-                outln!(
-                    "Your key ({}) is stored in {}; it is not shown again.",
-                    redact_key(&remote.api_key),
+                    "Logged in. The key is stored in {}, readable only by you.",
                     ClientConfig::path(paths.root()).display()
                 );
             }

@@ -1,0 +1,96 @@
+//! `sfs auth signup`, `sfs restore` and `sfs handoff list` against a real `sessionfs-server` on loopback.
+//! (The wider sync scenarios are in `sync.rs`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+mod common;
+use common::{Server, signup};
+
+const NATIVE: &str = "0a1b2c3d-1111-2222-3333-444455556666";
+const ID: &str = "ses_0a1b2c3d11112222";
+
+/// One machine: its own HOME (agent files) and store.
+struct Machine {
+    home: PathBuf,
+    store: PathBuf,
+}
+
+impl Machine {
+    fn new(root: &Path, name: &str) -> Self {
+        let m = Self { home: root.join(name).join("home"), store: root.join(name).join("store") };
+        fs::create_dir_all(m.home.join(".claude/projects/-tmp-p")).unwrap();
+        m
+    }
+
+    fn say(&self, uuid: &str, text: &str) {
+        let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/tmp/p", "sessionId": NATIVE, "version": "2.1.197",
+            "type": "user", "message": {"role": "user", "content": text}, "uuid": uuid, "timestamp": "2026-03-20T10:00:00.000Z"});
+        let path = self.home.join(format!(".claude/projects/-tmp-p/{NATIVE}.jsonl"));
+        let mut f = OpenOptions::new().create(true).append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
+    fn sfs(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sfs"))
+            .args(args)
+            .env("HOME", &self.home)
+            .env("SFS_HOME", &self.store)
+            .env_remove("SFS_API_KEY")
+            .env_remove("SFS_API_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.sfs(args);
+        assert!(
+            out.status.success(),
+            "sfs {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn login(&self, server: &Server, key: &str) {
+        self.ok(&["auth", "login", "--url", &server.url, "--key", key]);
+    }
+}
+
+#[test]
+fn signup_refuses_an_insecure_url_before_sending_anything_and_shows_the_key_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A loopback address that is not one of the names plain http is allowed to (localhost, 127.0.0.1, ::1):
+    // the server is reachable, so a request sent would create the account.
+    let server = Server::start(&tmp.path().join("srv"), &[("SFS_BIND", "127.0.0.2:0")]);
+    assert!(server.url.starts_with("http://127.0.0.2:"), "{}", server.url);
+    let a = Machine::new(tmp.path(), "a");
+    let out = a.sfs(&["auth", "signup", "--email", "victim@example.com", "--url", &server.url]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("https://"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    // No account was made: the email is still free.
+    let key = signup(&server, "victim@example.com");
+    assert!(key.starts_with("sk_sfs_"));
+
+    // Where the URL is allowed, the new key is shown once, in full, and saved.
+    let local = Server::start(&tmp.path().join("srv2"), &[]);
+    let out = a.ok(&["auth", "signup", "--email", "a@example.com", "--url", &local.url]);
+    let shown: Vec<&str> = out.split_whitespace().filter(|w| w.starts_with("sk_sfs_")).collect();
+    assert_eq!(shown.len(), 1, "{out}");
+    let cfg = fs::read_to_string(a.store.join("config.toml")).unwrap();
+    assert!(cfg.contains(shown[0]), "{out}");
+    assert!(out.contains("not shown again") && out.contains("Logged in"), "{out}");
+    assert!(!a.ok(&["auth", "status"]).contains(shown[0]));
+}
