@@ -94,3 +94,20 @@ fn signup_refuses_an_insecure_url_before_sending_anything_and_shows_the_key_once
     assert!(out.contains("not shown again") && out.contains("Logged in"), "{out}");
     assert!(!a.ok(&["auth", "status"]).contains(shown[0]));
 }
+
+#[test]
+fn restore_of_a_local_delete_that_was_never_pushed_recaptures_it_while_logged_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let a = Machine::new(tmp.path(), "a");
+    a.say("u1", "only on this machine");
+    a.ok(&["import"]);
+    a.login(&server, &signup(&server, "me@example.com"));
+    a.ok(&["delete", ID, "--scope", "local"]);
+    assert!(a.json(&["list", "--json"]).as_array().unwrap().is_empty());
+    let out = a.ok(&["restore", ID]);
+    assert!(out.contains("again from the agent's files"), "{out}");
+    let list = a.json(&["list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], ID);
+}

@@ -90,27 +90,39 @@ impl Restore {
         DeletedList::remove(&store.paths().deleted_json(), &self.id)?;
         let local = store.session_dir(&self.id).exists();
         drop(store);
+        // Whether the server now holds a live copy to pull.
+        let mut on_server = false;
         if let Ok(remote) = context::remote() {
             match remote.restore(self.id.as_str()) {
-                Ok(_) => outln!("Restored {} on the server.", self.id),
-                Err(e) if e.status() == Some(409) => outln!("{} is not deleted on the server.", self.id),
-                Err(e) if e.status() == Some(410) && local => outln!("{} is not in the server's trash.", self.id),
+                Ok(_) => {
+                    outln!("Restored {} on the server.", self.id);
+                    on_server = true;
+                }
+                Err(e) if e.status() == Some(409) => {
+                    outln!("{} is not deleted on the server.", self.id);
+                    on_server = true;
+                }
+                // Purged, or never pushed (a local delete of a session that only ever lived here): what is
+                // left to restore is here, below.
+                Err(e) if e.status() == Some(410) => outln!("{} is not on the server, nor in its trash.", self.id),
                 Err(e) => return Err(e.into()),
             }
-            if !local {
+        }
+        if !local {
+            if on_server {
                 let mut syncer = context::syncer()?;
                 syncer.pull(&self.id, true)?;
                 outln!("Pulled {} back into the local store.", self.id);
+            } else {
+                // Capture it again from the agent's files.
+                let mut capturer = context::capturer()?;
+                let n = capturer.import_all(&mut ())?.iter().filter(|r| r.session_id == self.id).count();
+                if n == 0 {
+                    outln!("{} is no longer in the agent's files; nothing to restore here.", self.id);
+                    return Ok(ExitCode::FAILURE);
+                }
+                outln!("Captured {} again from the agent's files.", self.id);
             }
-        } else if !local {
-            // Local-only delete: capture it again from the agent's files.
-            let mut capturer = context::capturer()?;
-            let n = capturer.import_all(&mut ())?.iter().filter(|r| r.session_id == self.id).count();
-            if n == 0 {
-                outln!("{} is no longer in the agent's files; nothing to restore here.", self.id);
-                return Ok(ExitCode::FAILURE);
-            }
-            outln!("Captured {} again from the agent's files.", self.id);
         }
         outln!("{} is no longer excluded from capture and autosync.", self.id);
         Ok(ExitCode::SUCCESS)
