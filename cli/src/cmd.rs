@@ -55,7 +55,7 @@ pub enum Command {
     Sync(sync::Sync),
     /// List the sessions on the server
     ListRemote(remote_list::ListRemote),
-    /// Hand a session to a teammate by email
+    /// Hand a session to a teammate by email, or list your handoffs (`sfs handoff list`)
     Handoff(handoff::Handoff),
     /// Claim a session handed to you and pull your copy
     PullHandoff(handoff::PullHandoff),

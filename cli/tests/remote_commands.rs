@@ -111,3 +111,40 @@ fn restore_of_a_local_delete_that_was_never_pushed_recaptures_it_while_logged_in
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["id"], ID);
 }
+
+#[test]
+fn handoff_list_shows_the_inbox_and_what_was_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
+    a.login(&server, &signup(&server, "alice@example.com"));
+    b.login(&server, &signup(&server, "bob@example.com"));
+    let empty = b.sfs(&["handoff", "list"]);
+    assert!(empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("No handoffs"));
+    assert_eq!(b.json(&["handoff", "list", "--json"]), json!([]));
+
+    a.say("u1", "please finish the migration");
+    a.ok(&["import"]);
+    let sent = a.json(&["handoff", ID, "--to", "bob@example.com", "-m", "over to you", "--json"]);
+    let hid = sent["id"].as_str().unwrap();
+
+    let inbox = b.json(&["handoff", "list", "--json"]);
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    assert_eq!((inbox[0]["id"].as_str(), inbox[0]["sender_email"].as_str()), (Some(hid), Some("alice@example.com")));
+    assert_eq!(inbox[0]["status"], "pending");
+    let text = b.ok(&["handoff", "list"]);
+    assert!(text.contains(hid) && text.contains("alice@example.com") && text.contains("sfs pull-handoff"), "{text}");
+    // The hint of a wrong handoff ID names this command, and it exists.
+    let wrong = b.sfs(&["pull-handoff", "hnd_0123456789abcdef"]);
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("sfs handoff list"));
+
+    b.ok(&["pull-handoff", hid]);
+    assert_eq!(b.json(&["handoff", "list", "--json"])[0]["status"], "claimed");
+    let out = a.ok(&["handoff", "list", "--sent"]);
+    assert!(out.contains(hid) && out.contains("bob@example.com") && out.contains("claimed"), "{out}");
+    // Not logged in: the fix is named.
+    let c = Machine::new(tmp.path(), "c");
+    let out = c.sfs(&["handoff", "list"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("sfs auth login"));
+}

@@ -1,4 +1,5 @@
-//! `sfs handoff` and `sfs pull-handoff`: give a session to a teammate, and take one given to you.
+//! `sfs handoff`, `sfs handoff list` and `sfs pull-handoff`: give a session to a teammate, see what was given
+//! to you (or by you), and take one given to you.
 
 use std::process::ExitCode;
 
@@ -9,14 +10,18 @@ use sessionfs_shared::{HandoffId, SessionId};
 
 use crate::context;
 
-/// Hand a session to a teammate by email
+/// Hand a session to a teammate by email, or list your handoffs (`sfs handoff list`)
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, disable_help_subcommand = true)]
 pub struct Handoff {
+    #[command(subcommand)]
+    command: Option<HandoffCommand>,
     /// Session ID, unique ID prefix, or alias
-    session: String,
+    #[arg(required = true)]
+    session: Option<String>,
     /// The teammate's email
-    #[arg(long)]
-    to: String,
+    #[arg(long, required = true)]
+    to: Option<String>,
     /// A note for them
     #[arg(long, short = 'm')]
     message: Option<String>,
@@ -24,6 +29,23 @@ pub struct Handoff {
     #[arg(long, default_value_t = 168)]
     expires_hours: u32,
     /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum HandoffCommand {
+    /// List the sessions handed to you (your inbox), newest first; claim one with `sfs pull-handoff <hnd_id>`
+    List(HandoffList),
+}
+
+/// Arguments of `sfs handoff list`.
+#[derive(Debug, clap::Args)]
+struct HandoffList {
+    /// The handoffs you sent instead of your inbox
+    #[arg(long)]
+    sent: bool,
+    /// Print JSON (the server's handoff objects)
     #[arg(long)]
     json: bool,
 }
@@ -40,8 +62,14 @@ pub struct PullHandoff {
 
 impl Handoff {
     pub fn run(self) -> Result<ExitCode> {
+        let (session, to) = match (self.command, self.session, self.to) {
+            (Some(HandoffCommand::List(list)), _, _) => return list.run(),
+            (None, Some(session), Some(to)) => (session, to),
+            // clap requires both without a subcommand.
+            _ => bail!("give the session and --to EMAIL, or run `sfs handoff list`"),
+        };
         let mut syncer = context::syncer()?;
-        let id = syncer.store().index().resolve(&self.session)?;
+        let id = syncer.store().index().resolve(&session)?;
         // The recipient gets the server's copy: bring it up to date first (redacted, merged if needed).
         let pushed = syncer.push(&id, false, false)?;
         if matches!(pushed, PushOutcome::TooLarge { .. } | PushOutcome::DeletedOnServer | PushOutcome::SkippedDeleted) {
@@ -49,7 +77,7 @@ impl Handoff {
         }
         let req = CreateHandoffRequest {
             session_id: id.to_string(),
-            recipient_email: Some(self.to.clone()),
+            recipient_email: Some(to),
             message: self.message,
             expires_in_hours: Some(self.expires_hours),
             ..CreateHandoffRequest::default()
@@ -60,6 +88,38 @@ impl Handoff {
         } else {
             outln!("Handed {id} to {} (handoff {}, expires {}).", h.recipient_email, h.id, h.expires_at);
             outln!("They can claim it with:  sfs pull-handoff {}", h.id);
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+impl HandoffList {
+    fn run(self) -> Result<ExitCode> {
+        let list = context::remote()?.handoffs(self.sent)?;
+        if self.json {
+            super::print_json(&list.handoffs)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if list.handoffs.is_empty() {
+            eprintln!("{}", if self.sent { "You have not handed off any session." } else { "No handoffs for you." });
+            return Ok(ExitCode::SUCCESS);
+        }
+        let who = if self.sent { "TO" } else { "FROM" };
+        outln!("{:<20} {:<8} {:<17} {:<28} TITLE", "HANDOFF", "STATUS", "EXPIRES (UTC)", who);
+        for h in &list.handoffs {
+            let other = if self.sent { &h.recipient_email } else { &h.sender_email };
+            outln!(
+                "{:<20} {:<8} {:<17} {:<28} {}",
+                h.id,
+                h.status,
+                // RFC 3339 to the minute is enough to see what is about to expire.
+                h.expires_at.get(..16).unwrap_or(&h.expires_at).replace('T', " "),
+                super::ellipsize(other, 28),
+                super::ellipsize(h.session_title.as_deref().unwrap_or("(untitled)"), 50)
+            );
+        }
+        if !self.sent && list.handoffs.iter().any(|h| h.status == "pending") {
+            outln!("Claim one (your own copy, pulled here) with:  sfs pull-handoff <HANDOFF>");
         }
         Ok(ExitCode::SUCCESS)
     }
