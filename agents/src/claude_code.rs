@@ -22,8 +22,8 @@ pub use write::project_dir_name;
 
 use crate::lines::parse_line;
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
-    SkippedRecord,
+    Agent, AgentDirs, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome,
+    SessionMeta, SkippedRecord,
 };
 
 /// The Claude Code adapter.
@@ -34,8 +34,8 @@ impl Agent for ClaudeCode {
         AgentKind::ClaudeCode
     }
 
-    fn watch_roots(&self, home: &Path) -> Vec<PathBuf> {
-        vec![home.join(".claude").join("projects")]
+    fn watch_roots(&self, dirs: &AgentDirs) -> Vec<PathBuf> {
+        vec![dirs.claude().join("projects")]
     }
 
     fn classify(&self, path: &Path) -> Option<NativeFile> {

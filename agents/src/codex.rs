@@ -24,8 +24,8 @@ use crate::digest::digest;
 use crate::lenient::{self, Field, Given, List, Object, Scalar};
 use crate::lines::parse_line;
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
-    SkippedRecord,
+    Agent, AgentDirs, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome,
+    SessionMeta, SkippedRecord,
 };
 
 /// The Codex adapter.
@@ -44,8 +44,8 @@ impl Agent for Codex {
         true
     }
 
-    fn watch_roots(&self, home: &Path) -> Vec<PathBuf> {
-        vec![home.join(".codex").join("sessions")]
+    fn watch_roots(&self, dirs: &AgentDirs) -> Vec<PathBuf> {
+        vec![dirs.codex().join("sessions")]
     }
 
     fn classify(&self, path: &Path) -> Option<NativeFile> {

@@ -22,8 +22,8 @@ use sessionfs_shared::{AgentKind, Timestamp};
 use crate::digest::digest;
 use crate::lines::parse_line;
 use crate::{
-    Agent, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome, SessionMeta,
-    SkippedRecord,
+    Agent, AgentDirs, AgentError, LineSplitter, NativeFile, NativeParser, NativeWriter, ParseMode, ParseOutcome,
+    SessionMeta, SkippedRecord,
 };
 
 /// The Gemini CLI adapter.
@@ -34,8 +34,8 @@ impl Agent for Gemini {
         AgentKind::GeminiCli
     }
 
-    fn watch_roots(&self, home: &Path) -> Vec<PathBuf> {
-        vec![home.join(".gemini").join("tmp")]
+    fn watch_roots(&self, dirs: &AgentDirs) -> Vec<PathBuf> {
+        vec![dirs.gemini().join("tmp")]
     }
 
     fn classify(&self, path: &Path) -> Option<NativeFile> {

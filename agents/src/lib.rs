@@ -16,6 +16,7 @@
 pub mod claude_code;
 pub mod codex;
 mod digest;
+mod dirs;
 pub mod gemini;
 mod lenient;
 mod lines;
@@ -24,6 +25,7 @@ pub mod resume;
 
 use std::path::{Path, PathBuf};
 
+pub use dirs::{AgentDirs, CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME};
 pub use lines::{LineSplitter, is_complete_json_object};
 pub use meta::{SessionMeta, title_from_prompt};
 pub use resume::{NativeWriter, ResumeError, WriteRequest, WrittenSession};
@@ -103,8 +105,8 @@ pub enum AgentError {
 pub trait Agent: Send + Sync {
     /// Which agent.
     fn kind(&self) -> AgentKind;
-    /// Folders to watch for changes, under `home`.
-    fn watch_roots(&self, home: &Path) -> Vec<PathBuf>;
+    /// Folders to watch for changes, in the agent's folder.
+    fn watch_roots(&self, dirs: &AgentDirs) -> Vec<PathBuf>;
     /// Whether `path` is one of this agent's session files, and what it feeds.
     fn classify(&self, path: &Path) -> Option<NativeFile>;
     /// A parser for a file seen for the first time.
@@ -121,11 +123,11 @@ pub trait Agent: Send + Sync {
         false
     }
 
-    /// Every session file under `home`, and every folder there that could not be read, found by walking
-    /// the watch roots.
-    fn scan(&self, home: &Path) -> Scan {
+    /// Every session file in the agent's folder, and every folder there that could not be read, found by
+    /// walking the watch roots.
+    fn scan(&self, dirs: &AgentDirs) -> Scan {
         let mut scan = Scan::default();
-        for root in self.watch_roots(home) {
+        for root in self.watch_roots(dirs) {
             walk(&root, 8, &mut scan.unreadable, &mut |p| {
                 if let Some(f) = self.classify(p) {
                     scan.files.push(f);
@@ -136,9 +138,9 @@ pub trait Agent: Send + Sync {
         scan
     }
 
-    /// Every session file under `home`; folders that cannot be read are logged as warnings.
-    fn discover(&self, home: &Path) -> Vec<NativeFile> {
-        let scan = self.scan(home);
+    /// Every session file in the agent's folder; folders that cannot be read are logged as warnings.
+    fn discover(&self, dirs: &AgentDirs) -> Vec<NativeFile> {
+        let scan = self.scan(dirs);
         for (path, error) in &scan.unreadable {
             tracing::warn!(path = %path.display(), %error, "cannot read this folder: the sessions in it are not captured");
         }

@@ -27,7 +27,7 @@ pub use error::ResumeError;
 pub use readback::read_back;
 pub use trim::{Trimmed, trim};
 
-use crate::Agent;
+use crate::{Agent, AgentDirs};
 
 /// What to write.
 #[derive(Debug, Clone, Copy)]
@@ -40,8 +40,8 @@ pub struct WriteRequest<'a> {
     pub title: Option<&'a str>,
     /// The folder the agent will run in (absolute, symlinks resolved).
     pub cwd: &'a Path,
-    /// The home folder holding the agent's folders (`.claude`, `.codex`, `.gemini`).
-    pub home: &'a Path,
+    /// The agents' folders (`~/.claude`, `~/.codex`, `~/.gemini`, or where their variables move them).
+    pub dirs: &'a AgentDirs,
     /// The installed agent's version, written where the format records one.
     pub cli_version: &'a str,
     /// Git facts of `cwd`, when known.

@@ -10,7 +10,7 @@ use serde_json::{Map, json};
 use sessionfs_agents::resume::{
     Conversation, Item, MISSING_RESULT, WriteRequest, cli_info, new_native_id, write_checked,
 };
-use sessionfs_agents::{Agent, for_kind};
+use sessionfs_agents::{Agent, AgentDirs, for_kind};
 use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
 use sessionfs_shared::{AgentKind, Timestamp};
 
@@ -28,7 +28,7 @@ fn recorded() -> Vec<(AgentKind, String, Vec<Message>)> {
         for version in std::fs::read_dir(fixtures().join(kind.as_str())).unwrap().flatten() {
             for scenario in std::fs::read_dir(version.path()).unwrap().flatten().filter(|e| e.path().is_dir()) {
                 let home = scenario.path().join("home");
-                for file in agent.discover(&home) {
+                for file in agent.discover(&AgentDirs::under(&home)) {
                     let mut parser = agent.parser(&file);
                     let out_ = parser.feed(&std::fs::read(&file.path).unwrap(), true);
                     out.push((kind, scenario.file_name().to_string_lossy().into_owned(), out_.messages));
@@ -49,7 +49,7 @@ fn write(target: &dyn Agent, conversation: &Conversation, home: &Path, cwd: &Pat
         conversation,
         title: Some("A title"),
         cwd,
-        home,
+        dirs: &AgentDirs::under(home),
         cli_version: version,
         git: None,
         now,
@@ -75,7 +75,7 @@ fn every_fixture_session_writes_into_every_agent_and_reads_back() {
                 assert_eq!(calls.count(), 1, "{source} -> {target}: one tool call");
             }
             // Each agent's session file is where its capture finds it.
-            let found = agent.discover(&home);
+            let found = agent.discover(&AgentDirs::under(&home));
             assert!(found.iter().any(|f| f.path == written.main_file), "{source} -> {target}: not discovered");
         }
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
+use sessionfs_agents::AgentDirs;
 use sessionfs_client::{Capturer, Store, StorePaths};
 
 /// The store (`$SFS_HOME`, default `~/.sessionfs`).
@@ -24,9 +25,15 @@ pub fn agent_home() -> Result<PathBuf> {
         .context("HOME is not set: cannot find the agents' session folders")
 }
 
-/// A capturer over the store and home.
+/// The agents' folders: under `$HOME`, unless `CLAUDE_CONFIG_DIR`, `CODEX_HOME` or `GEMINI_CLI_HOME` moves
+/// them, as each moves the agent's own.
+pub fn agent_dirs() -> Result<AgentDirs> {
+    Ok(AgentDirs::from_env(agent_home()?))
+}
+
+/// A capturer over the store and the agents' folders.
 pub fn capturer() -> Result<Capturer> {
-    Ok(Capturer::new(open_store()?, agent_home()?))
+    Ok(Capturer::new(open_store()?, agent_dirs()?))
 }
 
 /// Log warnings to stderr (`SFS_LOG` sets the filter).

@@ -50,14 +50,22 @@ impl Env {
     }
 
     fn sfs(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sfs"))
-            .args(args)
+        self.sfs_with(&[], args)
+    }
+
+    /// `sfs` with more variables set. The agents' own folder variables are cleared first: a developer's
+    /// would move the agents' folders out of this test's home.
+    fn sfs_with(&self, vars: &[(&str, &Path)], args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfs"));
+        cmd.args(args)
             .current_dir(self.work())
             .env("PATH", self.bin())
             .env("HOME", self.home())
-            .env("SFS_HOME", self.tmp.path().join("store"))
-            .output()
-            .unwrap()
+            .env("SFS_HOME", self.tmp.path().join("store"));
+        for var in ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(vars.iter().copied()).output().unwrap()
     }
 
     /// The captured session whose agent ID is `native`.
@@ -220,4 +228,48 @@ fn json_output_needs_no_launch() {
     let id = env.session(TOOL_CALL);
     let out = env.sfs(&["resume", &id, "--json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn codex_home_and_claude_config_dir_move_resume_and_capture_as_they_move_the_agents() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    env.fake_cli("codex", "codex-cli 0.169.0");
+    let id = env.session(TOOL_CALL);
+    let (codex_home, claude_dir) = (env.tmp.path().join("alt-codex"), env.tmp.path().join("alt-claude"));
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::create_dir_all(&claude_dir).unwrap();
+    std::fs::write(codex_home.join("config.toml"), "model = \"m\"\nmodel_provider = \"fake\"\n").unwrap();
+    let vars = [("CODEX_HOME", codex_home.as_path()), ("CLAUDE_CONFIG_DIR", claude_dir.as_path())];
+
+    let out = env.sfs_with(&vars, &["resume", &id, "--in", "codex", "--no-launch", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rollout = PathBuf::from(written["files"][0].as_str().unwrap());
+    assert!(rollout.starts_with(codex_home.join("sessions")), "{}", rollout.display());
+    let text = std::fs::read_to_string(&rollout).unwrap();
+    let meta: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(meta["payload"]["model_provider"], "fake", "the provider comes from $CODEX_HOME/config.toml");
+
+    let out = env.sfs_with(&vars, &["resume", &id, "--in", "claude-code", "--no-launch", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let file = PathBuf::from(written["files"][0].as_str().unwrap());
+    assert!(file.starts_with(claude_dir.join("projects")), "{}", file.display());
+    assert!(!env.home().join(".codex").exists(), "nothing written to ~/.codex");
+
+    // Capture looks where the agents write: a Codex session recorded under $CODEX_HOME is imported.
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../agents/tests/fixtures/codex/0.169.0/two_turns/home/.codex");
+    copy(&fixture, &codex_home);
+    let native = |out: &Output| -> Vec<String> {
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        list.as_array().unwrap().iter().map(|r| r["native_id"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    let rollouts = session_files(&codex_home.join("sessions"));
+    assert!(env.sfs(&["import"]).status.success());
+    let before = native(&env.sfs(&["list", "--json", "--tool", "codex"]));
+    assert!(env.sfs_with(&vars, &["import"]).status.success());
+    let after = native(&env.sfs_with(&vars, &["list", "--json", "--tool", "codex"]));
+    assert_eq!((before.len(), after.len()), (0, rollouts), "before: {before:?}, after: {after:?}");
 }

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 use serde_json::Value;
-use sessionfs_agents::{Agent, NativeFile, NativeParser, ParseMode, SessionMeta, SkippedRecord, title_from_prompt};
+use sessionfs_agents::{
+    Agent, AgentDirs, NativeFile, NativeParser, ParseMode, SessionMeta, SkippedRecord, title_from_prompt,
+};
 use sessionfs_shared::sfs::{
     Block, GitInfo, Manifest, Message, ModelInfo, SessionStats, SubAgent, Tools, Workspace, files,
 };
@@ -79,7 +81,7 @@ impl ImportProgress for () {
 /// Captures native files into a store.
 pub struct Capturer {
     store: Store,
-    home: PathBuf,
+    dirs: AgentDirs,
     // Shared with the import's parse-ahead thread.
     agents: Arc<[Box<dyn Agent>]>,
 }
@@ -163,14 +165,15 @@ impl Prepared {
 }
 
 impl Capturer {
-    /// Capture into `store` from the agents' folders under `home`, for every agent this build knows.
-    pub fn new(store: Store, home: impl Into<PathBuf>) -> Self {
-        Self::with_agents(store, home, sessionfs_agents::all())
+    /// Capture into `store` from the agents' folders (a home folder: the default folders under it), for
+    /// every agent this build knows.
+    pub fn new(store: Store, dirs: impl Into<AgentDirs>) -> Self {
+        Self::with_agents(store, dirs, sessionfs_agents::all())
     }
 
     /// Capture with a chosen set of agents.
-    pub fn with_agents(store: Store, home: impl Into<PathBuf>, agents: Vec<Box<dyn Agent>>) -> Self {
-        Self { store, home: home.into(), agents: agents.into() }
+    pub fn with_agents(store: Store, dirs: impl Into<AgentDirs>, agents: Vec<Box<dyn Agent>>) -> Self {
+        Self { store, dirs: dirs.into(), agents: agents.into() }
     }
 
     /// The store.
@@ -190,7 +193,12 @@ impl Capturer {
 
     /// The home folder whose agent folders are captured.
     pub fn home(&self) -> &Path {
-        &self.home
+        self.dirs.home()
+    }
+
+    /// The agents' folders captured.
+    pub fn dirs(&self) -> &AgentDirs {
+        &self.dirs
     }
 
     /// The agents, for watching their folders.
@@ -198,9 +206,9 @@ impl Capturer {
         &self.agents
     }
 
-    /// Every native file under home, for every agent.
+    /// Every native file in the agents' folders, for every agent.
     pub fn discover(&self) -> Vec<NativeFile> {
-        self.agents.iter().flat_map(|a| a.discover(&self.home)).collect()
+        self.agents.iter().flat_map(|a| a.discover(&self.dirs)).collect()
     }
 
     fn classify(&self, path: &Path) -> Option<(usize, NativeFile)> {

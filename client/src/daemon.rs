@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub use lock::{DaemonLock, LockState, probe};
 use notify::{RecursiveMode, Watcher};
+use sessionfs_agents::AgentDirs;
 pub use status::{DaemonStatus, WatchedRoot};
 use tracing::{error, info, warn};
 
@@ -37,7 +38,7 @@ const TICK: Duration = Duration::from_secs(1);
 pub struct DaemonConfig {
     /// The store.
     pub paths: StorePaths,
-    /// Whose agent folders to watch.
+    /// Whose agent folders to watch: `$HOME`, where the agents' own variables (`CODEX_HOME`…) may move them.
     pub home: PathBuf,
 }
 
@@ -46,7 +47,9 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
     let lock = DaemonLock::acquire(&config.paths.daemon_lock())?;
     info!(pid = std::process::id(), store = %config.paths.root().display(), home = %config.home.display(), "sfsd starting");
     let store = Store::open(config.paths.clone())?;
-    let mut capturer = Capturer::new(store, config.home.clone());
+    // The daemon watches where the agents write, as they are run in its environment.
+    let dirs = AgentDirs::from_env(&config.home);
+    let mut capturer = Capturer::new(store, dirs.clone());
     let mut opened = DatabaseFiles::of(&config.paths);
     let mut status = DaemonStatus::new(&config);
 
@@ -60,7 +63,7 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
     let roots: Vec<(String, PathBuf)> = capturer
         .agents()
         .iter()
-        .flat_map(|a| a.watch_roots(&config.home).into_iter().map(move |r| (a.kind().to_string(), r)))
+        .flat_map(|a| a.watch_roots(&dirs).into_iter().map(move |r| (a.kind().to_string(), r)))
         .collect();
     status.roots = roots
         .iter()
@@ -115,7 +118,7 @@ pub fn run(config: DaemonConfig, stop: Arc<AtomicBool>) -> Result<()> {
             // connections still write the old files, which nothing reads any more.
             warn!("index.db or fulltext.db was replaced under the daemon; opening the store again");
             match Store::open(config.paths.clone()) {
-                Ok(store) => capturer = Capturer::new(store, config.home.clone()),
+                Ok(store) => capturer = Capturer::new(store, dirs.clone()),
                 Err(e) => {
                     // Busy (a rebuild holds the index) or damaged: tried again on the next tick; what changed
                     // meanwhile stays pending.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sessionfs_agents::resume::{Conversation, Registration, Trimmed, WriteRequest, new_native_id, trim, write_checked};
-use sessionfs_agents::{ResumeError, for_kind};
+use sessionfs_agents::{AgentDirs, ResumeError, for_kind};
 use sessionfs_shared::sfs::{Workspace, files};
 use sessionfs_shared::{AgentKind, SessionId, Timestamp};
 
@@ -28,7 +28,8 @@ pub struct ResumeRequest<'a> {
     pub project: Option<&'a Path>,
     /// The current folder: the fallback when the session's folder does not exist here.
     pub current_dir: &'a Path,
-    /// The home folder holding the agents' folders.
+    /// The home folder holding the agents' folders (`$HOME`; the agents' own variables, such as `CODEX_HOME`,
+    /// move them as they move the agents' own).
     pub home: &'a Path,
     /// `--max-tokens`: the budget for the conversation; the target's context window when `None`.
     pub max_tokens: Option<u64>,
@@ -132,12 +133,14 @@ pub fn resume(store: &mut Store, id: &SessionId, request: &ResumeRequest<'_>) ->
     write::record_resume(&tx, &record)?;
     tx.commit()?;
 
+    // Written where the agent, started from this environment, looks for it.
+    let dirs = AgentDirs::from_env(request.home);
     let write_request = WriteRequest {
         native_id: &native_id,
         conversation: &conversation,
         title: manifest.title.as_deref(),
         cwd: &cwd,
-        home: request.home,
+        dirs: &dirs,
         cli_version: request.cli_version,
         git,
         now,

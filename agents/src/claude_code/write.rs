@@ -66,8 +66,7 @@ impl NativeWriter for ClaudeCode {
     fn write(&self, req: &WriteRequest<'_>) -> Result<WrittenSession, ResumeError> {
         let session_id = req.native_id.to_owned();
         let cwd = req.cwd.to_string_lossy().into_owned();
-        let file =
-            req.home.join(".claude").join("projects").join(project_dir_name(&cwd)).join(format!("{session_id}.jsonl"));
+        let file = req.dirs.claude().join("projects").join(project_dir_name(&cwd)).join(format!("{session_id}.jsonl"));
         let mut w = Records {
             session_id: session_id.clone(),
             cwd,

@@ -33,7 +33,7 @@ pub(super) static CLI: CliInfo = CliInfo {
 /// The model named when neither the configuration nor the session names one.
 const DEFAULT_MODEL: &str = "gpt-5";
 
-/// The model and provider the user configured in `~/.codex/config.toml` (top level, or the selected
+/// The model and provider the user configured in Codex's `config.toml` (top level, or the selected
 /// profile). Codex refuses to resume a thread recorded with another provider.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct CodexConfig {
@@ -42,35 +42,34 @@ pub(crate) struct CodexConfig {
 }
 
 impl CodexConfig {
-    pub(crate) fn read(home: &Path) -> Self {
-        std::fs::read_to_string(home.join(".codex").join("config.toml")).map(|t| Self::parse(&t)).unwrap_or_default()
+    /// `<codex dir>/config.toml`. No file is Codex's defaults; a file that is not TOML is an error, as it
+    /// is for Codex, which does not start with it either.
+    pub(crate) fn read(codex_dir: &Path) -> Result<Self, ResumeError> {
+        let path = codex_dir.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(ResumeError::io("reading", &path, e)),
+        };
+        Self::parse(&text).map_err(|detail| ResumeError::InvalidCodexConfig { path, detail })
     }
 
-    /// Enough TOML for `key = "value"` at the top level and in `[profiles.<name>]`.
-    fn parse(text: &str) -> Self {
-        let value = |section: Option<&str>, key: &str| -> Option<String> {
-            let mut current: Option<String> = None;
-            for line in text.lines() {
-                let line = line.trim();
-                if let Some(name) = line.strip_prefix('[') {
-                    current = Some(name.trim_end_matches(']').replace('"', "").trim().to_owned());
-                    continue;
-                }
-                if current.as_deref() != section {
-                    continue;
-                }
-                let Some((k, v)) = line.split_once('=') else { continue };
-                if k.trim() == key {
-                    let v = v.trim();
-                    let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-                    return v[1..].split(quote).next().map(str::to_owned);
-                }
+    /// A key missing, or not a string, is not set (Codex's default applies); so is a profile that names no
+    /// `[profiles.<name>]` table.
+    fn parse(text: &str) -> Result<Self, String> {
+        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let lines_before = |end: usize| text.bytes().take(end).filter(|&b| b == b'\n').count();
+            let line = e.span().map(|s| lines_before(s.start) + 1);
+            match line {
+                Some(line) => format!("line {line}: {}", e.message().trim()),
+                None => e.message().trim().to_owned(),
             }
-            None
-        };
-        let profile = value(None, "profile").map(|p| format!("profiles.{p}"));
-        let pick = |key: &str| profile.as_deref().and_then(|p| value(Some(p), key)).or_else(|| value(None, key));
-        Self { model: pick("model"), model_provider: pick("model_provider") }
+        })?;
+        let string = |table: &toml::Table, key: &str| table.get(key).and_then(toml::Value::as_str).map(str::to_owned);
+        let profile = string(&doc, "profile")
+            .and_then(|name| doc.get("profiles").and_then(toml::Value::as_table)?.get(&name)?.as_table().cloned());
+        let pick = |key: &str| profile.as_ref().and_then(|p| string(p, key)).or_else(|| string(&doc, key));
+        Ok(Self { model: pick("model"), model_provider: pick("model_provider") })
     }
 }
 
@@ -82,14 +81,14 @@ impl NativeWriter for Codex {
     fn write(&self, req: &WriteRequest<'_>) -> Result<WrittenSession, ResumeError> {
         let thread_id = req.native_id.to_owned();
         let local = req.now.datetime().with_timezone(&Local);
-        let codex = req.home.join(".codex");
+        let codex = req.dirs.codex().to_owned();
         let file = codex
             .join("sessions")
             .join(local.format("%Y").to_string())
             .join(local.format("%m").to_string())
             .join(local.format("%d").to_string())
             .join(format!("rollout-{}-{thread_id}.jsonl", local.format("%Y-%m-%dT%H-%M-%S")));
-        let config = CodexConfig::read(req.home);
+        let config = CodexConfig::read(&codex)?;
         let provider = config.model_provider.clone().unwrap_or_else(|| "openai".to_owned());
         let last_model = req.conversation.items.iter().rev().find_map(|i| i.turn().model.clone());
         // `turn_context.model` is required; Codex notes a switch when it differs from the configured one.
@@ -330,14 +329,54 @@ name = "fake"
 "#;
         assert_eq!(
             CodexConfig::parse(text),
-            CodexConfig { model: Some("gpt-fake".into()), model_provider: Some("fake".into()) }
+            Ok(CodexConfig { model: Some("gpt-fake".into()), model_provider: Some("fake".into()) })
         );
         let profiled = "profile = 'work'\nmodel = \"a\"\n[profiles.work]\nmodel_provider = \"azure\"\n";
         assert_eq!(
             CodexConfig::parse(profiled),
-            CodexConfig { model: Some("a".into()), model_provider: Some("azure".into()) }
+            Ok(CodexConfig { model: Some("a".into()), model_provider: Some("azure".into()) })
         );
-        assert_eq!(CodexConfig::parse(""), CodexConfig::default());
+        assert_eq!(CodexConfig::parse(""), Ok(CodexConfig::default()));
+    }
+
+    #[test]
+    fn config_is_read_as_toml() {
+        // Comments after a header or a value, a quoted profile name, a multi-line array before the key, and
+        // the same key in another table: all as Codex reads them.
+        let text = r#"profile = "my work" # the account
+model = "top" # default model
+sandbox_allow = [
+  "model_provider = 'not-this'",
+]
+[model_providers.azure]   # a provider
+model_provider = "wrong"
+[profiles."my work"]   # work account
+model_provider = "azure"
+"#;
+        assert_eq!(
+            CodexConfig::parse(text),
+            Ok(CodexConfig { model: Some("top".into()), model_provider: Some("azure".into()) })
+        );
+        let missing_profile = "profile = \"nope\"\nmodel_provider = \"fake\"\nmodel = 3\n";
+        assert_eq!(
+            CodexConfig::parse(missing_profile),
+            Ok(CodexConfig { model: None, model_provider: Some("fake".into()) }),
+            "a missing profile or a key of another type is not set"
+        );
+    }
+
+    #[test]
+    fn an_invalid_config_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(CodexConfig::read(dir.path()).unwrap(), CodexConfig::default(), "no file: the defaults");
+        std::fs::write(dir.path().join("config.toml"), "model = \"a\"\nmodel_provider = \n").unwrap();
+        let err = CodexConfig::read(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, ResumeError::InvalidCodexConfig { detail, .. } if detail.starts_with("line 2:")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("config.toml"), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains("fix")), "{:?}", err.hint());
     }
 
     #[test]

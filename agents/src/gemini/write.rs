@@ -35,7 +35,7 @@ impl NativeWriter for Gemini {
     }
 
     fn write(&self, req: &WriteRequest<'_>) -> Result<WrittenSession, ResumeError> {
-        let gemini = req.home.join(".gemini");
+        let gemini = req.dirs.gemini().to_owned();
         let project = req.cwd.to_string_lossy().into_owned();
         let slug = project_slug(&gemini, &project)?;
         let session_id = req.native_id.to_owned();

@@ -87,6 +87,14 @@ pub enum ResumeError {
         /// What is wrong with it.
         detail: String,
     },
+    /// Codex's `config.toml` is not valid TOML.
+    #[error("{} is not valid TOML: {detail}", path.display())]
+    InvalidCodexConfig {
+        /// `~/.codex/config.toml` (or `$CODEX_HOME/config.toml`).
+        path: PathBuf,
+        /// Where and what is wrong.
+        detail: String,
+    },
     /// The written session did not read back as intended; its files were removed.
     #[error("the session written for {agent} does not read back as intended, so it was removed: {difference}")]
     ReadBack {
@@ -146,6 +154,10 @@ impl ResumeError {
             )),
             Self::InvalidRegistry { path, .. } => Some(format!(
                 "fix {} or move it aside (Gemini CLI makes a new one and registers its projects again), then resume again",
+                path.display()
+            )),
+            Self::InvalidCodexConfig { path, .. } => Some(format!(
+                "fix {} (Codex does not start with it either: it reads the model and provider from it), then resume again",
                 path.display()
             )),
             Self::ReadBack { .. } => Some("this is a SessionFS bug: please report it with the difference shown".into()),

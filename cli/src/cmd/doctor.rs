@@ -233,12 +233,12 @@ impl Doctor {
             },
         );
 
-        let home = context::agent_home()?;
+        let dirs = context::agent_dirs()?;
         let health = store.index().agent_health()?;
         for agent in sessionfs_agents::all() {
             let kind = agent.kind().to_string();
-            let roots: Vec<String> = agent.watch_roots(&home).iter().map(|r| r.display().to_string()).collect();
-            let exists = agent.watch_roots(&home).iter().any(|r| r.is_dir());
+            let roots: Vec<String> = agent.watch_roots(&dirs).iter().map(|r| r.display().to_string()).collect();
+            let exists = agent.watch_roots(&dirs).iter().any(|r| r.is_dir());
             let h = health.iter().find(|h| h.agent == kind);
             let (level, detail) = match h {
                 Some(h) if h.records_skipped > 0 => (
@@ -265,7 +265,7 @@ impl Doctor {
                 None => (Level::Ok, format!("not installed here ({} absent)", roots.join(", "))),
             };
             // An import warns about these once in its log; here they stay visible until fixed.
-            let unreadable = agent.scan(&home).unreadable;
+            let unreadable = agent.scan(&dirs).unreadable;
             let (level, detail) = match unreadable.first() {
                 None => (level, detail),
                 Some((path, error)) => (
