@@ -134,6 +134,8 @@ struct Payload {
     // event_msg and turn_context
     turn_id: Scalar,
     message: Scalar,
+    /// A `user_message` event's images (data or remote URLs), as in the prompt's response item.
+    images: List<Scalar>,
     info: Object<TokenInfo>,
     model: Scalar,
     cwd: Scalar,
@@ -189,6 +191,15 @@ struct ReportMetadata {
 struct SessionMetaRecord {
     #[serde(default)]
     payload: Value,
+}
+
+/// An image Codex holds as a URL (`data:` or remote).
+fn image(url: Option<String>) -> Block {
+    Block::Image { source: ImageSource { kind: "url".into(), data: url, media_type: None, extra: Map::new() } }
+}
+
+fn url_image(url: String) -> Block {
+    image(Some(url))
 }
 
 /// The digest of a message's role and text: of the bytes `role\0text`, the key older builds kept whole.
@@ -312,7 +323,20 @@ impl State {
 
     /// Emit a user or assistant text once per turn, whichever copy (event or response item) comes first.
     fn text_once(&mut self, role: Role, text: String, at: Option<Timestamp>) -> Option<Message> {
-        if !self.seen_digests.insert(text_digest(role, text.trim())) {
+        self.once(role, text, Vec::new(), at)
+    }
+
+    /// [`Self::text_once`] for a message that may carry images: both copies of a prompt with images (the
+    /// response item and the `user_message` event) hold the same text and image URLs.
+    fn once(&mut self, role: Role, text: String, images: Vec<Block>, at: Option<Timestamp>) -> Option<Message> {
+        let mut key = text.trim().to_owned();
+        for image in &images {
+            if let Block::Image { source } = image {
+                key.push('\0');
+                key.push_str(source.data.as_deref().unwrap_or_default());
+            }
+        }
+        if !self.seen_digests.insert(text_digest(role, &key)) {
             return None;
         }
         let meta_text = role == Role::User && is_injected_context(&text);
@@ -320,7 +344,9 @@ impl State {
             self.meta.turn_count += 1;
             self.meta.saw_prompt(&text);
         }
-        let mut m = self.message(role, vec![Block::text(text)], at);
+        let mut content = vec![Block::text(text)];
+        content.extend(images);
+        let mut m = self.message(role, content, at);
         m.is_meta = meta_text;
         Some(m)
     }
@@ -331,7 +357,10 @@ impl State {
                 self.new_turn(p.turn_id.into_string());
                 None
             }
-            "user_message" => self.text_once(Role::User, p.message.into_string()?, at),
+            "user_message" => {
+                let images = p.images.0.into_iter().filter_map(Scalar::into_string).map(url_image).collect();
+                self.once(Role::User, p.message.into_string()?, images, at)
+            }
             "agent_message" => self.text_once(Role::Assistant, p.message.into_string()?, at),
             "token_count" => {
                 // Totals so far for the whole session: the last one wins.
@@ -362,14 +391,7 @@ impl State {
                         Some("input_text" | "output_text" | "text") => {
                             texts.push(part.text.into_string().unwrap_or_default());
                         }
-                        Some("input_image") => images.push(Block::Image {
-                            source: ImageSource {
-                                kind: "url".into(),
-                                data: part.image_url.into_string(),
-                                media_type: None,
-                                extra: Map::new(),
-                            },
-                        }),
+                        Some("input_image") => images.push(image(part.image_url.into_string())),
                         _ => {}
                     }
                 }
@@ -379,12 +401,7 @@ impl State {
                     m.is_meta = true;
                     return Some(m);
                 }
-                if images.is_empty() {
-                    return self.text_once(role, text, at);
-                }
-                let mut content = vec![Block::text(text)];
-                content.extend(images);
-                Some(self.message(role, content, at))
+                self.once(role, text, images, at)
             }
             "reasoning" => {
                 let texts = |parts: List<Object<Part>>| -> Vec<String> {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use sessionfs_agents::resume::{
     Conversation, Item, MISSING_RESULT, WriteRequest, cli_info, new_native_id, write_checked,
 };
@@ -281,4 +281,33 @@ fn known_versions_are_the_fixture_versions() {
         let known: Vec<String> = cli_info(kind).unwrap().known_versions.iter().map(|v| v.to_string()).collect();
         assert_eq!(known, recorded, "{kind}");
     }
+}
+
+#[test]
+fn a_codex_prompt_with_images_has_its_user_message_event() {
+    let conversation = Conversation::from_messages("claude-code", &rich_session());
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("w");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let agent = for_kind(AgentKind::Codex).unwrap();
+    let written = write(agent.as_ref(), &conversation, &tmp.path().join("home"), &cwd);
+    let text = std::fs::read_to_string(&written.main_file).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["payload"]["type"] == "user_message")
+        .map(|r| r["payload"].clone())
+        .collect();
+    // Codex shows the prompts it replays from these events, images with them.
+    assert_eq!(events.len(), 3, "two prompts and the orphan output as user text: {events:?}");
+    assert_eq!(events[0]["message"], "Look at this screenshot RICH-MARKER");
+    assert!(events[0]["images"][0].as_str().unwrap().starts_with("data:image/png;base64,"), "{}", events[0]);
+    assert_eq!(events[2]["message"], "Now https://x.invalid/a.png");
+    assert_eq!(events[2]["images"][0], "https://x.invalid/a.png");
+    // Captured back, each prompt is read once (write_checked compared them) and titles the session.
+    let file = agent.classify(&written.main_file).unwrap();
+    let mut parser = agent.parser(&file);
+    let read = parser.feed(text.as_bytes(), true);
+    assert_eq!(read.messages.iter().filter(|m| m.role == Role::User).count(), 3, "each once");
+    assert_eq!(parser.meta().first_prompt.as_deref(), Some("Look at this screenshot RICH-MARKER"));
 }

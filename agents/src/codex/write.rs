@@ -230,16 +230,24 @@ impl Rollout {
         content.extend(images.iter().map(|url| json!({"type": "input_image", "image_url": url})));
         self.line(at, "response_item", json!({"type": "message", "role": "user", "content": content}));
         let text = texts.join("\n");
+        // The event is what Codex shows and titles threads by, images included (as the URLs the model got);
+        // the parser counts the prompt once.
+        self.line(at, "event_msg", json!({"type": "user_message", "message": text, "images": images}));
         if images.is_empty() {
-            // The event is what Codex shows and titles threads by; the parser counts the prompt once.
-            self.line(at, "event_msg", json!({"type": "user_message", "message": text, "images": []}));
             self.expect_text_once(Role::User, &text);
         } else {
-            let mut read = vec![Block::text(text)];
-            read.extend(images.into_iter().map(|url| Block::Image {
-                source: ImageSource { kind: "url".into(), data: Some(url), media_type: None, extra: Map::new() },
-            }));
-            self.expected.push(Message::new("", Role::User, read));
+            let mut key = text.trim().to_owned();
+            for url in &images {
+                key.push('\0');
+                key.push_str(url);
+            }
+            if self.seen.insert((Role::User, key)) {
+                let mut read = vec![Block::text(text)];
+                read.extend(images.into_iter().map(|url| Block::Image {
+                    source: ImageSource { kind: "url".into(), data: Some(url), media_type: None, extra: Map::new() },
+                }));
+                self.expected.push(Message::new("", Role::User, read));
+            }
         }
     }
 
