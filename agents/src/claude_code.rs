@@ -159,6 +159,8 @@ struct Record {
     agent_id: Option<String>,
     message: Option<ApiMessage>,
     summary: Option<String>,
+    #[serde(rename = "customTitle")]
+    custom_title: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -189,8 +191,9 @@ impl State {
     fn record(&mut self, r: Record) -> Result<Option<Message>, String> {
         match r.kind.as_str() {
             "user" | "assistant" => self.message(r).map(Some),
-            "summary" => {
-                if let Some(s) = r.summary.filter(|s| !s.trim().is_empty()) {
+            // `custom-title`: a title set with /rename, or by a fork (or a SessionFS resume) for the picker.
+            "summary" | "custom-title" => {
+                if let Some(s) = r.summary.or(r.custom_title).filter(|s| !s.trim().is_empty()) {
                     self.meta.title = Some(s);
                 }
                 Ok(None)
@@ -339,6 +342,17 @@ mod tests {
         assert_eq!((meta.input_tokens, meta.output_tokens), (160, 20));
         assert_eq!(meta.turn_count, 1);
         assert_eq!(meta.first_prompt.as_deref(), Some("Hello there"));
+    }
+
+    #[test]
+    fn a_custom_title_titles_the_session() {
+        let renamed = format!(
+            "{FIXTURE}{}\n",
+            r#"{"type":"custom-title","customTitle":"Renamed","sessionId":"test-uuid-1234","uuid":"u","timestamp":"2026-03-20T10:00:04.000Z"}"#
+        );
+        let (_, skipped, meta) = parse_all(&renamed);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        assert_eq!(meta.title.as_deref(), Some("Renamed"));
     }
 
     #[test]

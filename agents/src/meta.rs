@@ -62,9 +62,17 @@ impl SessionMeta {
     }
 }
 
+/// What every note SessionFS writes into a session it resumes begins with (a summary of trimmed turns, where
+/// the conversation came from): model context, not a prompt a person typed.
+pub(crate) const SESSIONFS_NOTE_PREFIX: &str = "[SessionFS]";
+
 /// A title from a prompt: its first meaningful line, cut at a sentence end, at most 80 characters.
-/// `None` for text that is not something a person typed (system reminders, commands, caveats).
+/// `None` for text that is not something a person typed (system reminders, commands, caveats, SessionFS's
+/// own notes).
 pub fn title_from_prompt(prompt: &str) -> Option<String> {
+    if prompt.trim_start().starts_with(SESSIONFS_NOTE_PREFIX) {
+        return None;
+    }
     let line = prompt
         .lines()
         .map(str::trim)
@@ -91,6 +99,12 @@ mod tests {
         assert_eq!(title_from_prompt("  \nFix the login bug\nmore").as_deref(), Some("Fix the login bug"));
         assert_eq!(title_from_prompt("<system-reminder>x</system-reminder>"), None);
         assert_eq!(title_from_prompt("/clear"), None);
+        let note = "[SessionFS] The start of this session was left out to fit the context window: 2 turn(s)";
+        assert_eq!(title_from_prompt(note), None, "a note SessionFS wrote is no prompt");
+        let mut meta = SessionMeta::default();
+        meta.saw_prompt(note);
+        meta.saw_prompt("Fix the login bug");
+        assert_eq!(meta.first_prompt.as_deref(), Some("Fix the login bug"));
         let long = "word ".repeat(40);
         let t = title_from_prompt(&long).unwrap();
         assert!(t.ends_with('…') && t.chars().count() <= 81, "{t}");

@@ -22,6 +22,7 @@ use sessionfs_shared::sfs::{GitInfo, Message};
 use sessionfs_shared::{AgentKind, Timestamp};
 
 pub use cli::CliInfo;
+pub(crate) use conversation::is_sessionfs_note;
 pub use conversation::{Conversation, Item, MISSING_RESULT, Turn};
 pub use error::ResumeError;
 pub use readback::read_back;

@@ -214,7 +214,9 @@ fn max_tokens_trims_the_oldest_turns_behind_a_summary() {
     assert_eq!(written["trimmed"]["turns"], 1, "{written}");
     assert!(stderr(&out).contains("left out the oldest 1 turn"), "{}", stderr(&out));
     let text = std::fs::read_to_string(written["files"][0].as_str().unwrap()).unwrap();
-    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records[0]["type"], "custom-title", "Claude Code's picker shows the title, not the note");
+    let first = records.iter().find(|r| r["type"] == "user").unwrap();
     let head = first["message"]["content"].as_str().unwrap();
     assert!(head.starts_with("[SessionFS] The start of this session was left out"), "{head}");
     assert!(head.contains("MARKER-TURN1"), "the summary names the dropped prompt: {head}");
@@ -272,4 +274,32 @@ fn codex_home_and_claude_config_dir_move_resume_and_capture_as_they_move_the_age
     assert!(env.sfs_with(&vars, &["import"]).status.success());
     let after = native(&env.sfs_with(&vars, &["list", "--json", "--tool", "codex"]));
     assert_eq!((before.len(), after.len()), (0, rollouts), "before: {before:?}, after: {after:?}");
+}
+
+#[test]
+fn a_trimmed_resume_captured_back_is_not_titled_by_the_trim_note() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    env.fake_cli("codex", "codex-cli 0.169.0");
+    env.fake_cli("gemini", "0.61.0");
+    let id = env.session(TWO_TURNS);
+    for target in ["claude-code", "codex", "gemini-cli"] {
+        let out = env.sfs(&["resume", &id, "--in", target, "--no-launch", "--json", "--max-tokens", "40"]);
+        assert!(out.status.success(), "{target}: {}", stderr(&out));
+        let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(written["trimmed"]["turns"], 1, "{target}: {written}");
+    }
+    assert!(env.sfs(&["import"]).status.success());
+    let list: Value = serde_json::from_slice(&env.sfs(&["list", "--json"]).stdout).unwrap();
+    let resumed: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["parent_session_id"].is_string())
+        .map(|s| (s["source_tool"].as_str().unwrap(), s["title"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(resumed.len(), 3, "{resumed:?}");
+    for (tool, title) in resumed {
+        assert!(!title.is_empty() && !title.starts_with("[SessionFS]"), "{tool}: {title:?}");
+    }
 }

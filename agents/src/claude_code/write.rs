@@ -9,7 +9,9 @@ use sessionfs_shared::sfs::{Block, ImageSource, Message, Role};
 
 use super::ClaudeCode;
 use crate::resume::tools::{ImageData, image_data, shell_command, tool_name};
-use crate::resume::{CliInfo, Item, NativeWriter, ResumeError, WriteRequest, WrittenSession, ids, thinking_as_text};
+use crate::resume::{
+    CliInfo, Item, NativeWriter, ResumeError, WriteRequest, WrittenSession, ids, is_sessionfs_note, thinking_as_text,
+};
 
 /// Claude Code's command line.
 pub(super) static CLI: CliInfo = CliInfo {
@@ -78,6 +80,21 @@ impl NativeWriter for ClaudeCode {
             lines: String::new(),
             expected: Vec::new(),
         };
+        // Claude Code's picker titles a session by its first prompt unless it has a title record: a session
+        // opening with a note of SessionFS's gets the session's title, as Claude Code titles a fork.
+        let opens_with_note = matches!(req.conversation.items.first(), Some(Item::User(t)) if is_sessionfs_note(t));
+        let title = req.title.map(str::to_owned).or_else(|| req.conversation.first_prompt());
+        if let Some(title) = title.filter(|t| opens_with_note && !t.trim().is_empty()) {
+            let record = json!({
+                "type": "custom-title",
+                "customTitle": title.trim(),
+                "sessionId": session_id,
+                "uuid": ids::uuid_v4(),
+                "timestamp": req.now.to_rfc3339(),
+            });
+            w.lines.push_str(&record.to_string());
+            w.lines.push('\n');
+        }
         for item in &req.conversation.items {
             match item {
                 Item::User(t) => w.user(&t.blocks, t.timestamp),

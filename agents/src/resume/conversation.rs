@@ -137,7 +137,7 @@ impl Conversation {
 
 /// Text SessionFS added itself (summaries of trimmed turns, notes).
 pub(crate) fn is_sessionfs_note(t: &Turn) -> bool {
-    matches!(t.blocks.first(), Some(Block::Text { text }) if text.starts_with("[SessionFS]"))
+    matches!(t.blocks.first(), Some(Block::Text { text }) if text.starts_with(crate::meta::SESSIONFS_NOTE_PREFIX))
 }
 
 /// The text blocks of `blocks`, joined by newlines.
