@@ -23,6 +23,7 @@ impl Env {
         for scenario in ["tool_call", "two_turns"] {
             copy(&fixtures.join(scenario).join("home"), &env.home());
         }
+        pad_first_answer(&env.home(), TWO_TURNS);
         let out = env.sfs(&["import"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         env
@@ -79,6 +80,30 @@ impl Env {
 
 const TOOL_CALL: &str = "e72b7bde-28dd-409c-92ba-037d2a2b00d6";
 const TWO_TURNS: &str = "1899c274-7c5e-4d94-968b-02149e06bf42";
+
+/// Make the first answer of session `native` long (about 500 tokens), so that leaving its turn out saves more than
+/// the summary standing for it costs.
+fn pad_first_answer(home: &Path, native: &str) {
+    let projects = home.join(".claude/projects");
+    for dir in std::fs::read_dir(&projects).unwrap().flatten() {
+        let file = dir.path().join(format!("{native}.jsonl"));
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let mut padded = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut r: Value = serde_json::from_str(l).unwrap();
+                if !padded && r["type"] == "assistant" {
+                    let said = r["message"]["content"][0]["text"].as_str().unwrap().to_owned();
+                    r["message"]["content"][0]["text"] = format!("{said} {}", "A long answer. ".repeat(130)).into();
+                    padded = true;
+                }
+                r.to_string()
+            })
+            .collect();
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    }
+}
 
 fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -208,7 +233,7 @@ fn max_tokens_trims_the_oldest_turns_behind_a_summary() {
     let env = Env::new();
     env.fake_cli("claude", "2.1.197 (Claude Code)");
     let id = env.session(TWO_TURNS);
-    let out = env.sfs(&["resume", &id, "--no-launch", "--json", "--max-tokens", "40"]);
+    let out = env.sfs(&["resume", &id, "--no-launch", "--json", "--max-tokens", "200"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let written: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(written["trimmed"]["turns"], 1, "{written}");
@@ -284,7 +309,7 @@ fn a_trimmed_resume_captured_back_is_not_titled_by_the_trim_note() {
     env.fake_cli("gemini", "0.61.0");
     let id = env.session(TWO_TURNS);
     for target in ["claude-code", "codex", "gemini-cli"] {
-        let out = env.sfs(&["resume", &id, "--in", target, "--no-launch", "--json", "--max-tokens", "40"]);
+        let out = env.sfs(&["resume", &id, "--in", target, "--no-launch", "--json", "--max-tokens", "200"]);
         assert!(out.status.success(), "{target}: {}", stderr(&out));
         let written: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(written["trimmed"]["turns"], 1, "{target}: {written}");
@@ -302,4 +327,22 @@ fn a_trimmed_resume_captured_back_is_not_titled_by_the_trim_note() {
     for (tool, title) in resumed {
         assert!(!title.is_empty() && !title.starts_with("[SessionFS]"), "{tool}: {title:?}");
     }
+}
+
+#[test]
+fn a_budget_under_the_only_turn_cuts_nothing_and_says_so() {
+    let env = Env::new();
+    env.fake_cli("claude", "2.1.197 (Claude Code)");
+    let id = env.session(TOOL_CALL);
+    let out = env.sfs(&["resume", &id, "--no-launch", "--json", "--max-tokens", "20"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &written["trimmed"];
+    assert_eq!((t["turns"].as_u64(), t["steps"].as_u64(), t["items"].as_u64()), (Some(0), Some(0), Some(0)), "{t}");
+    assert_eq!(t["tokens_after"], t["tokens_before"], "never bigger: {t}");
+    let err = stderr(&out);
+    assert!(err.contains("over the budget of 20") && err.contains("nothing was left out"), "{err}");
+    assert!(!err.contains("0 turn"), "{err}");
+    let text = std::fs::read_to_string(written["files"][0].as_str().unwrap()).unwrap();
+    assert!(!text.contains("[SessionFS]"), "no summary note");
 }

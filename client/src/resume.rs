@@ -56,7 +56,7 @@ pub struct Resumed {
     pub command: Vec<String>,
     /// Messages the agent will read.
     pub messages: usize,
-    /// What trimming dropped, when the session was over the budget.
+    /// What trimming dropped, when the session was over the budget (`items` 0: nothing could be dropped).
     pub trimmed: Option<Trimmed>,
 }
 

@@ -9,11 +9,14 @@ use sessionfs_shared::sfs::Block;
 
 use super::conversation::{Conversation, Item, Turn, is_sessionfs_note, text_of};
 
-/// What trimming did.
+/// What trimming did. `items` is 0 when the conversation is over the budget but nothing could be left out
+/// that would make it smaller (a summary of what is dropped must cost less than what it stands for).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trimmed {
     /// User turns dropped whole.
     pub turns: usize,
+    /// Steps (each with its tool results) dropped from the start of the newest turn, which is too big alone.
+    pub steps: usize,
     /// Items (prompts, steps, results) dropped.
     pub items: usize,
     /// Estimated tokens before.
@@ -24,13 +27,43 @@ pub struct Trimmed {
     pub budget: u64,
 }
 
+impl Trimmed {
+    /// What was left out, for people: "the oldest 2 turns and the first 3 steps of the newest turn".
+    pub fn describe(&self) -> String {
+        if self.items == 0 {
+            return format!(
+                "the conversation is about {} tokens, over the budget of {}, but nothing was left out: its newest \
+                 turn is kept whole, and a summary of less would cost more than it saves",
+                self.tokens_before, self.budget
+            );
+        }
+        let mut parts = Vec::new();
+        if self.turns > 0 {
+            parts.push(format!("the oldest {} turn{}", self.turns, plural(self.turns)));
+        }
+        if self.steps > 0 {
+            parts.push(format!("the first {} step{} of the newest turn", self.steps, plural(self.steps)));
+        }
+        let over = if self.tokens_after > self.budget { ", still over it" } else { "" };
+        format!(
+            "left out {} to fit {} tokens (about {} -> {}{over}); a summary of them opens the session",
+            parts.join(" and "),
+            self.budget,
+            self.tokens_before,
+            self.tokens_after
+        )
+    }
+}
+
 /// Most prompts and files a summary names.
 const LISTED: usize = 5;
 
 /// Trim `conversation` to `budget` estimated tokens. `None` when it already fits.
 ///
 /// Turns are dropped from the oldest. When even the newest turn alone is over the budget, its oldest
-/// steps are dropped too (each step with its tool results), keeping its prompt and its newest step.
+/// steps are dropped too (each step with its tool results), keeping its prompt and its newest step. The
+/// result is never bigger than the conversation was: when the summary would cost more than what it stands
+/// for, nothing is cut (and the report says so, with `items` 0).
 pub fn trim(conversation: &mut Conversation, budget: u64) -> Option<Trimmed> {
     let tokens_before = conversation.estimated_tokens();
     if tokens_before <= budget {
@@ -72,8 +105,9 @@ pub fn trim(conversation: &mut Conversation, budget: u64) -> Option<Trimmed> {
         plan = Some((dropped, turns));
     }
     let (dropped, turns) = plan?;
+    let nothing_cut = Trimmed { turns: 0, steps: 0, items: 0, tokens_before, tokens_after: tokens_before, budget };
     if dropped.is_empty() {
-        return None;
+        return Some(nothing_cut);
     }
     let steps_in_turn = dropped
         .iter()
@@ -83,13 +117,11 @@ pub fn trim(conversation: &mut Conversation, budget: u64) -> Option<Trimmed> {
     let mut kept: Vec<Item> = Vec::with_capacity(items.len() - dropped.len() + 1);
     kept.push(head);
     kept.extend(items.iter().enumerate().filter(|(n, _)| dropped.binary_search(n).is_err()).map(|(_, i)| i.clone()));
-    let trimmed = Trimmed {
-        turns,
-        items: dropped.len(),
-        tokens_before,
-        tokens_after: kept.iter().map(Item::estimated_tokens).sum(),
-        budget,
-    };
+    let tokens_after = kept.iter().map(Item::estimated_tokens).sum();
+    if tokens_after >= tokens_before {
+        return Some(nothing_cut);
+    }
+    let trimmed = Trimmed { turns, steps: steps_in_turn, items: dropped.len(), tokens_before, tokens_after, budget };
     conversation.items = kept;
     Some(trimmed)
 }
@@ -304,6 +336,50 @@ mod tests {
         assert!(text_of(c.items[0].blocks()).contains("step"), "the summary says steps were dropped");
         assert_eq!(text_of(c.items[1].blocks()), "one long task", "the turn's prompt is kept");
         calls_are_answered(&c);
+    }
+
+    #[test]
+    fn nothing_is_cut_when_the_summary_would_cost_more_than_it_saves() {
+        // One turn: a prompt, a small call and its result, an answer. Over a tiny budget, but dropping the call
+        // would put a longer summary in its place.
+        let mut c = session(1, 10);
+        let before = c.clone();
+        let size = c.estimated_tokens();
+        let report = trim(&mut c, size / 2).unwrap();
+        assert_eq!(c, before, "left as it was");
+        assert_eq!((report.turns, report.steps, report.items), (0, 0, 0), "{report:?}");
+        assert_eq!(report.tokens_after, report.tokens_before);
+        let said = report.describe();
+        assert!(said.contains("over the budget") && said.contains("nothing was left out"), "{said}");
+        assert!(!said.contains("0 turn"), "{said}");
+    }
+
+    #[test]
+    fn the_report_names_turns_and_steps_as_they_were_dropped() {
+        let mut c = session(10, 400);
+        let said = trim(&mut c, 1_000).unwrap().describe();
+        assert!(said.starts_with("left out the oldest ") && said.contains(" turns to fit 1000 tokens"), "{said}");
+        assert!(!said.contains("step"), "{said}");
+        let mut messages = vec![Message::new("u", Role::User, vec![Block::text("one long task")])];
+        for n in 0..8 {
+            let input = json!({"command": "ls"});
+            let call = Block::ToolUse { tool_use_id: format!("c{n}"), name: "Bash".into(), input };
+            messages.push(Message::new("a", Role::Assistant, vec![call]));
+            let content = "z".repeat(2_000);
+            let result = Block::ToolResult {
+                tool_use_id: format!("c{n}"),
+                content,
+                is_error: false,
+                exit_code: None,
+                duration_ms: None,
+            };
+            messages.push(Message::new("r", Role::Tool, vec![result]));
+        }
+        let mut c = Conversation::from_messages("codex", &messages);
+        let report = trim(&mut c, 2_000).unwrap();
+        let said = report.describe();
+        assert!(said.starts_with(&format!("left out the first {} steps of the newest turn", report.steps)), "{said}");
+        assert!(!said.contains("turns"), "{said}");
     }
 
     #[test]

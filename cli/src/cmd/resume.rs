@@ -77,10 +77,7 @@ impl Resume {
             eprintln!("sfs: {note}");
         }
         if let Some(t) = &resumed.trimmed {
-            eprintln!(
-                "sfs: left out the oldest {} turn(s) to fit {} tokens (about {} -> {}); a summary of them opens the session",
-                t.turns, t.budget, t.tokens_before, t.tokens_after
-            );
+            eprintln!("sfs: {}", t.describe());
         }
         let line = cli::shell_command_line(&resumed.cwd, &resumed.command);
         if self.no_launch {
