@@ -139,8 +139,30 @@ fn fence(s: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-/// The whole session as Markdown.
+/// `text` with every `<details` and `</details` tag (any case) escaped, so that a thinking block's text cannot
+/// close the collapsible block holding it, or open one that swallows the rest of the transcript.
+fn escape_details(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tag = &rest[at + 1..];
+        let tag = tag.strip_prefix('/').unwrap_or(tag);
+        let is_details = tag.get(..7).is_some_and(|t| t.eq_ignore_ascii_case("details"));
+        out.push_str(if is_details { "&lt;" } else { "<" });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The whole session as Markdown, for people: control characters in session text are shown (`␛`), not
+/// written, as everywhere `sfs` prints for people; a file is read with `cat` as often as in a viewer.
 pub fn markdown(manifest: &Manifest, messages: &[Message]) -> String {
+    sessionfs_shared::terminal::printable(&markdown_raw(manifest, messages)).into_owned()
+}
+
+fn markdown_raw(manifest: &Manifest, messages: &[Message]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", manifest.title.as_deref().unwrap_or("Untitled session"));
     let stats = manifest.stats.clone().unwrap_or_default();
@@ -175,7 +197,7 @@ pub fn markdown(manifest: &Manifest, messages: &[Message]) -> String {
                     let _ = writeln!(out, "{text}\n");
                 }
                 Block::Thinking { text, redacted, .. } => {
-                    let body = if *redacted { "(withheld by the provider)" } else { text.as_str() };
+                    let body = if *redacted { "(withheld by the provider)".to_owned() } else { escape_details(text) };
                     let _ = writeln!(out, "<details><summary>Thinking</summary>\n\n{body}\n\n</details>\n");
                 }
                 Block::ToolUse { tool_use_id, name, input } => {
@@ -212,6 +234,42 @@ mod tests {
     fn fences_outgrow_backticks_in_content() {
         assert_eq!(fence("plain"), "```");
         assert_eq!(fence("has ```` four"), "`````");
+    }
+
+    #[test]
+    fn thinking_cannot_break_out_of_its_details_block() {
+        assert_eq!(
+            escape_details("a </details> b <DETAILS open> <d> </div>"),
+            "a &lt;/details> b &lt;DETAILS open> <d> </div>"
+        );
+        assert_eq!(escape_details("<"), "<");
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "sfs_version": "0.1.0", "session_id": "ses_0123456789abcdef", "created_at": "2026-03-20T10:00:00Z",
+            "source": {"tool": "claude-code"}
+        }))
+        .unwrap();
+        let thinking = "plan\n\n</details>\n\n# Injected heading\n<details><summary>x</summary>";
+        let m = Message::new(
+            "1",
+            Role::Assistant,
+            vec![Block::Thinking { text: thinking.into(), signature: None, redacted: false, summary: None }],
+        );
+        let md = markdown(&manifest, &[m]);
+        assert_eq!(md.matches("</details>").count(), 1, "only the block's own close: {md}");
+        assert_eq!(md.matches("<details>").count(), 1, "only the block's own open: {md}");
+    }
+
+    #[test]
+    fn markdown_shows_control_characters_instead_of_writing_them() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "sfs_version": "0.1.0", "session_id": "ses_0123456789abcdef", "created_at": "2026-03-20T10:00:00Z",
+            "source": {"tool": "claude-code"}, "title": "title \u{1b}]0;pwned\u{7}"
+        }))
+        .unwrap();
+        let m = Message::new("1", Role::User, vec![Block::text("clear \u{1b}[2J\tkept")]);
+        let md = markdown(&manifest, &[m]);
+        assert!(!md.contains('\u{1b}') && !md.contains('\u{7}'), "{md:?}");
+        assert!(md.contains("clear ␛[2J\tkept") && md.contains("title ␛]0;pwned␇"), "{md}");
     }
 
     #[test]

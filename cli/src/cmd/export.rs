@@ -28,7 +28,7 @@ pub struct Export {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
-    /// Where to write (a directory for sfs; default `<id>.sfs`; stdout for markdown and json)
+    /// Where to write (a directory for sfs, default `<id>.sfs`; a file for markdown and json, default or `-`: stdout)
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
     /// Replace an existing output
@@ -120,7 +120,15 @@ impl Export {
     pub fn run(self) -> Result<ExitCode> {
         let store = context::open_store()?;
         let id = store.index().resolve(&self.session)?;
+        // `-o -` is stdout, as for most tools; never a file named `-`.
+        let to_stdout = self.output.as_deref() == Some(Path::new("-"));
         match self.format {
+            Format::Sfs if to_stdout => {
+                bail!(
+                    "an sfs export is a folder of files, so it cannot go to stdout (-o -): give a folder path, or use \
+                     --format markdown or json"
+                );
+            }
             Format::Sfs => {
                 let out = self.output.unwrap_or_else(|| PathBuf::from(format!("{id}.sfs")));
                 let source = store.session_dir(&id);
@@ -174,7 +182,7 @@ impl Export {
                     Format::Markdown => render::markdown(&manifest, &read.messages),
                     _ => serde_json::to_string_pretty(&super::show::session_json(&manifest, &read.messages)?)? + "\n",
                 };
-                match self.output {
+                match self.output.filter(|_| !to_stdout) {
                     Some(path) => {
                         outside_the_store(&path, store.paths().root())?;
                         make_room(&path, self.force, false)?;
