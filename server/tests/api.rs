@@ -33,7 +33,10 @@ async fn auth_errors_use_the_envelope_and_say_how_to_fix_them() {
         .send()
         .await
         .unwrap();
-    expect_error(r, 409, "conflict").await;
+    let body = expect_error(r, 409, "conflict").await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("alice@example.com already exists") && message.contains("sfs auth login"), "{message}");
+    assert!(body["error"]["details"]["fix"].as_str().unwrap().contains("sfs auth login"), "{body}");
     let r = alice
         .http
         .post(format!("{}/api/v1/auth/signup", s.url))

@@ -181,7 +181,10 @@ impl ErrorCode {
             Self::ApiKeyNotFound => "list your keys (GET /api/v1/auth/me/api-keys, or the dashboard's API keys page)",
             Self::RouteNotFound => "see the API reference at /api/v1/openapi.json",
             Self::EtagMismatch => "pull the latest with `sfs pull <id>`, then push again",
-            Self::Conflict => "refresh and retry; the details say what is in the way",
+            Self::Conflict => {
+                "if the account exists already, sign in with `sfs auth login`; otherwise the message says what is in \
+                 the way: refresh and retry"
+            }
             Self::SessionDeleted => "restore it with `sfs restore <id>`, or push with --undelete",
             Self::HandoffExpired => "ask the sender for a new handoff",
             Self::RequestEntityTooLarge => "check the server's SFS_MAX_UPLOAD_SIZE setting",

@@ -93,8 +93,9 @@ async fn signup(
     let user = match app.store.create_user(&email, admin, verified, &now()).await {
         Ok(u) => u,
         Err(StoreError::Duplicate(_)) => {
-            return Err(ApiError::new(ErrorCode::Conflict)
-                .detail("an account with this email already exists; sign in with its API key"));
+            return Err(ApiError::new(ErrorCode::Conflict).detail(format!(
+                "an account with {email} already exists; sign in with its API key: `sfs auth login --key sk_sfs_…`"
+            )));
         }
         Err(e) => return Err(e.into()),
     };
