@@ -19,8 +19,23 @@ pub struct PushOptions {
     pub expected_etag: Option<String>,
     /// `X-SessionFS-Undelete: true`.
     pub undelete: bool,
-    /// The archive's manifest must name this session.
-    pub expect_id_in_manifest: bool,
+    /// `If-None-Match: *`: refuse when a live session has this ID.
+    pub create_only: bool,
+    /// How the archive's manifest must relate to the session's ID.
+    pub manifest_id: ManifestId,
+}
+
+/// What a push does with the `session_id` in the archive's manifest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ManifestId {
+    /// Take the archive as it is.
+    #[default]
+    AsUploaded,
+    /// Refuse an archive whose manifest names another session (`PUT /sessions/{id}/sync`).
+    MustMatch,
+    /// Rewrite the manifest to name the session (`POST /sessions`, where the server picks the ID): clients
+    /// refuse to pull an archive whose manifest names another session than the one they asked for.
+    Rewrite,
 }
 
 impl From<BlobError> for ApiError {
@@ -70,6 +85,23 @@ fn meta_of(checked: &CheckedArchive) -> SessionMeta {
     }
 }
 
+/// The archive with its manifest naming `id` (and without the sync bookkeeping of the ID it had), off the
+/// async threads. The ETag is then the hash of these bytes, which is what a pull returns.
+async fn rename(app: &AppState, bytes: Bytes, id: &SessionId) -> Result<Bytes, ApiError> {
+    let limits = app.archive_limits();
+    let id = id.clone();
+    tokio::task::spawn_blocking(move || {
+        archive::rewrite_manifest(&bytes, &limits, |m| {
+            m.session_id = id;
+            m.sync = None;
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map(Bytes::from)
+    .map_err(|e| ApiError::new(e.code()).detail(e.to_string()))
+}
+
 /// Accept an archive for `(owner, id)`. Returns whether it created the session, and the push response.
 pub async fn accept_push(
     app: &AppState,
@@ -78,8 +110,12 @@ pub async fn accept_push(
     bytes: Bytes,
     opts: PushOptions,
 ) -> Result<(bool, SyncPushResponse), ApiError> {
-    let expected = opts.expect_id_in_manifest.then(|| id.clone());
     let _slot = app.push_slots.acquire().await.map_err(ApiError::internal)?;
+    let (bytes, expected) = match opts.manifest_id {
+        ManifestId::AsUploaded => (bytes, None),
+        ManifestId::MustMatch => (bytes, Some(id.clone())),
+        ManifestId::Rewrite => (rename(app, bytes, id).await?, Some(id.clone())),
+    };
     let checked = check_archive(app, bytes.clone(), expected).await?;
     let key = Blobs::key(owner, id.as_str(), &checked.etag);
     app.blobs.put(&key, bytes).await?;
@@ -94,6 +130,7 @@ pub async fn accept_push(
         version: &version,
         expected_etag: opts.expected_etag.as_deref(),
         undelete: opts.undelete,
+        create_only: opts.create_only,
         quota: app.config.storage_quota_bytes,
         now: &now,
     };

@@ -195,6 +195,10 @@ pub struct Push<'a> {
     pub expected_etag: Option<&'a str>,
     /// `X-SessionFS-Undelete: true`.
     pub undelete: bool,
+    /// `If-None-Match: *`: only create. A live session under this ID is a [`StoreError::Conflict`] with its
+    /// ETag, checked in the same transaction as the write so that two creators cannot both win. A session in
+    /// the trash follows `undelete` as any push does.
+    pub create_only: bool,
     /// The owner's quota.
     pub quota: Option<u64>,
     /// Now (RFC 3339).
@@ -398,6 +402,7 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Store a new archive version with an ETag compare-and-swap: of N concurrent pushes with the same
     /// `expected_etag`, exactly one wins; the others get [`StoreError::Conflict`] with the winner's ETag.
+    /// Likewise of N concurrent `create_only` pushes of a new ID exactly one creates it.
     async fn put_session(&self, owner: &str, id: &SessionId, push: Push<'_>) -> StoreResult<PutOutcome>;
     /// A session; deleted ones only when `include_deleted`.
     async fn session(&self, owner: &str, id: &SessionId, include_deleted: bool) -> StoreResult<SessionRecord>;

@@ -139,6 +139,74 @@ async fn sync_follows_etag_semantics() {
     );
 }
 
+/// `If-None-Match: *` asks for a create: a live session under the ID is never replaced (409 with its ETag, as
+/// a stale `If-Match`), so a machine that never synced cannot overwrite another's newer copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn if_none_match_star_creates_but_never_replaces() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let create = |bytes: Vec<u8>| alice.push_request(ID, bytes).header("If-None-Match", "*");
+    let v1 = archive(ID, "newer", 6);
+    let r = create(v1.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let etag1 = sha256_hex(&v1);
+    assert_eq!(r.headers()["etag"], format!("\"{etag1}\"").as_str());
+
+    let body = expect_error(create(archive(ID, "older", 4)).send().await.unwrap(), 409, "etag_mismatch").await;
+    assert_eq!(body["error"]["details"]["current_etag"], etag1.as_str(), "{body}");
+    let stored = alice.get(&format!("/sessions/{ID}/sync")).await.bytes().await.unwrap().to_vec();
+    assert_eq!(stored, v1, "the live session is untouched");
+    assert_eq!(s.blob_count(), 1, "the refused archive is not kept");
+    // The condition is the caller's choice: without it a push still overwrites, as the original client expects.
+    alice.push_ok(ID, archive(ID, "unconditional", 2), None).await;
+    // Only `*` has a meaning on a push.
+    let r = alice.push_request(ID, archive(ID, "x", 1)).header("If-None-Match", "\"abc\"").send().await.unwrap();
+    expect_error(r, 400, "bad_request").await;
+
+    // In the trash the usual rules hold: 410 without the undelete header, restored with it.
+    alice.req(Method::DELETE, &format!("/sessions/{ID}?scope=cloud")).send().await.unwrap();
+    expect_error(create(archive(ID, "again", 2)).send().await.unwrap(), 410, "session_deleted").await;
+    let r = create(archive(ID, "again", 2)).header("X-SessionFS-Undelete", "true").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(alice.json(&format!("/sessions/{ID}")).await["message_count"], 2);
+    // Another user's session with the same ID is no obstacle (nor revealed).
+    let bob = s.signup("bob@example.com").await;
+    let r = bob.push_request(ID, archive(ID, "bobs", 1)).header("If-None-Match", "*").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// `POST /sessions` (the original client's upload) picks the ID, so the stored archive's manifest must name
+/// that ID: clients refuse to pull an archive naming another session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_uploaded_with_post_names_its_new_id_and_can_be_pulled() {
+    use sessionfs_server::archive::{self, ArchiveLimits};
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let original = archive(ID, "posted", 3);
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(original.clone()).file_name("s.tar.gz"));
+    let r = alice.req(Method::POST, "/sessions").multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let new_id = body["session_id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, ID);
+
+    let r = alice.get(&format!("/sessions/{new_id}/sync")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let etag = body["etag"].as_str().unwrap();
+    assert_eq!(r.headers()["etag"], format!("\"{etag}\"").as_str());
+    let pulled = r.bytes().await.unwrap().to_vec();
+    assert_eq!(sha256_hex(&pulled), etag, "the ETag is the stored archive's hash");
+    let id = sessionfs_shared::SessionId::parse(&new_id).unwrap();
+    let checked = archive::check(&pulled, Some(&id), &ArchiveLimits::default())
+        .unwrap_or_else(|e| panic!("the pulled archive must name {new_id}: {e}"));
+    assert_eq!(checked.message_count, 3);
+    let messages = |a: &[u8]| archive::read_member(a, "messages.jsonl", &ArchiveLimits::default()).unwrap();
+    assert_eq!(messages(&pulled), messages(&original), "the other members are kept as uploaded");
+    // And the session syncs on from there like any other.
+    alice.push_ok(&new_id, archive(&new_id, "posted", 5), Some(etag)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_pushes_with_one_etag_have_exactly_one_winner() {
     let s = TestServer::start().await;

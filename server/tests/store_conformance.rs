@@ -37,7 +37,50 @@ fn version(etag: &str, size: u64, text: &str) -> NewVersion {
 }
 
 fn push<'a>(v: &'a NewVersion, expected: Option<&'a str>) -> Push<'a> {
-    Push { version: v, expected_etag: expected, undelete: false, quota: None, now: NOW }
+    Push { version: v, expected_etag: expected, undelete: false, create_only: false, quota: None, now: NOW }
+}
+
+fn create_only(v: &NewVersion) -> Push<'_> {
+    Push { create_only: true, ..push(v, None) }
+}
+
+/// `If-None-Match: *`: of concurrent creators of one ID exactly one wins and the others learn its ETag; a
+/// later create never replaces the live session; one in the trash needs the undelete flag, as any push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn create_only_never_replaces_a_live_session() {
+    for (name, store, _dir) in backends() {
+        let a = store.create_user("a@x.io", false, true, NOW).await.unwrap();
+        let id = SessionId::parse("ses_00000000000000ab").unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (store, owner, id) = (Arc::clone(&store), a.id.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let v = version(&format!("c{i}"), 10, "first");
+                store.put_session(&owner, &id, create_only(&v)).await.map(|o| (o, v.etag))
+            }));
+        }
+        let mut winner = None;
+        let mut losers = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok((PutOutcome::Created, etag)) => assert!(winner.replace(etag).is_none(), "{name}: two creators won"),
+                Err(StoreError::Conflict { current_etag: Some(e) }) => losers.push(e),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let winner = winner.expect("one creator wins");
+        assert_eq!(losers.len(), 19, "{name}");
+        assert!(losers.iter().all(|e| *e == winner), "{name}: losers are told the winner's ETag");
+        assert_eq!(store.session(&a.id, &id, false).await.unwrap().etag, winner, "{name}");
+
+        store.soft_delete(&a.id, &id, "cloud", NOW, "2026-11-25T10:00:00.000Z").await.unwrap();
+        let v = version("c-trash", 10, "again");
+        assert!(matches!(store.put_session(&a.id, &id, create_only(&v)).await, Err(StoreError::Deleted)), "{name}");
+        let undelete = Push { undelete: true, ..create_only(&v) };
+        assert!(matches!(store.put_session(&a.id, &id, undelete).await, Ok(PutOutcome::Updated { .. })), "{name}");
+        let live = store.session(&a.id, &id, false).await.unwrap();
+        assert_eq!((live.etag.as_str(), live.is_deleted), ("c-trash", false), "{name}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -20,7 +20,7 @@ use sessionfs_shared::{ErrorCode, SessionId};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, AuthUser, SessionPath, Uploader};
-use crate::sessions::{self, PushOptions, is_alias, resolve, unquote_etag};
+use crate::sessions::{self, ManifestId, PushOptions, is_alias, resolve, unquote_etag};
 use crate::state::{AppState, in_days, now};
 use crate::store::{SessionFilter, StoreError};
 
@@ -73,11 +73,13 @@ async fn upload(
     let bytes = archive_field(multipart).await?;
     let id = SessionId::hashed(&crate::auth::random_hex(16));
     let _ = (q.source_tool, q.title); // the manifest is authoritative; kept for the original client's query
-    let (_, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, PushOptions::default()).await?;
+    let opts = PushOptions { manifest_id: ManifestId::Rewrite, ..PushOptions::default() };
+    let (_, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, opts).await?;
     Ok((StatusCode::CREATED, Json(json!({ "session_id": resp.session_id, "etag": resp.etag, "blob_size_bytes": resp.blob_size_bytes, "uploaded_at": resp.synced_at }))).into_response())
 }
 
-/// `PUT /sessions/{id}/sync`.
+/// `PUT /sessions/{id}/sync`. Without a condition the push overwrites (the original client relies on it);
+/// `If-Match` makes it a compare-and-swap and `If-None-Match: *` a create that never replaces a live session.
 async fn push(
     Uploader(user): Uploader,
     State(app): State<AppState>,
@@ -91,8 +93,16 @@ async fn push(
         .get("x-sessionfs-undelete")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let create_only = match headers.get(IF_NONE_MATCH).map(|v| v.to_str().map(str::trim)) {
+        None => false,
+        Some(Ok("*")) => true,
+        Some(_) => {
+            return Err(ApiError::new(ErrorCode::BadRequest)
+                .detail("a push takes only `If-None-Match: *` (create the session only if it does not exist yet)"));
+        }
+    };
     let bytes = archive_field(multipart).await?;
-    let opts = PushOptions { expected_etag, undelete, expect_id_in_manifest: true };
+    let opts = PushOptions { expected_etag, undelete, create_only, manifest_id: ManifestId::MustMatch };
     let (created, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, opts).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let etag = HeaderValue::from_str(&format!("\"{}\"", resp.etag)).map_err(ApiError::internal)?;

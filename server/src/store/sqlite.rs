@@ -391,7 +391,7 @@ impl MetadataStore for SqliteStore {
         let (owner, id) = (owner.to_owned(), id.to_string());
         let v = push.version.clone();
         let expected = push.expected_etag.map(str::to_owned);
-        let (undelete, quota, now) = (push.undelete, push.quota, push.now.to_owned());
+        let (undelete, create_only, quota, now) = (push.undelete, push.create_only, push.quota, push.now.to_owned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(other)?;
             let existing = get_session(&tx, &owner, &id)?;
@@ -420,6 +420,9 @@ impl MetadataStore for SqliteStore {
                 Some(row) => {
                     if row.is_deleted && !undelete {
                         return Err(StoreError::Deleted);
+                    }
+                    if create_only && !row.is_deleted {
+                        return Err(StoreError::Conflict { current_etag: Some(row.etag) });
                     }
                     if let Some(exp) = &expected
                         && *exp != row.etag {

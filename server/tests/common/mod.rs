@@ -111,10 +111,15 @@ impl Client {
         self.push_with(id, archive, if_match, false).await
     }
 
-    pub async fn push_with(&self, id: &str, archive: Vec<u8>, if_match: Option<&str>, undelete: bool) -> Response {
+    /// `PUT /sessions/{id}/sync` with the archive, for a test to add headers to.
+    pub fn push_request(&self, id: &str, archive: Vec<u8>) -> reqwest::RequestBuilder {
         let form = Form::new()
             .part("file", Part::bytes(archive).file_name("session.tar.gz").mime_str("application/gzip").unwrap());
-        let mut r = self.req(reqwest::Method::PUT, &format!("/sessions/{id}/sync")).multipart(form);
+        self.req(reqwest::Method::PUT, &format!("/sessions/{id}/sync")).multipart(form)
+    }
+
+    pub async fn push_with(&self, id: &str, archive: Vec<u8>, if_match: Option<&str>, undelete: bool) -> Response {
+        let mut r = self.push_request(id, archive);
         if let Some(e) = if_match {
             r = r.header("If-Match", format!("\"{e}\""));
         }
