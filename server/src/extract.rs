@@ -101,9 +101,21 @@ where
     }
 }
 
-/// A caller allowed to upload: verified, when the server requires verification.
+/// A caller allowed to upload, or to receive sessions handed to their email: verified, when the server
+/// requires verification.
 #[derive(Debug, Clone)]
 pub struct Uploader(pub AuthUser);
+
+/// Refuse an unverified caller when the server requires verification; `what` completes "verify it before …".
+pub fn require_verified(app: &AppState, user: &UserRecord, what: &str) -> Result<(), ApiError> {
+    if app.config.verification_required() && !user.email_verified {
+        return Err(ApiError::new(ErrorCode::EmailNotVerified).detail(format!(
+            "{} has not been verified; follow the link in the verification mail sent at signup before {what}",
+            user.email
+        )));
+    }
+    Ok(())
+}
 
 impl<S> FromRequestParts<S> for Uploader
 where
@@ -114,11 +126,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let caller = AuthUser::from_request_parts(parts, state).await?;
-        let app = AppState::from_ref(state);
-        if app.config.verification_required() && !caller.user.email_verified {
-            return Err(ApiError::new(ErrorCode::EmailNotVerified)
-                .detail(format!("{} has not been verified", caller.user.email)));
-        }
+        require_verified(&AppState::from_ref(state), &caller.user, "uploading sessions")?;
         Ok(Self(caller))
     }
 }

@@ -362,6 +362,45 @@ async fn unverified_accounts_cannot_push_until_they_follow_the_link() {
     alice.push_ok(ID, archive(ID, "x", 1), None).await;
 }
 
+/// A handoff names its recipient by email, and anyone can sign up with any address: where verification is
+/// required, the recipient must verify the address before seeing or claiming what was handed to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unverified_recipients_cannot_see_or_claim_handoffs() {
+    let s = TestServer::start_with(|c| c.require_email_verification = Some(true)).await;
+    let alice = s.signup("alice@example.com").await;
+    s.verify(&alice).await;
+    alice.push_ok(ID, archive(ID, "confidential", 2), None).await;
+    let mallory = s.signup("bob@example.com").await; // not Bob: cannot open Bob's mail
+    let r = alice
+        .req(Method::POST, "/handoffs")
+        .json(&json!({"session_id": ID, "recipient_email": "bob@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    for (method, path) in [
+        (Method::GET, "/handoffs/inbox".to_owned()),
+        (Method::GET, format!("/handoffs/{hid}")),
+        (Method::POST, format!("/handoffs/{hid}/claim")),
+        (Method::POST, format!("/handoffs/{hid}/decline")),
+        (Method::GET, format!("/handoffs/{hid}/comments")),
+        (Method::GET, format!("/handoffs/{hid}/events")),
+    ] {
+        let r = mallory.req(method.clone(), &path).send().await.unwrap();
+        let body = expect_error(r, 403, "email_not_verified").await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("bob@example.com has not been verified") && message.contains("link"), "{message}");
+    }
+    assert_eq!(mallory.json("/sessions").await["total"], 0, "nothing was copied");
+    // The sender's side is not affected, and once the address is verified the handoff can be claimed.
+    assert_eq!(alice.json(&format!("/handoffs/{hid}")).await["status"], "pending");
+    s.verify(&mallory).await;
+    let r = mallory.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(mallory.json("/sessions").await["total"], 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_restore_undelete_and_purge() {
     let s = TestServer::start().await;

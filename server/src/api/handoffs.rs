@@ -1,6 +1,7 @@
 //! Handoffs: give a session to a teammate by email. Claiming copies the session into the recipient's
 //! account (archive and row), so the recipient sees it in their own list (protocol §5). Only the sender
-//! and the recipient can see a handoff; anyone else gets 404.
+//! and the recipient can see a handoff; anyone else gets 404. Where the server requires verified emails, the
+//! recipient's side (inbox, viewing, claiming, declining, comments) needs one: the address is what names them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +17,7 @@ use sessionfs_shared::{ErrorCode, HandoffId, SessionId};
 use crate::auth::random_hex;
 use crate::blobs::Blobs;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, AuthUser, HandoffPath, OptionalJson};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, HandoffPath, OptionalJson, require_verified};
 use crate::state::{AppState, in_hours, now};
 use crate::store::{HandoffComment, HandoffRecord, SessionRecord, StoreError, UserRecord};
 
@@ -91,6 +92,10 @@ async fn visible(app: &AppState, user: &UserRecord, id: &HandoffId) -> ApiResult
     };
     if h.sender_id != user.id && h.recipient_email != user.email {
         return Err(not_found());
+    }
+    if h.sender_id != user.id {
+        // Anyone can sign up with any address: only a verified one proves the caller is its recipient.
+        require_verified(app, user, "seeing or claiming sessions handed to it")?;
     }
     if h.status == "pending" && effective_status(&h) == "expired" {
         // Persist the expiry the first time anyone looks; losing this race to a claim is fine.
@@ -177,6 +182,7 @@ async fn create(
 }
 
 async fn inbox(user: AuthUser, State(app): State<AppState>) -> ApiResult<Json<HandoffListResponse>> {
+    require_verified(&app, &user.user, "seeing sessions handed to it")?;
     let list = app.store.inbox(&user.user.email).await?;
     Ok(Json(HandoffListResponse { total: list.len() as u64, handoffs: list.iter().map(response).collect() }))
 }

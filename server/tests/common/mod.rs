@@ -69,6 +69,22 @@ impl TestServer {
         }
     }
 
+    /// Follow the verification link mailed to `client`'s address at signup.
+    pub async fn verify(&self, client: &Client) {
+        let to = format!("To: {}\r\n", client.email);
+        let link = std::fs::read_dir(self.outbox())
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .filter(|mail| mail.starts_with(&to))
+            .find_map(|mail| mail.lines().find(|l| l.contains("/api/v1/auth/verify?token=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no verification mail to {}", client.email));
+        // The link's host is the configured bind address (port 0 here), so only its token is used.
+        let token = link.trim().split("token=").nth(1).unwrap();
+        let r = client.http.get(format!("{}/api/v1/auth/verify?token={token}", self.url)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
     /// Files under the archive directory.
     pub fn blob_count(&self) -> usize {
         fn walk(p: &std::path::Path) -> usize {
