@@ -325,6 +325,9 @@ async fn oversized_uploads_are_refused_before_the_body_is_read() {
     let big = vec![7u8; 200 * 1024];
     let r = alice.push(ID, big, None).await;
     assert_eq!(r.status().as_u16(), 413);
+    // A body up to twice the limit is read and dropped, so that a client still sending it sees the 413.
+    let (status, _, body) = alice.blocking_push(ID, vec![7u8; 100 * 1024]).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("request_entity_too_large")), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,6 +344,41 @@ async fn rate_limits_are_per_api_key_with_retry_after() {
     let body = expect_error(r, 429, "rate_limited").await;
     assert!(body["error"]["message"].as_str().unwrap().contains("SFS_RATE_LIMIT_PER_MINUTE"));
     assert_eq!(bob.get("/auth/me").await.status(), StatusCode::OK, "another key has its own budget");
+}
+
+/// A push refused before its body is read (rate limit, bad key, bad ID) must still reach the client as that
+/// answer. The server used to answer and close while the client was still sending, and the sync client (the
+/// blocking reqwest client, which streams a multipart body from another thread) saw a broken request body
+/// instead of the 429, so it never waited `Retry-After` and called the server unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_refused_before_its_body_is_read_is_seen_by_the_client() {
+    let s = TestServer::start_with(|c| c.rate_limit_per_minute = 2).await;
+    let alice = s.signup("alice@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(alice.get("/auth/me").await.status(), StatusCode::OK);
+    }
+    // Incompressible and larger than the socket buffers, so the client is still sending when refused.
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let big: Vec<u8> = (0..8 * 1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    for bytes in [archive(ID, "small", 20), big.clone(), archive(ID, "small", 20)] {
+        let (status, retry_after, body) = alice.blocking_push(ID, bytes).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+        let retry: u64 = retry_after.expect("Retry-After").parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    let stranger = alice.with_key("sk_sfs_00000000000000000000000000000000");
+    let (status, _, body) = stranger.blocking_push(ID, big.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "{body}");
+    let bob = s.signup("bob@example.com").await;
+    let (status, _, body) = bob.blocking_push("ses_XYZ", big).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_session_id")), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,6 +145,27 @@ impl Client {
         r.send().await.unwrap()
     }
 
+    /// Push as the sync client pushes: reqwest's blocking client, which streams the multipart body from
+    /// another thread. Returns the status, `Retry-After` and the JSON body; panics when the client gets no
+    /// answer (a broken connection).
+    pub async fn blocking_push(&self, id: &str, archive: Vec<u8>) -> (u16, Option<String>, Value) {
+        let (url, key) = (format!("{}/api/v1/sessions/{id}/sync", self.url), self.key.clone());
+        tokio::task::spawn_blocking(move || {
+            let part = reqwest::blocking::multipart::Part::bytes(archive)
+                .file_name("session.tar.gz")
+                .mime_str("application/gzip")
+                .unwrap();
+            let form = reqwest::blocking::multipart::Form::new().part("file", part);
+            let r = reqwest::blocking::Client::new().put(url).bearer_auth(key).multipart(form).send();
+            let r = r.unwrap_or_else(|e| panic!("the client gets the answer, not a broken connection: {e:?}"));
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            (status, retry_after, r.json::<Value>().unwrap_or(Value::Null))
+        })
+        .await
+        .unwrap()
+    }
+
     /// Push and return the new ETag, asserting success.
     pub async fn push_ok(&self, id: &str, archive: Vec<u8>, if_match: Option<&str>) -> String {
         let r = self.push(id, archive, if_match).await;
