@@ -44,13 +44,42 @@ pub enum SyncError {
         /// `Retry-After`, when sent.
         retry_after: Option<String>,
     },
-    /// The server could not be reached.
-    #[error("cannot reach {url}: {source}")]
+    /// The server could not be reached (no connection, or no answer in time). The cause's whole chain is
+    /// in `reason` and not exposed as a source, so a report that walks the chain says it once.
+    #[error("cannot reach {url}: {reason}")]
     Transport {
         /// The server.
         url: String,
-        /// The cause.
-        source: reqwest::Error,
+        /// What the connection said, causes included.
+        reason: String,
+    },
+    /// The connection broke while a request or its answer was on the wire, after every retry. A server that
+    /// refuses a request before reading its body (a rate limit, an upload limit) closes it this way.
+    #[error("the server at {url} closed the connection during the request, {attempts} times: {reason}")]
+    Interrupted {
+        /// The server.
+        url: String,
+        /// How many times it was tried.
+        attempts: u32,
+        /// What the connection said, causes included.
+        reason: String,
+    },
+    /// The server answered with something this client cannot read.
+    #[error("the answer from {url} could not be read: {reason}")]
+    BadResponse {
+        /// The server.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The push would take the account over its storage quota (413 `quota_exceeded`). Not a size problem of
+    /// the session: it goes through once there is room.
+    #[error("{message}")]
+    QuotaExceeded {
+        /// The server's message (used, quota, needed).
+        message: String,
+        /// Envelope details (`storage_used_bytes`, `storage_quota_bytes`).
+        details: Map<String, Value>,
     },
     /// An archive from the server is unsafe or malformed.
     #[error("the archive for {id} is refused: {reason}")]
@@ -82,6 +111,7 @@ impl SyncError {
                 _ => None,
             },
             Self::NotLoggedIn => Some(ErrorCode::Unauthorized),
+            Self::QuotaExceeded { .. } => Some(ErrorCode::QuotaExceeded),
             Self::Local(e) => e.code(),
             _ => None,
         }
@@ -91,6 +121,7 @@ impl SyncError {
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
+            Self::QuotaExceeded { .. } => Some(ErrorCode::QuotaExceeded.status()),
             _ => None,
         }
     }
@@ -111,7 +142,18 @@ impl SyncError {
             Self::Transport { .. } => {
                 Some("check the URL with `sfs auth status` and that the server is up (its /healthz)".into())
             }
-            Self::Api { .. } => self.code().map(|c| c.fix().to_owned()),
+            Self::Interrupted { .. } => Some(
+                "the server may have refused it before reading it (rate limit or upload size): wait a minute and run \
+                 `sfs sync` again; if it keeps happening, check the server's log"
+                    .into(),
+            ),
+            Self::BadResponse { .. } => {
+                Some("check that the URL in `sfs auth status` is a SessionFS server, not a proxy's page".into())
+            }
+            // The server's message usually says the fix already ("… Fix: …"): not twice.
+            Self::Api { message, .. } | Self::QuotaExceeded { message, .. } => {
+                self.code().map(ErrorCode::fix).filter(|fix| !message.contains(fix)).map(str::to_owned)
+            }
             Self::Archive { .. } => {
                 Some("the server's copy is damaged or hostile; it was not written to your store".into())
             }

@@ -1,14 +1,17 @@
 //! The HTTP client of the sync protocol (`/api/v1`, wire-compatible with the original). Blocking, with
-//! timeouts on every call and retries with backoff on 429, 502, 503, 504 and transport failures, honouring
-//! `Retry-After`.
+//! timeouts on every call and bounded retries: 429 after its `Retry-After`, 502, 503, 504 and connection
+//! failures with backoff, and a connection broken mid-request only where repeating the request is
+//! harmless (GET, PUT, DELETE: a push is a PUT of the whole archive under a condition).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{ETAG, IF_MATCH, IF_NONE_MATCH, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use sessionfs_shared::ErrorCode;
 use sessionfs_shared::api::{
     CreateHandoffRequest, ErrorEnvelope, HandoffListResponse, HandoffResponse, MeResponse, RestoreResponse,
     SessionDetail, SessionListResponse, SessionSummary, SyncMode, SyncPushResponse, SyncSettings, SyncStatus,
@@ -18,10 +21,13 @@ use sessionfs_shared::api::{
 use super::SyncError;
 use crate::config::Remote;
 
-/// Attempts of a request that fails transiently.
+/// Attempts of a request that fails transiently (a server error or a broken connection).
 const ATTEMPTS: u32 = 4;
-/// The longest `Retry-After` honoured before giving up.
+/// The longest single pause, whatever `Retry-After` says.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How long one request waits out rate limits in all before the 429 is reported. A first sync of hundreds
+/// of sessions meets the per-key limit (120 a minute by default) many times; each request waits its turn.
+const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(180);
 
 /// A logged-in connection to the sync server.
 #[derive(Clone)]
@@ -31,6 +37,9 @@ pub struct RemoteClient {
     http: Client,
     /// Backoff before the first retry (tests shorten it).
     backoff: Duration,
+    /// The account the key belongs to (`None` inside: the server does not say), asked once and shared by
+    /// clones, since every worker of a sync uses the same key.
+    account: Arc<OnceLock<Option<String>>>,
 }
 
 /// Reject plain http except to this machine: the API key travels in every request.
@@ -81,8 +90,14 @@ impl RemoteClient {
             .timeout(Duration::from_secs(300))
             .user_agent(concat!("sessionfs-cli/", env!("CARGO_PKG_VERSION"), " (rust)"))
             .build()
-            .map_err(|source| SyncError::Transport { url: base.clone(), source })?;
-        Ok(Self { base, key: remote.api_key.clone(), http, backoff: Duration::from_millis(500) })
+            .map_err(|e| SyncError::Transport { url: base.clone(), reason: chain(&e) })?;
+        Ok(Self {
+            base,
+            key: remote.api_key.clone(),
+            http,
+            backoff: Duration::from_millis(500),
+            account: Arc::new(OnceLock::new()),
+        })
     }
 
     /// Shorten the retry backoff (tests).
@@ -100,36 +115,86 @@ impl RemoteClient {
         format!("{}/api/v1{path}", self.base)
     }
 
+    /// The error for a failed request or a failed read of its answer, after `attempts` tries.
+    fn transport_error(&self, e: &reqwest::Error, attempts: u32) -> SyncError {
+        let (url, reason) = (self.base.clone(), chain(e));
+        if e.is_connect() || e.is_timeout() || e.is_builder() {
+            SyncError::Transport { url, reason }
+        } else if e.is_decode() {
+            SyncError::BadResponse { url, reason }
+        } else {
+            SyncError::Interrupted { url, attempts, reason }
+        }
+    }
+
     /// Send with retries; `build` makes a fresh request for every attempt.
     fn send(&self, build: impl Fn(&Client) -> RequestBuilder) -> Result<Response, SyncError> {
         let mut wait = self.backoff;
         let mut attempt = 1;
+        let mut rate_limited = Duration::ZERO;
         loop {
-            let result =
-                build(&self.http).bearer_auth(&self.key).header("X-Client-Platform", std::env::consts::OS).send();
-            let retry_after = match &result {
-                Ok(r) if matches!(r.status().as_u16(), 429 | 502 | 503 | 504) => Some(
-                    r.headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs),
-                ),
+            let request = build(&self.http)
+                .bearer_auth(&self.key)
+                .header("X-Client-Platform", std::env::consts::OS)
+                .build()
+                .map_err(|e| self.transport_error(&e, attempt))?;
+            // Sent twice, these leave the server as sent once. A POST is repeated only when it never left.
+            let idempotent = matches!(*request.method(), Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
+            let result = self.http.execute(request);
+            let retry = match &result {
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    let pause = retry_after(r).unwrap_or(wait).max(self.backoff).min(MAX_WAIT) + jitter(self.backoff);
+                    (rate_limited + pause <= RATE_LIMIT_BUDGET).then(|| {
+                        rate_limited += pause;
+                        pause
+                    })
+                }
+                Ok(r) if matches!(r.status().as_u16(), 502..=504) && attempt < ATTEMPTS => {
+                    attempt += 1;
+                    Some(retry_after(r).unwrap_or(wait).max(wait).min(MAX_WAIT))
+                }
                 Ok(_) => None,
-                Err(e) if e.is_timeout() || e.is_connect() || e.is_request() => Some(None),
+                Err(e)
+                    if (e.is_connect() || (idempotent && (e.is_timeout() || e.is_request() || e.is_body())))
+                        && attempt < ATTEMPTS =>
+                {
+                    attempt += 1;
+                    Some(wait)
+                }
                 Err(_) => None,
             };
-            match retry_after {
-                Some(hint) if attempt < ATTEMPTS => {
-                    let pause = hint.unwrap_or(wait).max(wait).min(MAX_WAIT);
-                    tracing::debug!(attempt, pause_ms = pause.as_millis() as u64, "retrying a request");
+            match retry {
+                Some(pause) => {
+                    match &result {
+                        Ok(r) => tracing::debug!(
+                            status = r.status().as_u16(),
+                            pause_ms = pause.as_millis() as u64,
+                            "retrying a request"
+                        ),
+                        Err(e) => {
+                            tracing::debug!(error = %chain(e), pause_ms = pause.as_millis() as u64, "retrying a request")
+                        }
+                    }
                     std::thread::sleep(pause);
-                    wait *= 2;
-                    attempt += 1;
+                    wait = (wait * 2).min(MAX_WAIT);
                 }
-                _ => return result.map_err(|source| SyncError::Transport { url: self.base.clone(), source }),
+                None => return result.map_err(|e| self.transport_error(&e, attempt)),
             }
         }
+    }
+
+    /// The account the key belongs to (`GET /auth/me`, asked once): sync state recorded for another account
+    /// on the same server is not this one's. `None` when the server has no such route.
+    pub fn account(&self) -> Result<Option<String>, SyncError> {
+        if let Some(a) = self.account.get() {
+            return Ok(a.clone());
+        }
+        let account = match self.me() {
+            Ok(me) => Some(me.user_id),
+            Err(e) if matches!(e.status(), Some(404 | 405)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(self.account.get_or_init(|| account).clone())
     }
 
     /// Turn a non-success response into an error built from the envelope.
@@ -141,9 +206,16 @@ impl RemoteClient {
         let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = resp.text().unwrap_or_default();
         let envelope: Option<ErrorEnvelope> = serde_json::from_str(&text).ok();
+        let code = envelope.as_ref().and_then(ErrorEnvelope::code);
+        if code == Some(ErrorCode::QuotaExceeded) {
+            return Err(SyncError::QuotaExceeded {
+                message: envelope.as_ref().map_or(text, |e| e.error.message.clone()),
+                details: envelope.map(|e| e.error.details).unwrap_or_default(),
+            });
+        }
         Err(SyncError::Api {
             status,
-            code: envelope.as_ref().and_then(ErrorEnvelope::code),
+            code,
             message: envelope.as_ref().map_or_else(
                 || format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()),
                 |e| e.error.message.clone(),
@@ -155,7 +227,7 @@ impl RemoteClient {
 
     fn json<T: DeserializeOwned>(&self, resp: Response) -> Result<T, SyncError> {
         let resp = self.check(resp)?;
-        resp.json().map_err(|source| SyncError::Transport { url: self.base.clone(), source })
+        resp.json().map_err(|e| self.transport_error(&e, 1))
     }
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
@@ -193,7 +265,9 @@ impl RemoteClient {
         self.get(&format!("/sessions/{id}"))
     }
 
-    /// `PUT /sessions/{id}/sync`.
+    /// `PUT /sessions/{id}/sync`, conditional: `if_match` is the server's ETag the archive was based on; without
+    /// one the push says `If-None-Match: *`, so a session that already exists there is never overwritten
+    /// (the server answers 409 `etag_mismatch` with its `current_etag`, as for a stale `If-Match`).
     pub fn push(
         &self,
         id: &str,
@@ -208,9 +282,10 @@ impl RemoteClient {
                 .mime_str("application/gzip")
                 .unwrap_or_else(|_| reqwest::blocking::multipart::Part::bytes(archive.to_vec()));
             let mut r = c.put(&url).multipart(reqwest::blocking::multipart::Form::new().part("file", part));
-            if let Some(e) = if_match {
-                r = r.header(IF_MATCH, format!("\"{e}\""));
-            }
+            r = match if_match {
+                Some(e) => r.header(IF_MATCH, format!("\"{e}\"")),
+                None => r.header(IF_NONE_MATCH, "*"),
+            };
             if undelete {
                 r = r.header("X-SessionFS-Undelete", "true");
             }
@@ -234,7 +309,7 @@ impl RemoteClient {
             return Ok(Pulled::NotModified);
         }
         let etag = resp.headers().get(ETAG).and_then(|v| v.to_str().ok()).unwrap_or("").trim_matches('"').to_owned();
-        let bytes = resp.bytes().map_err(|source| SyncError::Transport { url: self.base.clone(), source })?.to_vec();
+        let bytes = resp.bytes().map_err(|e| self.transport_error(&e, 1))?.to_vec();
         Ok(Pulled::Archive { bytes, etag })
     }
 
@@ -315,6 +390,37 @@ impl RemoteClient {
     }
 }
 
+/// `Retry-After` in seconds (the HTTP-date form is not used by SessionFS servers).
+fn retry_after(r: &Response) -> Option<Duration> {
+    r.headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Up to `scale` of extra pause, so that workers refused together do not all come back in the same instant.
+fn jitter(scale: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    scale.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+/// An error and its causes on one line, each said once: reqwest's own text names only the URL, and hyper's
+/// causes often repeat one another.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +435,123 @@ mod tests {
         assert!(matches!(check_url("http://localhost.evil.com"), Err(SyncError::InsecureUrl { .. })));
         assert!(matches!(check_url("ftp://x"), Err(SyncError::InsecureUrl { .. })));
         assert_eq!(check_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+    }
+
+    /// What the stand-in server does with one connection.
+    #[derive(Clone, Copy)]
+    enum Reply {
+        /// 429 with `Retry-After` as soon as the headers are in, closing with the upload unread: what a server
+        /// that checks its rate limit before reading the body does. The client sees a broken connection.
+        RefuseEarly,
+        /// Reads the request, then 429 with `Retry-After: 1`.
+        RateLimited,
+        /// Closes without an answer.
+        Hangup,
+        /// Reads the request and accepts the push.
+        Accept,
+    }
+
+    /// The request head, and the body bytes read along with it.
+    fn read_head(conn: &mut std::net::TcpStream) -> (String, usize) {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = conn.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return (String::from_utf8_lossy(&buf).into_owned(), 0);
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                return (String::from_utf8_lossy(&buf[..end]).into_owned(), buf.len() - end - 4);
+            }
+        }
+    }
+
+    fn read_body(conn: &mut std::net::TcpStream, head: &str, already: usize) {
+        use std::io::Read;
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .expect("a sized upload");
+        std::io::copy(&mut conn.take((len - already) as u64), &mut std::io::sink()).unwrap();
+    }
+
+    /// A server on loopback that answers one connection after another with `replies`, then stops listening.
+    fn stand_in(replies: Vec<Reply>) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for reply in replies {
+                let (mut conn, _) = listener.accept().unwrap();
+                let (head, already) = read_head(&mut conn);
+                let answer = match reply {
+                    Reply::RefuseEarly => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                    Reply::Hangup => continue,
+                    Reply::RateLimited => {
+                        read_body(&mut conn, &head, already);
+                        let body = r#"{"error":{"code":"rate_limited","message":"slow down","details":{}}}"#;
+                        format!("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                    }
+                    Reply::Accept => {
+                        read_body(&mut conn, &head, already);
+                        let body = r#"{"session_id":"ses_0123456789abcdef","etag":"e2","blob_size_bytes":3,"synced_at":"2026-01-01T00:00:00Z"}"#;
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                    }
+                };
+                let _ = conn.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    fn client(url: &str) -> RemoteClient {
+        let remote = Remote { url: url.into(), api_key: format!("sk_sfs_{}", "0".repeat(32)) };
+        RemoteClient::new(&remote).unwrap().with_backoff(Duration::from_millis(10))
+    }
+
+    /// Large enough that the connection cannot take it all before the server closes it.
+    fn big_archive() -> Vec<u8> {
+        vec![7u8; 16 << 20]
+    }
+
+    #[test]
+    fn a_push_refused_before_its_body_was_read_is_sent_again() {
+        let url = stand_in(vec![Reply::RefuseEarly, Reply::RefuseEarly, Reply::Accept]);
+        let resp = client(&url).push("ses_0123456789abcdef", &big_archive(), Some("e1"), false).unwrap();
+        assert_eq!(resp.etag, "e2");
+    }
+
+    #[test]
+    fn a_rate_limited_request_waits_for_retry_after() {
+        let url = stand_in(vec![Reply::RateLimited, Reply::Accept]);
+        let started = std::time::Instant::now();
+        let resp = client(&url).push("ses_0123456789abcdef", b"abc", None, false).unwrap();
+        assert_eq!(resp.etag, "e2");
+        assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not waited for");
+    }
+
+    #[test]
+    fn a_connection_that_keeps_breaking_is_reported_as_refused_or_interrupted_not_unreachable() {
+        let url = stand_in(vec![Reply::Hangup; ATTEMPTS as usize]);
+        let err = client(&url).push("ses_0123456789abcdef", &big_archive(), Some("e1"), false).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, SyncError::Interrupted { attempts: ATTEMPTS, .. }), "{err:?}");
+        assert!(!text.contains("cannot reach"), "{text}");
+        assert!(err.hint().unwrap().contains("refused"));
+        let causes: Vec<&str> = text.split(": ").collect();
+        let mut unique = causes.clone();
+        unique.dedup();
+        assert_eq!(causes, unique, "a cause said twice: {text}");
+    }
+
+    #[test]
+    fn a_post_whose_connection_broke_is_not_sent_again() {
+        // Had it been sent again, the stand-in (gone after one connection) would have refused the
+        // connection, and the error would say the server cannot be reached.
+        let url = stand_in(vec![Reply::Hangup]);
+        let err = client(&url).claim("hnd_0123456789abcdef").unwrap_err();
+        assert!(matches!(err, SyncError::Interrupted { attempts: 1, .. }), "{err:?}");
     }
 }
