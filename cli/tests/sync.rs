@@ -471,3 +471,216 @@ fn selective_autosync_pushes_only_watched_sessions() {
         .collect();
     assert_eq!(ids, [ID.to_string()]);
 }
+
+/// The server's message count for `id`, as `list-remote` reports it (`None`: not there).
+fn remote_count(m: &Machine, id: &str) -> Option<u64> {
+    m.json(&["list-remote", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .map(|s| s["message_count"].as_u64().unwrap())
+}
+
+/// A tar.gz of a session folder of `m`'s store, as the original Python client uploads it.
+fn archive_of(m: &Machine, id: &str, to: &Path) {
+    let dir = m.store.join("sessions").join(id);
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    let out = Command::new("tar").arg("czf").arg(to).arg("-C").arg(&dir).args(&names).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Machine `from`'s whole folder (agent files and store) copied as machine `name`.
+fn clone_machine(root: &Path, from: &str, name: &str) -> Machine {
+    let out = Command::new("cp").arg("-a").arg(root.join(from)).arg(root.join(name)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Machine { home: root.join(name).join("home"), store: root.join(name).join("store") }
+}
+
+#[test]
+fn a_copy_never_synced_here_does_not_overwrite_the_servers_and_a_pull_keeps_local_turns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
+    login(&a, &server, &key);
+    login(&b, &server, &key);
+    // The same agent session on two machines (its folder copied to a new laptop): A went on, B did not.
+    for m in [&a, &b] {
+        m.say(NATIVE, "u1", "first");
+        m.say(NATIVE, "u2", "second");
+        m.ok(&["import"]);
+    }
+    let older = tmp.path().join("older.tar.gz");
+    archive_of(&b, ID, &older);
+    a.say(NATIVE, "u3", "third, only on a");
+    a.ok(&["import"]);
+    a.ok(&["sync"]);
+    assert_eq!(remote_count(&a, ID), Some(3));
+
+    // B never synced this session: its push asks to create it, the server has it, and B catches up instead
+    // of writing its two turns over the server's three.
+    let report = b.json(&["sync", "--json"]);
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(remote_count(&a, ID), Some(3), "B's older copy replaced the server's");
+    assert_eq!(b.msg_ids(ID), ["u1", "u2", "u3"]);
+
+    // An original client pushes the older copy unconditionally (last writer wins there). A's pull keeps
+    // the turn the server now lacks and says so; A's sync puts it back.
+    let put = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Authorization: Bearer {key}"),
+        ])
+        .arg("-F")
+        .arg(format!("file=@{};type=application/gzip", older.display()))
+        .arg(format!("{}/api/v1/sessions/{ID}/sync", server.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&put.stdout), "200");
+    assert_eq!(remote_count(&a, ID), Some(2));
+    let out = a.ok(&["pull", ID]);
+    assert!(out.contains("1 message(s) the server's copy lacks") && out.contains("sfs push"), "{out}");
+    assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3"]);
+    let report = a.json(&["sync", "--json"]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(remote_count(&a, ID), Some(3));
+    assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3"]);
+}
+
+#[test]
+fn machines_that_diverge_differently_make_different_forks_and_a_fork_is_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let a = Machine::new(tmp.path(), "a");
+    login(&a, &server, &key);
+    a.say(NATIVE, "u1", "common start");
+    a.ok(&["import"]);
+    a.ok(&["sync"]);
+    let (b, c) = (Machine::new(tmp.path(), "b"), Machine::new(tmp.path(), "c"));
+    for m in [&b, &c] {
+        login(m, &server, &key);
+        m.ok(&["pull", ID]);
+        fs::copy(a.session_file(NATIVE), m.session_file(NATIVE)).unwrap();
+        m.ok(&["import"]);
+    }
+    for (m, turn) in [(&a, "ua"), (&b, "ub"), (&c, "uc")] {
+        m.say(NATIVE, turn, &format!("diverging turn {turn}"));
+        m.ok(&["import"]);
+    }
+    // A copy of B as it is now: the same diverged turns, synced later.
+    let b2 = clone_machine(tmp.path(), "b", "b2");
+    a.ok(&["sync"]);
+    let fork_of = |m: &Machine| {
+        let report = m.json(&["sync", "--json"]);
+        assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+        let forks = report["forks"].as_array().unwrap();
+        assert_eq!(forks.len(), 1, "{report}");
+        forks[0].as_str().unwrap().to_owned()
+    };
+    let (fork_b, fork_c) = (fork_of(&b), fork_of(&c));
+    assert_ne!(fork_b, fork_c, "two different divergences got one fork ID");
+    // B's copy forks the same turns under the same ID; the fork on the server is found in step, not replaced.
+    assert_eq!(fork_of(&b2), fork_b);
+    a.ok(&["sync"]);
+    assert_eq!(a.msg_ids(ID), ["u1", "ua"]);
+    assert_eq!(a.msg_ids(&fork_b), ["u1", "ub"]);
+    assert_eq!(a.msg_ids(&fork_c), ["u1", "uc"]);
+    assert_eq!(remote_count(&a, &fork_b), Some(2));
+    assert_eq!(b.msg_ids(&fork_b), ["u1", "ub"]);
+    assert_eq!(a.json(&["list-remote", "--json"]).as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn after_logging_in_elsewhere_every_session_is_uploaded_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (s1, s2) = (Server::start(&tmp.path().join("srv1"), &[]), Server::start(&tmp.path().join("srv2"), &[]));
+    let a = Machine::new(tmp.path(), "a");
+    a.say(NATIVE, "u1", "synced with the first server");
+    a.ok(&["import"]);
+    login(&a, &s1, &signup(&s1, "me@example.com"));
+    assert_eq!(a.json(&["sync", "--json"])["pushed"], 1);
+    // Another server: the state recorded for the first one does not count here.
+    login(&a, &s2, &signup(&s2, "me@example.com"));
+    let report = a.json(&["sync", "--json"]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(remote_count(&a, ID), Some(1));
+    assert!(a.ok(&["push", ID]).contains("already in step"));
+    // Another account on the same server: the same.
+    login(&a, &s2, &signup(&s2, "other@example.com"));
+    let out = a.ok(&["push", ID]);
+    assert!(out.contains("Created remote session"), "{out}");
+    assert_eq!(remote_count(&a, ID), Some(1));
+}
+
+#[test]
+fn a_full_quota_is_not_a_session_too_large_and_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[("SFS_STORAGE_QUOTA_BYTES", "2000")]);
+    let key = signup(&server, "me@example.com");
+    let a = Machine::new(tmp.path(), "a");
+    login(&a, &server, &key);
+    let other_native = "99999999-1111-2222-3333-444455556666";
+    let other = "ses_9999999911112222";
+    // Text that does not compress much: each archive takes about half the quota.
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for native in [NATIVE, other_native] {
+        let mut text = String::new();
+        for _ in 0..250 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push_str(&format!("{:x} ", x % 100_000));
+        }
+        a.say(native, "u1", &text);
+    }
+    a.ok(&["import"]);
+    a.ok(&["push", ID]);
+    let out = a.sfs(&["push", other]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stderr.contains("quota") && stderr.contains("SFS_STORAGE_QUOTA_BYTES"), "{stderr}");
+    assert!(!stdout.contains("too large") && !stderr.contains("compact"), "{stdout} {stderr}");
+    let deleted = fs::read_to_string(a.store.join("deleted.json")).unwrap_or_default();
+    assert!(!deleted.contains(other), "excluded as if too large: {deleted}");
+    // Still full: `sfs sync` fails on it, and does not call it too large.
+    let out = a.sfs(&["sync", "--json"]);
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["too_large"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(report["failed"][0][0], other, "{report}");
+    // Room made: the next sync sends it.
+    a.ok(&["delete", ID, "--scope", "cloud"]);
+    let report = a.json(&["sync", "--json"]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(remote_count(&a, other), Some(1));
+}
+
+#[test]
+fn a_failed_pull_leaves_a_local_delete_in_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let a = Machine::new(tmp.path(), "a");
+    login(&a, &server, &key);
+    a.say(NATIVE, "u1", "to be deleted everywhere");
+    a.ok(&["import"]);
+    a.ok(&["push", ID]);
+    a.ok(&["delete", ID, "--scope", "everywhere"]);
+    // In the server's trash: not pullable.
+    assert!(!a.sfs(&["pull", ID]).status.success());
+    a.ok(&["import"]);
+    assert!(a.json(&["list", "--json"]).as_array().unwrap().is_empty(), "the failed pull undid the delete");
+}

@@ -101,6 +101,11 @@ impl Pull {
             PullOutcome::Pulled { created: true, .. } => outln!("Pulled {} into the local store.", self.id),
             PullOutcome::Pulled { .. } => outln!("Updated {} from the server.", self.id),
             PullOutcome::UpToDate => outln!("{} is up to date.", self.id),
+            PullOutcome::LocalAhead { local_only, .. } => outln!(
+                "{} here has {local_only} message(s) the server's copy lacks; they were kept. `sfs push {}` (or `sfs sync`) sends them.",
+                self.id,
+                self.id
+            ),
             PullOutcome::SkippedDeleted => outln!("{} is deleted locally.", self.id),
             PullOutcome::Resolved(o) => outln!("{}", describe_push(self.id.as_str(), o)),
         }

@@ -138,17 +138,13 @@ impl AutoSync {
         }
         if first {
             // Sessions captured while the daemon was stopped, or never pushed.
+            // Sessions synced with another server or account count as never pushed to this one.
             if let Ok(rows) = self.syncer.store().index().list(&ListFilter::default()) {
                 for row in rows {
-                    let dirty = self
-                        .syncer
-                        .store()
-                        .session_dir(&row.id)
-                        .read_manifest()
-                        .ok()
-                        .flatten()
-                        .and_then(|m| m.sync)
-                        .is_none_or(|s| s.dirty || s.etag.is_none());
+                    let dirty = self.syncer.needs_push(&row.id).unwrap_or_else(|e| {
+                        warn!(session.id = %row.id, error = %e, "cannot tell whether it needs pushing; pushing it");
+                        true
+                    });
                     if dirty && self.wants(&row.id) {
                         self.pending.insert(row.id, Instant::now() - self.debounce);
                     }
@@ -180,6 +176,10 @@ impl AutoSync {
             }
             match self.syncer.pull(&id, false) {
                 Ok(PullOutcome::UpToDate | PullOutcome::SkippedDeleted) => {}
+                Ok(PullOutcome::LocalAhead { local_only, .. }) => {
+                    info!(session.id = %id, local_only, "the server's copy lacks local turns; pushing them");
+                    self.pending.insert(id, Instant::now() - self.debounce);
+                }
                 Ok(o) => info!(session.id = %id, outcome = ?o, "pulled"),
                 Err(e) => warn!(session.id = %id, error = %e, "pull failed"),
             }
@@ -203,7 +203,14 @@ impl AutoSync {
                 warn!(session.id = %id, %message, "too large for the server; excluded until it changes");
                 remote.set_watch_status(id.as_str(), "failed");
             }
-            Ok(o) => tracing::debug!(session.id = %id, outcome = ?o, "not pushed"),
+            Ok(PushOutcome::Unchanged) => tracing::debug!(session.id = %id, "already in step with the server"),
+            Ok(PushOutcome::SkippedDeleted) => {
+                info!(session.id = %id, "not pushed: deleted on this machine (deleted.json); `sfs push --undelete` sends it");
+            }
+            Ok(PushOutcome::DeletedOnServer) => {
+                warn!(session.id = %id, "not pushed: the server answered 410, it was deleted there; recorded in deleted.json, `sfs restore` or `sfs push --undelete` brings it back");
+                remote.set_watch_status(id.as_str(), "failed");
+            }
             Err(e) => {
                 warn!(session.id = %id, error = %e, "push failed; retrying at the next change or poll");
                 remote.set_watch_status(id.as_str(), "failed");
