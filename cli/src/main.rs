@@ -9,7 +9,6 @@ mod cmd;
 mod context;
 mod render;
 mod report;
-mod time_arg;
 
 use std::process::ExitCode;
 

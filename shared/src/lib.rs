@@ -25,4 +25,4 @@ mod time;
 pub use agent_kind::{AgentKind, EmptyToolName, ToolName, UnknownAgent};
 pub use error::ErrorCode;
 pub use id::{HandoffId, InvalidHandoffId, InvalidSessionId, SessionId};
-pub use time::Timestamp;
+pub use time::{InvalidSince, Timestamp, parse_since};

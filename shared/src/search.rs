@@ -1,6 +1,25 @@
 //! Turning what a person typed into a safe full-text query, for every surface that searches (the local
 //! index, the server's SQLite backend).
 
+/// The longest query, in characters: the server's `GET /api/v1/sessions/search` limit, which `sfs search` and
+/// the MCP `search_sessions` tool keep too.
+pub const MAX_QUERY_CHARS: usize = 500;
+/// The most words in a query: each word is one more doclist for the full-text index to walk.
+pub const MAX_QUERY_WORDS: usize = 64;
+
+/// Check a query's size before searching. The error names the limits without echoing the query.
+pub fn check_query_size(input: &str) -> Result<(), String> {
+    let chars = input.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(format!("the query is {chars} characters long; at most {MAX_QUERY_CHARS} are searched"));
+    }
+    let words = input.split_whitespace().count();
+    if words > MAX_QUERY_WORDS {
+        return Err(format!("the query has {words} words; at most {MAX_QUERY_WORDS} are searched"));
+    }
+    Ok(())
+}
+
 /// An FTS5 query from free text: every word quoted (so `-`, `:`, `*`, `NEAR(` and quotes are text, not
 /// syntax) and all words required. A trailing `*` on a word keeps its prefix meaning. `None` when nothing
 /// searchable is left.
@@ -134,6 +153,15 @@ fn token_spans(text: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oversized_queries_are_refused_without_echo() {
+        assert!(check_query_size(&"w ".repeat(64)).is_ok());
+        assert!(check_query_size(&"word ".repeat(65)).unwrap_err().contains("65 words"));
+        let long = "x".repeat(100_000);
+        let err = check_query_size(&long).unwrap_err();
+        assert!(err.contains("100000 characters") && err.len() < 100, "{err}");
+    }
 
     #[test]
     fn snippets_mark_words_and_prefixes() {

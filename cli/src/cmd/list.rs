@@ -4,10 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use sessionfs_client::ListFilter;
-use sessionfs_shared::AgentKind;
+use sessionfs_shared::{AgentKind, Timestamp};
 
 use crate::context;
-use crate::time_arg::parse_since;
+
+/// `--since`, in the canonical UTC form the index compares (the MCP `list_sessions` tool parses it alike).
+fn parse_since(s: &str) -> Result<String, String> {
+    sessionfs_shared::parse_since(s, Timestamp::now()).map(Timestamp::to_rfc3339).map_err(|e| e.to_string())
+}
 
 /// List captured sessions, newest first
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,7 @@ use crate::context;
 /// Search message text of every session
 #[derive(Debug, clap::Args)]
 pub struct Search {
-    /// Words to find (all must match; `word*` matches a prefix)
+    /// Words to find (all must match; `word*` matches a prefix); at most 500 characters and 64 words
     #[arg(value_parser = words)]
     query: String,
     /// Only this agent
@@ -24,11 +24,13 @@ pub struct Search {
     json: bool,
 }
 
-/// A query with at least one word: an empty one would match nothing, and is more likely a mistake.
+/// A query with at least one word (an empty one would match nothing, and is more likely a mistake), within
+/// the size every surface accepts.
 fn words(query: &str) -> Result<String, String> {
     if query.trim().is_empty() {
         return Err("give at least one word to search for".into());
     }
+    sessionfs_shared::search::check_query_size(query)?;
     Ok(query.to_owned())
 }
 
