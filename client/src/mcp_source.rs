@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use sessionfs_agents::ResumeError;
 use sessionfs_agents::resume::{cli, cli_info};
 use sessionfs_mcp::{
-    Caller, HandoffInfo, ListQuery, LoadedSession, Mailbox, ResumeWritten, SearchHit, SessionInfo, SessionPage,
-    SessionSource, SourceError, SourceResult,
+    Caller, HandoffInfo, ListQuery, LoadedSession, Mailbox, ResumeTrimmed, ResumeWritten, SearchHit, SessionInfo,
+    SessionPage, SessionSource, SourceError, SourceResult,
 };
 use sessionfs_shared::api::CreateHandoffRequest;
 use sessionfs_shared::{AgentKind, ErrorCode};
@@ -68,26 +68,55 @@ impl LocalSource {
 
 fn client_error(e: ClientError) -> SourceError {
     let code = match &e {
-        ClientError::NotFound(_) | ClientError::Ambiguous { .. } | ClientError::InvalidSessionId(_) => {
-            ErrorCode::SessionNotFound
-        }
+        ClientError::NotFound(_) | ClientError::Ambiguous { .. } => ErrorCode::SessionNotFound,
+        ClientError::InvalidSessionId(_) => ErrorCode::InvalidSessionId,
         ClientError::Resume(_) => ErrorCode::BadRequest,
         _ => ErrorCode::Internal,
     };
-    let detail = match e.hint() {
-        Some(hint) => format!("{e} ({hint})"),
-        None => e.to_string(),
+    let detail = match &e {
+        // The catalogue's message already says what the format is.
+        ClientError::InvalidSessionId(bad) => format!("{:?} was given", bad.given),
+        _ => e.to_string(),
     };
-    SourceError::new(code, detail)
+    // Hints name `sfs` flags; a tool caller has arguments instead.
+    let fix = match &e {
+        ClientError::Resume(ResumeError::Unsupported { .. }) => {
+            Some("set target_tool to claude-code, codex or gemini-cli".to_owned())
+        }
+        ClientError::Resume(ResumeError::VersionUnreadable { path, .. }) => {
+            Some(format!("check that `{} --version` runs", path.display()))
+        }
+        ClientError::Resume(ResumeError::UnknownVersion { known, package, .. }) => Some(format!(
+            "install a known version (`npm install -g {package}@{}`), or run `sfs resume` with --force-version in a \
+             terminal",
+            known.last().copied().unwrap_or_default()
+        )),
+        ClientError::Resume(ResumeError::Empty) => Some("pick another session (list_sessions)".to_owned()),
+        _ => e.hint(),
+    };
+    let error = SourceError::new(code, detail);
+    match fix {
+        Some(fix) => error.with_fix(fix),
+        None => error,
+    }
 }
 
 fn sync_error(e: SyncError) -> SourceError {
     let code = e.code().unwrap_or(ErrorCode::Unavailable);
-    let detail = match e.hint() {
-        Some(hint) => format!("{e} ({hint})"),
-        None => e.to_string(),
-    };
-    SourceError::new(code, detail)
+    // The server's message is "<message>: <detail>. Fix: <fix>"; the tool error adds the message and the fix
+    // itself, so only the detail is kept (each is said once).
+    let mut detail = e.to_string();
+    if let Some(at) = detail.rfind(". Fix: ") {
+        detail.truncate(at);
+    }
+    if let Some(rest) = detail.strip_prefix(code.message()) {
+        detail = rest.trim_start_matches(':').trim().to_owned();
+    }
+    let error = SourceError::new(code, detail);
+    match e.hint() {
+        Some(hint) => error.with_fix(hint),
+        None => error,
+    }
 }
 
 fn info(r: SessionRow) -> SessionInfo {
@@ -229,6 +258,13 @@ impl SessionSource for LocalSource {
                 shell: cli::shell_command_line(&r.cwd, &r.command),
                 command: r.command,
                 messages: r.messages as u64,
+                trimmed: r.trimmed.map(|t| ResumeTrimmed {
+                    turns: t.turns as u64,
+                    items: t.items as u64,
+                    tokens_before: t.tokens_before,
+                    tokens_after: t.tokens_after,
+                    budget: t.budget,
+                }),
             })
         })
         .await

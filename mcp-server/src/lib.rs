@@ -4,10 +4,11 @@
 //! streamable HTTP at `/mcp`, each call authenticated by the caller's bearer key). Results are bounded in size
 //! and pass through the same secret redaction as exports.
 //!
-//! Entry points: [`SessionTools`], [`SessionSource`], [`serve_stdio`], [`http_service`].
+//! Entry points: [`SessionTools`], [`SessionSource`], [`serve_stdio`] (over [`LineTransport`]), [`http_service`].
 
 pub mod digest;
 mod source;
+pub mod stdio;
 pub mod tools;
 
 use std::sync::Arc;
@@ -18,14 +19,16 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 pub use sessionfs_shared::redact::Redactor;
 
 pub use source::{
-    Caller, HandoffInfo, ListQuery, LoadedSession, Mailbox, ResumeWritten, SearchHit, SessionInfo, SessionPage,
-    SessionSource, SourceError, SourceResult,
+    Caller, HandoffInfo, ListQuery, LoadedSession, Mailbox, ResumeTrimmed, ResumeWritten, SearchHit, SessionInfo,
+    SessionPage, SessionSource, SourceError, SourceResult,
 };
+pub use stdio::LineTransport;
 pub use tools::SessionTools;
 
 /// Serve the tools over stdin/stdout until the client closes them. Nothing else may write to stdout.
 pub async fn serve_stdio(source: Arc<dyn SessionSource>) -> anyhow::Result<()> {
-    SessionTools::new(source).serve(rmcp::transport::stdio()).await?.waiting().await?;
+    let transport = LineTransport::new(tokio::io::stdin(), tokio::io::stdout());
+    SessionTools::new(source).serve(transport).await?.waiting().await?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ impl Caller {
 }
 
 /// A domain failure: a catalogue code and what went wrong. Tools turn it into a tool error carrying the
-/// catalogue's fix.
+/// catalogue's fix, or a fix of its own where the catalogue's would not apply to a tool caller.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}: {detail}", code.message())]
 pub struct SourceError {
@@ -41,17 +41,37 @@ pub struct SourceError {
     pub code: ErrorCode,
     /// What happened, for this call.
     pub detail: String,
+    /// What to do, when it is more specific than the catalogue's fix.
+    pub fix: Option<String>,
 }
+
+/// The most characters of a detail a tool error repeats: details quote what was given, which can be huge.
+const DETAIL_CHARS: usize = 500;
 
 impl SourceError {
     /// A failure with its detail.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into() }
+        Self { code, detail: detail.into(), fix: None }
     }
 
-    /// The text a tool error carries: message, detail and the catalogue's fix.
+    /// Say what to do instead of the catalogue's fix.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// The text a tool error carries: message, detail (cut to 500 characters) and the fix, each once.
     pub fn to_tool_text(&self) -> String {
-        format!("{}: {}. Fix: {}", self.code.message(), self.detail, self.code.fix())
+        // The catalogue's "bad request" points at the REST API reference; a tool caller got its arguments wrong.
+        let (message, fix) = match self.code {
+            ErrorCode::BadRequest => {
+                ("Invalid params", "correct the arguments (tools/list gives each tool's input schema)")
+            }
+            c => (c.message(), c.fix()),
+        };
+        let fix = self.fix.as_deref().unwrap_or(fix);
+        let detail = crate::digest::cut(self.detail.trim(), DETAIL_CHARS).0;
+        if detail.is_empty() { format!("{message}. Fix: {fix}") } else { format!("{message}: {detail}. Fix: {fix}") }
     }
 }
 
@@ -94,7 +114,8 @@ pub struct ListQuery {
     pub agent: Option<String>,
     /// Only sessions whose project path contains this.
     pub project: Option<String>,
-    /// Only sessions updated at or after this RFC 3339 time.
+    /// Only sessions updated at or after this time, in the canonical UTC form (`2026-01-31T00:00:00.000Z`,
+    /// [`sessionfs_shared::Timestamp::to_rfc3339`]) that sources compare with their stored times.
     pub since: Option<String>,
     /// Only sessions whose title, alias or tags contain this (case-insensitive).
     pub text: Option<String>,
@@ -196,6 +217,24 @@ pub struct ResumeWritten {
     pub shell: String,
     /// Messages the agent will read.
     pub messages: u64,
+    /// What was left out to fit the agent's context, when the session was over it: the oldest turns, replaced
+    /// by a summary of them that opens the written session.
+    pub trimmed: Option<ResumeTrimmed>,
+}
+
+/// What a resume left out to fit the agent's context.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ResumeTrimmed {
+    /// User turns left out, oldest first.
+    pub turns: u64,
+    /// Items (prompts, steps, results) left out.
+    pub items: u64,
+    /// Estimated tokens of the whole conversation.
+    pub tokens_before: u64,
+    /// Estimated tokens written, the summary included.
+    pub tokens_after: u64,
+    /// The budget: the agent's context for the conversation.
+    pub budget: u64,
 }
 
 /// Where the MCP tools read sessions and handoffs from. Every method takes the caller and must only ever
@@ -217,7 +256,8 @@ pub trait SessionSource: Send + Sync + 'static {
     /// One session with its messages; `reference` is an ID (or, where the source supports it, a unique
     /// prefix or an alias).
     async fn load_session(&self, caller: &Caller, reference: &str) -> SourceResult<LoadedSession>;
-    /// Write the session as a native session of `target_tool` so that agent can continue it. Only the
+    /// Write the session as a native session of `target_tool` so that agent can continue it, within
+    /// `max_tokens` of conversation (`None`: the agent's own context budget, as `sfs resume` uses). Only the
     /// local store can; the default refuses.
     async fn write_for_agent(
         &self,

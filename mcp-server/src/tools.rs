@@ -12,6 +12,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sessionfs_shared::redact::Redactor;
+use sessionfs_shared::search::check_query_size;
+use sessionfs_shared::{ErrorCode, Timestamp};
 
 use crate::digest::{self, Counts, MessageView};
 use crate::source::{Caller, HandoffInfo, ListQuery, Mailbox, ResumeWritten, SearchHit, SessionInfo, SessionPage};
@@ -51,6 +53,10 @@ fn default_max_tokens() -> u64 {
     4_000
 }
 
+/// The range of `resume_session`'s `max_tokens`.
+const MIN_BRIEF_TOKENS: u64 = 500;
+const MAX_BRIEF_TOKENS: u64 = 50_000;
+
 /// Arguments of `list_sessions`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListSessionsArgs {
@@ -58,7 +64,8 @@ pub struct ListSessionsArgs {
     pub agent: Option<String>,
     /// Only sessions whose project folder path contains this text.
     pub project: Option<String>,
-    /// Only sessions updated at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z).
+    /// Only sessions updated at or after this time: RFC 3339 (e.g. 2026-01-31T00:00:00Z; an offset is
+    /// converted to UTC), a day (2026-01-31, from its start in UTC), or how long ago (7d, 12h, 30m, 2w).
     pub since: Option<String>,
     /// Only sessions whose title, alias or tags contain this text (case-insensitive). For message text use search_sessions.
     pub text: Option<String>,
@@ -73,7 +80,8 @@ pub struct ListSessionsArgs {
 /// Arguments of `search_sessions`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchSessionsArgs {
-    /// Words to find in message text (full-text search; all words must occur).
+    /// Words to find in message text (full-text search; all words must occur). At most 500 characters and
+    /// 64 words.
     pub query: String,
     /// Only sessions of this agent (e.g. claude-code, codex, gemini-cli).
     pub agent: Option<String>,
@@ -110,8 +118,9 @@ pub struct ResumeSessionArgs {
     /// Token budget for the brief plus the recent turns, 500 to 50,000 (default 4,000).
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u64,
-    /// Local server only: also write the session as a native session of this agent (claude-code, codex or
-    /// gemini-cli) and return the command that continues it there.
+    /// Local server only: also write the whole session (trimmed only to fit that agent's own context, as
+    /// `sfs resume` does) as a native session of this agent (claude-code, codex or gemini-cli) and return the
+    /// command that continues it there.
     pub target_tool: Option<String>,
 }
 
@@ -259,10 +268,18 @@ impl SessionTools {
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<SessionPage>, String> {
         let caller = self.caller(&cx).await?;
+        // Sources compare `since` with stored UTC times as text: it must be in that same canonical form.
+        let since = a
+            .since
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| sessionfs_shared::parse_since(s, Timestamp::now()))
+            .transpose()
+            .map_err(|e| invalid(format!("since: {e}")))?;
         let query = ListQuery {
             agent: a.agent.filter(|s| !s.is_empty()),
             project: a.project.filter(|s| !s.is_empty()),
-            since: a.since.filter(|s| !s.is_empty()),
+            since: since.map(Timestamp::to_rfc3339),
             text: a.text.filter(|s| !s.is_empty()),
             page: a.page.max(1),
             page_size: a.page_size.clamp(1, 100),
@@ -285,8 +302,10 @@ impl SessionTools {
         let caller = self.caller(&cx).await?;
         let query = a.query.trim().to_owned();
         if query.is_empty() {
-            return Err(tool_error(SourceError::new(sessionfs_shared::ErrorCode::BadRequest, "query is empty")));
+            return Err(invalid("query is empty: give at least one word"));
         }
+        // Every word is a doclist walk and the query is echoed in the result: both stay bounded.
+        check_query_size(&query).map_err(|e| invalid(format!("query: {e}")))?;
         let hits = self
             .source
             .search_sessions(&caller, &query, a.agent.as_deref().filter(|s| !s.is_empty()), a.limit.clamp(1, 50))
@@ -365,7 +384,8 @@ impl SessionTools {
         description = "Continue a session: returns a compact brief (goal, project, counts, files touched, commands \
         run) and the most recent turns, together within `max_tokens` (500 to 50,000, default 4,000), so you can pick \
         up where the session left off. With `target_tool` (local server only) it also writes the session as a native \
-        session of that agent (claude-code, codex or gemini-cli) and returns the command that continues it there.",
+        session of that agent (claude-code, codex or gemini-cli), trimmed only to fit that agent's context \
+        (`written.trimmed` says what was left out), and returns the command that continues it there.",
         annotations(
             read_only_hint = false,
             destructive_hint = false,
@@ -378,9 +398,16 @@ impl SessionTools {
         Parameters(a): Parameters<ResumeSessionArgs>,
         cx: RequestContext<RoleServer>,
     ) -> Result<Json<ResumeBrief>, String> {
+        if !(MIN_BRIEF_TOKENS..=MAX_BRIEF_TOKENS).contains(&a.max_tokens) {
+            return Err(invalid(format!(
+                "max_tokens is {}; give {MIN_BRIEF_TOKENS} to {MAX_BRIEF_TOKENS} (it bounds the brief, not what \
+                 target_tool writes)",
+                a.max_tokens
+            )));
+        }
         let caller = self.caller(&cx).await?;
         let s = self.source.load_session(&caller, &a.session_id).await.map_err(tool_error)?;
-        let budget = a.max_tokens.clamp(500, 50_000);
+        let budget = a.max_tokens;
         let brief = brief(&s.info, &s.messages, budget / 4);
         let brief_tokens = digest::tokens(&brief);
         let per_message = usize::try_from(budget.saturating_mul(2)).unwrap_or(usize::MAX).clamp(400, MESSAGE_CHARS);
@@ -394,10 +421,9 @@ impl SessionTools {
         let omitted_messages = (s.messages.len() - recent_turns.len()) as u64;
         let written = match a.target_tool.as_deref().filter(|t| !t.is_empty()) {
             Some(target) => Some(
-                self.source
-                    .write_for_agent(&caller, &s.info.id, target, Some(a.max_tokens))
-                    .await
-                    .map_err(tool_error)?,
+                // The agent's own context is the budget of what it reads, as for `sfs resume`: the brief's
+                // budget would leave most of a long session out of it.
+                self.source.write_for_agent(&caller, &s.info.id, target, None).await.map_err(tool_error)?,
             ),
             None => None,
         };
@@ -477,6 +503,11 @@ impl ServerHandler for SessionTools {
 
 fn tool_error(e: SourceError) -> String {
     e.to_tool_text()
+}
+
+/// A tool error for arguments that are wrong as given.
+fn invalid(detail: impl Into<String>) -> String {
+    SourceError::new(ErrorCode::BadRequest, detail).to_tool_text()
 }
 
 /// The brief: what the session was for, where, how big, what it touched; about `budget_tokens` at most.
