@@ -70,7 +70,10 @@ impl SourceError {
             c => (c.message(), c.fix()),
         };
         let fix = self.fix.as_deref().unwrap_or(fix);
-        let detail = crate::digest::cut(self.detail.trim(), DETAIL_CHARS).0;
+        // A detail that only repeats the catalogue's message (some sources have nothing more to say) is left out.
+        let detail = self.detail.trim();
+        let detail = detail.strip_prefix(self.code.message()).map_or(detail, |d| d.trim_start_matches([':', ' ']));
+        let detail = crate::digest::cut(detail, DETAIL_CHARS).0;
         if detail.is_empty() { format!("{message}. Fix: {fix}") } else { format!("{message}: {detail}. Fix: {fix}") }
     }
 }
@@ -302,5 +305,29 @@ impl From<sessionfs_shared::api::HandoffResponse> for HandoffInfo {
             expires_at: h.expires_at,
             claimed_session_id: h.recipient_session_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_text_says_each_part_once_and_cuts_long_details() {
+        let text = SourceError::new(ErrorCode::SessionNotFound, "no session matches \"x\"").to_tool_text();
+        assert_eq!(
+            text,
+            format!("Session not found: no session matches \"x\". Fix: {}", ErrorCode::SessionNotFound.fix())
+        );
+        // A detail that is the message again is not repeated.
+        let text = SourceError::new(ErrorCode::Conflict, ErrorCode::Conflict.message()).to_tool_text();
+        assert_eq!(text.matches(ErrorCode::Conflict.message()).count(), 1, "{text}");
+        // Wrong arguments: no pointer to the REST API reference; a fix of the source's own replaces the catalogue's.
+        let text = SourceError::new(ErrorCode::BadRequest, "since: bad").to_tool_text();
+        assert!(text.starts_with("Invalid params: since: bad. Fix:") && !text.contains("openapi"), "{text}");
+        let text = SourceError::new(ErrorCode::Unauthorized, "no key").with_fix("log in").to_tool_text();
+        assert_eq!(text, "Unauthorized: no key. Fix: log in");
+        let text = SourceError::new(ErrorCode::InvalidSessionId, "x".repeat(5 << 20)).to_tool_text();
+        assert!(text.len() < 1_000, "{} bytes", text.len());
     }
 }
