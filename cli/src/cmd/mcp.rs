@@ -1,12 +1,13 @@
 //! `sfs mcp`: serve the local store's sessions to agents over MCP (stdio), and write the MCP entry into an
 //! agent's own configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value, json};
+use sessionfs_agents::AgentDirs;
 use sessionfs_client::LocalSource;
 
 use crate::context;
@@ -94,7 +95,7 @@ fn serve() -> Result<ExitCode> {
 
 impl Install {
     fn run(self) -> Result<ExitCode> {
-        let home = context::agent_home()?;
+        let dirs = context::agent_dirs()?;
         let endpoint = match &self.remote {
             Some(url) => {
                 let paths = context::store_paths()?;
@@ -112,7 +113,7 @@ impl Install {
                 }
             }
         };
-        let (path, changed) = install(self.target, &home, &endpoint)?;
+        let (path, changed) = install(self.target, &dirs, &endpoint)?;
         if changed {
             eprintln!("sfs: added the {ENTRY} MCP server to {}", path.display());
         } else {
@@ -122,19 +123,21 @@ impl Install {
     }
 }
 
-/// The configuration file of `target` under `home`.
-pub fn config_path(target: Target, home: &Path) -> PathBuf {
+/// The configuration file `target` reads, where `dirs` says its folder is.
+pub fn config_path(target: Target, dirs: &AgentDirs) -> PathBuf {
     match target {
-        Target::ClaudeCode => home.join(".claude.json"),
-        Target::Codex => home.join(".codex").join("config.toml"),
-        Target::GeminiCli => home.join(".gemini").join("settings.json"),
-        Target::Cursor => home.join(".cursor").join("mcp.json"),
+        // Beside `~/.claude`, or inside `CLAUDE_CONFIG_DIR` when that moves it (as Claude Code 2.1 looks).
+        Target::ClaudeCode if dirs.claude() != dirs.home().join(".claude") => dirs.claude().join(".claude.json"),
+        Target::ClaudeCode => dirs.home().join(".claude.json"),
+        Target::Codex => dirs.codex().join("config.toml"),
+        Target::GeminiCli => dirs.gemini().join("settings.json"),
+        Target::Cursor => dirs.home().join(".cursor").join("mcp.json"),
     }
 }
 
 /// Write the entry; returns the file and whether it changed. Everything else in the file is kept.
-pub fn install(target: Target, home: &Path, endpoint: &Endpoint) -> Result<(PathBuf, bool)> {
-    let path = config_path(target, home);
+pub fn install(target: Target, dirs: &AgentDirs, endpoint: &Endpoint) -> Result<(PathBuf, bool)> {
+    let path = config_path(target, dirs);
     let old = match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -243,22 +246,40 @@ fn codex_text(old: Option<&str>, endpoint: &Endpoint) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn stdio() -> Endpoint {
         Endpoint::Stdio { command: "/usr/bin/sfs".into(), args: vec!["mcp".into(), "serve".into()], env: vec![] }
     }
 
     #[test]
+    fn each_config_is_where_the_agents_variable_moves_it() {
+        let vars = |name: &str| match name {
+            sessionfs_agents::CLAUDE_CONFIG_DIR => Some("/c".into()),
+            sessionfs_agents::CODEX_HOME => Some("/x".into()),
+            sessionfs_agents::GEMINI_CLI_HOME => Some("/g".into()),
+            _ => None,
+        };
+        let moved = AgentDirs::resolve("/h".into(), vars);
+        assert_eq!(config_path(Target::ClaudeCode, &moved), Path::new("/c/.claude.json"));
+        assert_eq!(config_path(Target::Codex, &moved), Path::new("/x/config.toml"));
+        assert_eq!(config_path(Target::GeminiCli, &moved), Path::new("/g/.gemini/settings.json"));
+        let home = AgentDirs::under("/h");
+        assert_eq!(config_path(Target::ClaudeCode, &home), Path::new("/h/.claude.json"));
+        assert_eq!(config_path(Target::Codex, &home), Path::new("/h/.codex/config.toml"));
+    }
+
+    #[test]
     fn json_agents_keep_other_keys_and_are_idempotent() {
         for target in [Target::ClaudeCode, Target::GeminiCli, Target::Cursor] {
             let home = tempfile::tempdir().unwrap();
-            let path = config_path(target, home.path());
+            let path = config_path(target, &AgentDirs::under(home.path()));
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, r#"{"theme":"dark","mcpServers":{"other":{"command":"x"}},"n":1}"#).unwrap();
-            let (_, changed) = install(target, home.path(), &stdio()).unwrap();
+            let (_, changed) = install(target, &AgentDirs::under(home.path()), &stdio()).unwrap();
             assert!(changed);
             let first = std::fs::read_to_string(&path).unwrap();
-            let (_, changed) = install(target, home.path(), &stdio()).unwrap();
+            let (_, changed) = install(target, &AgentDirs::under(home.path()), &stdio()).unwrap();
             assert!(!changed, "{target:?}: second install changed the file");
             assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
             let v: Value = serde_json::from_str(&first).unwrap();
@@ -267,7 +288,7 @@ mod tests {
             assert_eq!(v["mcpServers"]["other"]["command"], "x");
             assert_eq!(v["mcpServers"]["sessionfs"]["args"], json!(["mcp", "serve"]));
             let http = Endpoint::Http { url: "https://h/mcp".into(), key: "sk_sfs_k".into() };
-            install(target, home.path(), &http).unwrap();
+            install(target, &AgentDirs::under(home.path()), &http).unwrap();
             let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert_eq!(v["mcpServers"]["sessionfs"]["headers"]["Authorization"], "Bearer sk_sfs_k");
             assert_eq!(v["mcpServers"]["other"]["command"], "x");
@@ -277,12 +298,12 @@ mod tests {
     #[test]
     fn codex_keeps_other_tables_and_is_idempotent() {
         let home = tempfile::tempdir().unwrap();
-        let path = config_path(Target::Codex, home.path());
+        let path = config_path(Target::Codex, &AgentDirs::under(home.path()));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "model = \"o4\"\n\n[mcp_servers.other]\ncommand = \"x\"\n").unwrap();
-        assert!(install(Target::Codex, home.path(), &stdio()).unwrap().1);
+        assert!(install(Target::Codex, &AgentDirs::under(home.path()), &stdio()).unwrap().1);
         let first = std::fs::read_to_string(&path).unwrap();
-        assert!(!install(Target::Codex, home.path(), &stdio()).unwrap().1);
+        assert!(!install(Target::Codex, &AgentDirs::under(home.path()), &stdio()).unwrap().1);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
         let t: toml::Table = toml::from_str(&first).unwrap();
         assert_eq!(t["model"].as_str(), Some("o4"));
@@ -293,17 +314,17 @@ mod tests {
     #[test]
     fn codex_config_keeps_comments_and_layout() {
         let home = tempfile::tempdir().unwrap();
-        let path = config_path(Target::Codex, home.path());
+        let path = config_path(Target::Codex, &AgentDirs::under(home.path()));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let before = "# my settings\nmodel = \"o4\"   # the fast one\n\n[tui]\n# quiet please\nnotifications = false\n";
         std::fs::write(&path, before).unwrap();
-        install(Target::Codex, home.path(), &stdio()).unwrap();
+        install(Target::Codex, &AgentDirs::under(home.path()), &stdio()).unwrap();
         let after = std::fs::read_to_string(&path).unwrap();
         assert!(after.starts_with(before), "the user's part is unchanged:\n{after}");
         assert!(after.contains("[mcp_servers.sessionfs]"), "{after}");
         assert!(!after.contains("[mcp_servers]\n"), "no empty parent table header: {after}");
         let http = Endpoint::Http { url: "https://h/mcp".into(), key: "sk_sfs_k".into() };
-        install(Target::Codex, home.path(), &http).unwrap();
+        install(Target::Codex, &AgentDirs::under(home.path()), &http).unwrap();
         let after = std::fs::read_to_string(&path).unwrap();
         assert!(after.starts_with(before), "{after}");
         let t: toml::Table = toml::from_str(&after).unwrap();
@@ -314,7 +335,7 @@ mod tests {
     #[test]
     fn missing_file_is_created() {
         let home = tempfile::tempdir().unwrap();
-        let (path, changed) = install(Target::Cursor, home.path(), &stdio()).unwrap();
+        let (path, changed) = install(Target::Cursor, &AgentDirs::under(home.path()), &stdio()).unwrap();
         assert!(changed && path.exists());
     }
 }
