@@ -553,6 +553,11 @@ async fn listing_paging_search_messages_and_edits() {
     assert_eq!(hits["total"], 1);
     assert_eq!(hits["results"][0]["session_id"], "ses_0000000000000001");
     assert!(hits["results"][0]["matches"][0]["snippet"].as_str().unwrap().contains("<mark>zebra</mark>"));
+    // The limits of `sfs search` and the MCP tool: 500 characters (not bytes), 64 words.
+    assert_eq!(alice.json(&format!("/sessions/search?q={}", "é".repeat(300))).await["total"], 0);
+    let many = vec!["zebra"; 65].join("%20");
+    expect_error(alice.get(&format!("/sessions/search?q={many}")).await, 400, "bad_request").await;
+    expect_error(alice.get(&format!("/sessions/search?q={}", "z".repeat(501))).await, 400, "bad_request").await;
     let id = "ses_0000000000000001";
     let m = alice.json(&format!("/sessions/{id}/messages?page=2&page_size=2")).await;
     assert_eq!((m["total"].as_u64(), m["has_more"].as_bool()), (Some(5), Some(true)));

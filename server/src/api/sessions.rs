@@ -231,9 +231,12 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<SearchResponse>> {
     check_page(q.page, q.page_size, 50)?;
-    if q.q.trim().is_empty() || q.q.len() > 500 {
-        return Err(ApiError::new(ErrorCode::BadRequest).detail("q must be 1 to 500 characters"));
+    if q.q.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("q is empty: give the words to search for"));
     }
+    // The limits of `sfs search` and the MCP search tool, so a query one accepts the others do.
+    sessionfs_shared::search::check_query_size(&q.q)
+        .map_err(|too_big| ApiError::new(ErrorCode::BadRequest).detail(format!("q: {too_big}")))?;
     let since = q.days.map(days_ago);
     let tool = q.tool.as_deref().map(tool_name);
     let (rows, total) =
