@@ -684,3 +684,53 @@ fn a_failed_pull_leaves_a_local_delete_in_force() {
     a.ok(&["import"]);
     assert!(a.json(&["list", "--json"]).as_array().unwrap().is_empty(), "the failed pull undid the delete");
 }
+
+#[test]
+fn codex_sessions_continued_differently_on_two_machines_fork_instead_of_overwriting() {
+    // Codex numbers messages by position: both machines' new turn is `msg_000002`.
+    let native = "0a1b2c3d-7777-2222-3333-444455556666";
+    let rollout = |m: &Machine| {
+        let dir = m.home.join(".codex/sessions/2026/03/20");
+        fs::create_dir_all(&dir).unwrap();
+        dir.join(format!("rollout-2026-03-20T10-00-00-{native}.jsonl"))
+    };
+    let prompt = |m: &Machine, text: &str, second: u32| {
+        let line = json!({"timestamp": format!("2026-03-20T10:00:{second:02}.000Z"), "type": "response_item",
+            "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}});
+        let mut f = OpenOptions::new().create(true).append(true).open(rollout(m)).unwrap();
+        writeln!(f, "{line}").unwrap();
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
+    let meta = json!({"timestamp": "2026-03-20T10:00:00.000Z", "type": "session_meta", "payload": {"id": native,
+        "timestamp": "2026-03-20T10:00:00.000Z", "cwd": "/tmp/p", "originator": "codex_cli_rs", "cli_version": "0.169.0"}});
+    for m in [&a, &b] {
+        login(m, &server, &key);
+        fs::create_dir_all(rollout(m).parent().unwrap()).unwrap();
+        fs::write(rollout(m), format!("{meta}\n")).unwrap();
+        prompt(m, "common start", 1);
+    }
+    a.ok(&["import"]);
+    a.ok(&["sync"]);
+    let id = a.json(&["list", "--json"])[0]["id"].as_str().unwrap().to_owned();
+    b.ok(&["import"]);
+    b.ok(&["sync"]);
+    prompt(&a, "continued on a", 5);
+    prompt(&b, "continued on b", 7);
+    a.ok(&["import"]);
+    b.ok(&["import"]);
+    a.ok(&["sync"]);
+    let report = b.json(&["sync", "--json"]);
+    assert_eq!(report["forks"].as_array().map(Vec::len), Some(1), "B's turn must fork, not replace A's: {report}");
+    let fork = report["forks"][0].as_str().unwrap().to_owned();
+    a.ok(&["sync"]);
+    let texts = |m: &Machine, id: &str| -> Vec<String> {
+        let v = m.json(&["show", id, "--json"]);
+        v["messages"].as_array().unwrap().iter().map(|m| m["content"][0]["text"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(texts(&a, &id), ["common start", "continued on a"]);
+    assert_eq!(texts(&a, &fork), ["common start", "continued on b"]);
+    assert_eq!(texts(&b, &id), ["common start", "continued on a"], "B takes the server's version");
+}

@@ -148,9 +148,17 @@ enum Relation {
     Diverged,
 }
 
+/// Whether two copies of a message are the same message: the same ID, written at the same time. The ID
+/// alone is not enough: Codex's are positions (`msg_000007`), so two machines that continued a session
+/// differently hold different messages under the same IDs. The text cannot decide it either: the server's
+/// copy is redacted and the local one is not.
+fn same_message(a: &Message, b: &Message) -> bool {
+    a.msg_id == b.msg_id && a.timestamp == b.timestamp
+}
+
 /// How many leading messages `a` and `b` share.
 fn common_prefix(a: &[Message], b: &[Message]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x.msg_id == y.msg_id).count()
+    a.iter().zip(b).take_while(|(x, y)| same_message(x, y)).count()
 }
 
 fn relation(local: &[Message], remote: &[Message]) -> Relation {
@@ -630,6 +638,7 @@ fn parse_messages(bytes: &[u8]) -> Vec<Message> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
     use sessionfs_shared::sfs::{Block, Role};
 
     use super::*;
@@ -646,6 +655,24 @@ mod tests {
         assert_eq!(relation(&base[..1], &base), Relation::RemoteAhead);
         assert_eq!(relation(&msgs(&[("u1", "a"), ("x", "c")]), &base), Relation::Diverged);
         assert_eq!(relation(&[], &[]), Relation::Same);
+    }
+
+    #[test]
+    fn positional_ids_written_at_other_times_are_other_messages() {
+        let at = |m: &mut Message, t: &str| m.timestamp = Some(serde_json::from_value(json!(t)).unwrap());
+        let mut server = msgs(&[("msg_000001", "a"), ("msg_000002", "from a")]);
+        let mut here = msgs(&[("msg_000001", "a"), ("msg_000002", "from b")]);
+        for (m, t) in server.iter_mut().zip(["2026-03-20T10:00:00Z", "2026-03-20T10:00:05Z"]) {
+            at(m, t);
+        }
+        for (m, t) in here.iter_mut().zip(["2026-03-20T10:00:00Z", "2026-03-20T10:00:07Z"]) {
+            at(m, t);
+        }
+        assert_eq!(relation(&here, &server), Relation::Diverged);
+        // The server's copy is redacted: the same message with other text is still the same message.
+        let mut redacted = here.clone();
+        redacted[1] = Message { content: vec![Block::text("[REDACTED]")], ..here[1].clone() };
+        assert_eq!(relation(&here, &redacted), Relation::Same);
     }
 
     #[test]
