@@ -29,7 +29,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => report::usage_error(e),
+    };
     context::init_logging();
     match cli.command.run() {
         Ok(code) => code,

@@ -28,6 +28,38 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// How much of a rejected argument a usage error shows.
+const ECHO_CHARS: usize = 60;
+
+/// Print clap's usage error and exit (2), or its help or version (0). clap quotes a rejected value whole
+/// ("invalid value '<value>' for '<QUERY>'"), and the parser's own message may quote it again (`{:?}`): a
+/// 100,000-character argument came back as 100 to 200 KB of error. Each long value is cut to its first
+/// [`ECHO_CHARS`] characters wherever the message shows it; the rest of clap's message (the limit, the
+/// expected form) stays as it is.
+pub(crate) fn usage_error(err: clap::Error) -> ! {
+    use clap::error::ContextValue;
+    let long: Vec<&str> = err
+        .context()
+        .flat_map(|(_, value)| match value {
+            ContextValue::String(s) => vec![s.as_str()],
+            ContextValue::Strings(v) => v.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        })
+        .filter(|s| s.chars().count() > ECHO_CHARS)
+        .collect();
+    if long.is_empty() {
+        err.exit()
+    }
+    let mut text = err.render().to_string();
+    for value in long {
+        let cut: String = value.chars().take(ECHO_CHARS).chain(['…']).collect();
+        // The quoted form first: it contains the bare one.
+        text = text.replace(&format!("{value:?}"), &format!("{cut:?}")).replace(value, &cut);
+    }
+    let _ = write!(std::io::stderr().lock(), "{text}");
+    std::process::exit(err.exit_code())
+}
+
 /// The error and its causes, joined by `: `. Errors that show their cause in their own message (most of
 /// ours, and rusqlite's, whose cause is the same text with its code in front) would otherwise say it
 /// twice or three times, so a cause already said is left out, and so is one that only restates the cause

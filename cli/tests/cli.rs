@@ -559,6 +559,29 @@ fn list_columns_line_up_and_bad_or_empty_filters_say_so() {
 }
 
 #[test]
+fn a_usage_error_shows_only_the_start_of_a_huge_argument() {
+    let env = Env::new();
+    let huge = "x".repeat(100_000);
+    let quoted_huge = "\"".repeat(50_000);
+    for (args, says) in [
+        (vec!["search", huge.as_str()], "at most 500"),
+        (vec!["search", quoted_huge.as_str()], "at most 500"),
+        (vec!["list", "--since", huge.as_str()], "7d"),
+        (vec!["list", "--tool", huge.as_str()], "claude-code"),
+        (vec!["list", "-n", huge.as_str()], "--limit"),
+        (vec!["sync", "watch", huge.as_str()], "ses_"),
+        (vec!["list", huge.as_str()], "unexpected argument"),
+        (vec![huge.as_str()], "unrecognized subcommand"),
+    ] {
+        let out = env.sfs(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {}", &args[0], &stderr[..stderr.len().min(300)]);
+        assert!(stderr.len() < 600, "{}: the argument is echoed: {} bytes", &args[0], stderr.len());
+        assert!(stderr.contains(says) && stderr.contains('…'), "{stderr}");
+    }
+}
+
+#[test]
 fn terminal_escapes_in_session_text_are_shown_not_sent() {
     let env = Env::new();
     env.append(&user_line("u1", "retitle \u{1b}]0;pwned\u{7}then clear\u{1b}[2J the walrus"));
