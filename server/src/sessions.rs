@@ -242,9 +242,13 @@ pub fn detail(s: &SessionRecord) -> SessionDetail {
     }
 }
 
-/// `If-Match`/`If-None-Match` values arrive quoted or not, possibly weak (`W/"…"`).
+/// `If-Match`/`If-None-Match` values arrive quoted or not. A weak tag (`W/"…"`) is kept whole, so that it
+/// never equals an ETag: `If-Match` takes the strong comparison, in which a weak tag matches nothing (RFC 9110
+/// §13.1.1), so a push with one is refused with 409 `etag_mismatch` and the current ETag, not applied. (A pull's
+/// `If-None-Match` could use the weak comparison; the original server matches a weak tag there neither.)
 pub fn unquote_etag(v: &str) -> String {
-    v.trim().trim_start_matches("W/").trim_matches('"').to_owned()
+    let v = v.trim();
+    if v.starts_with("W/") { v.to_owned() } else { v.trim_matches('"').to_owned() }
 }
 
 #[cfg(test)]
@@ -258,7 +262,7 @@ mod tests {
         assert!(!is_alias("-bad"));
         assert!(!is_alias("has space"));
         assert_eq!(unquote_etag("\"abc\""), "abc");
-        assert_eq!(unquote_etag("W/\"abc\""), "abc");
+        assert_eq!(unquote_etag(" W/\"abc\""), "W/\"abc\"", "a weak tag never matches");
         assert_eq!(unquote_etag("abc"), "abc");
     }
 }

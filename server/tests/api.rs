@@ -110,6 +110,10 @@ async fn sync_follows_etag_semantics() {
     let body = expect_error(alice.push(ID, archive(ID, "gamma", 3), Some(&etag1)).await, 409, "etag_mismatch").await;
     assert_eq!(body["error"]["details"]["current_etag"], etag2.as_str());
     assert!(body["error"]["message"].as_str().unwrap().contains("sfs pull"));
+    // If-Match takes the strong comparison (RFC 9110 13.1.1): the current ETag marked weak matches nothing.
+    let weak = alice.push_request(ID, archive(ID, "delta", 5)).header("If-Match", format!("W/\"{etag2}\""));
+    let body = expect_error(weak.send().await.unwrap(), 409, "etag_mismatch").await;
+    assert_eq!(body["error"]["details"]["current_etag"], etag2.as_str(), "{body}");
     // Pull: the bytes, the quoted ETag, and 304 when unchanged.
     let r = alice.get(&format!("/sessions/{ID}/sync")).await;
     assert_eq!(r.headers()["etag"], format!("\"{etag2}\"").as_str());
