@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 const NATIVE_ID: &str = "0a1b2c3d-1111-2222-3333-444455556666";
 
 struct Env {
@@ -578,6 +580,23 @@ fn a_usage_error_shows_only_the_start_of_a_huge_argument() {
         assert_eq!(out.status.code(), Some(2), "{}: {}", &args[0], &stderr[..stderr.len().min(300)]);
         assert!(stderr.len() < 600, "{}: the argument is echoed: {} bytes", &args[0], stderr.len());
         assert!(stderr.contains(says) && stderr.contains('…'), "{stderr}");
+    }
+}
+
+#[test]
+fn a_session_too_large_for_the_server_gets_each_piece_of_advice_once() {
+    let env = seeded();
+    let server = common::Server::start(&env.tmp.path().join("srv"), &[("SFS_MAX_UPLOAD_SIZE", "1KB")]);
+    let key = common::signup(&server, "me@example.com");
+    env.ok(&["auth", "login", "--url", &server.url, "--key", &key]);
+    let id = env.json(&["list", "--json"])[0]["id"].as_str().unwrap().to_owned();
+    for attempt in ["first", "excluded since"] {
+        let out = env.sfs(&["push", &id]);
+        let said = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        assert_eq!(out.status.code(), Some(1), "{attempt}: {said}");
+        assert!(said.contains("too large"), "{attempt}: {said}");
+        assert_eq!(said.matches("/compact").count(), 1, "{attempt}: {said}");
+        assert!(said.matches("retried when it changes").count() <= 1, "{attempt}: {said}");
     }
 }
 

@@ -65,9 +65,18 @@ pub fn describe_push(id: &str, o: &PushOutcome) -> String {
         PushOutcome::DeletedOnServer => format!(
             "{id} was deleted on the server; it was not pushed. Use `sfs push {id} --undelete` to bring it back."
         ),
-        PushOutcome::TooLarge { message } => format!(
-            "{id} is too large for the server: {message}. Compact the session in its agent (/compact); it is retried when it changes."
-        ),
+        PushOutcome::TooLarge { message } => {
+            let mut s = format!("{id} is too large for the server: {}.", message.trim_end_matches('.'));
+            // The client's own size check ends with the catalogue's fix (compact, or raise the limit), and a
+            // session excluded before says when it is retried: each piece of advice is given once.
+            if !message.contains("/compact") {
+                s.push_str(" Compact the session in its agent (/compact).");
+            }
+            if !message.contains("retried when it changes") {
+                s.push_str(" It is retried when it changes.");
+            }
+            s
+        }
     }
 }
 
