@@ -116,26 +116,39 @@ fn stdio_server_lists_reads_and_resumes_the_local_store() {
 /// `sfs mcp serve` on a store, driven line by line.
 struct Serve {
     child: std::process::Child,
-    stdin: std::process::ChildStdin,
+    /// `None` once closed by [`Serve::finish`].
+    stdin: Option<std::process::ChildStdin>,
     /// Lines of stdout, read on a thread so that a missing reply fails the test instead of hanging it.
     lines: std::sync::mpsc::Receiver<String>,
     next: u64,
 }
 
 impl Serve {
+    /// The server after the handshake.
     fn start(home: &Path, store: &Path, path: &str) -> Self {
+        let mut s = Self::spawn(home, store, path, Stdio::null());
+        let init =
+            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}});
+        s.request("initialize", init);
+        s.raw(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes());
+        s
+    }
+
+    /// The server before any message.
+    fn spawn(home: &Path, store: &Path, path: &str, stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sfs"))
             .args(["mcp", "serve"])
             .env("HOME", home)
             .env("SFS_HOME", store)
             .env("PATH", path)
+            .env_remove("SFS_LOG")
             .current_dir(home)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
-        let stdin = child.stdin.take().unwrap();
+        let stdin = Some(child.stdin.take().unwrap());
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -145,18 +158,27 @@ impl Serve {
                 }
             }
         });
-        let mut s = Self { child, stdin, lines, next: 0 };
-        let init =
-            json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}});
-        s.request("initialize", init);
-        s.raw(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes());
-        s
+        Self { child, stdin, lines, next: 0 }
     }
 
     fn raw(&mut self, line: &[u8]) {
-        self.stdin.write_all(line).unwrap();
-        self.stdin.write_all(b"\n").unwrap();
-        self.stdin.flush().unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Close stdin, as a client that is done, and wait (60 s at most) for the server to exit.
+    fn finish(&mut self) -> std::process::ExitStatus {
+        self.stdin = None;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not exit within 60 s of stdin closing");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// The next message the server writes, whole.
@@ -377,4 +399,63 @@ fn protocol_and_argument_errors_are_answered_as_json_rpc_says_and_never_echo_the
     assert!(err && !text.contains("--in") && !text.contains("openapi"), "{text}");
     let r = mcp.request("tools/list", json!({}));
     assert_eq!(r["result"]["tools"].as_array().unwrap().len(), 8, "still serving");
+}
+
+#[test]
+fn a_malformed_handshake_is_answered_and_the_client_can_begin_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, store) = (tmp.path().join("home"), tmp.path().join("store"));
+    std::fs::create_dir_all(&home).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let log = tmp.path().join("stderr");
+    let mut mcp = Serve::spawn(&home, &store, &path, Stdio::from(std::fs::File::create(&log).unwrap()));
+    // `notifications/initialized` before initialize: dropped (rmcp ended the server on it, with a Debug dump).
+    mcp.raw(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes());
+    // Another request before initialize: told what comes first.
+    let r = mcp.request("tools/list", json!({}));
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+    assert!(message.contains("initialize must come first") && message.contains("clientInfo"), "{r}");
+    // initialize without clientInfo, or without anything: invalid params naming what it needs (rmcp named
+    // `_meta` fields of another protocol version).
+    for params in [json!({"protocolVersion": "2025-06-18", "capabilities": {}}), json!(null)] {
+        let r = mcp.request("initialize", params);
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(r["error"]["code"], -32602, "{r}");
+        assert!(message.contains("clientInfo") && !message.contains("_meta"), "{r}");
+    }
+    // ping is allowed before initialize, and a good initialize still begins the session.
+    assert_eq!(mcp.request("ping", json!({}))["result"], json!({}));
+    let init =
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}});
+    let r = mcp.request("initialize", init);
+    assert_eq!(r["result"]["serverInfo"]["name"], "sessionfs", "{r}");
+    mcp.raw(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes());
+    assert_eq!(mcp.request("tools/list", json!({}))["result"]["tools"].as_array().unwrap().len(), 8);
+    assert!(mcp.finish().success());
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(!stderr.contains("JsonRpc") && !stderr.contains("{ "), "a Debug dump: {stderr}");
+    assert!(stderr.lines().count() <= 1, "{stderr}");
+
+    // A client that gives up after a failed initialize ends the server quietly.
+    let mut mcp = Serve::spawn(&home, &store, &path, Stdio::from(std::fs::File::create(&log).unwrap()));
+    let r = mcp.request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(mcp.finish().success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "");
+}
+
+#[test]
+fn a_request_whose_id_is_not_a_string_or_number_gets_invalid_request_with_id_null() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, store) = (tmp.path().join("home"), tmp.path().join("store"));
+    std::fs::create_dir_all(&home).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut mcp = Serve::start(&home, &store, &path);
+    for id in [json!({"a": 1}), json!([1]), json!(true), json!(null)] {
+        mcp.raw(json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string().as_bytes());
+        let r = mcp.reply();
+        assert_eq!((r["id"].clone(), r["error"]["code"].clone()), (Value::Null, json!(-32600)), "{id}: {r}");
+    }
+    assert_eq!(mcp.request("ping", json!({}))["result"], json!({}), "still serving");
 }

@@ -27,9 +27,23 @@ pub use tools::SessionTools;
 
 /// Serve the tools over stdin/stdout until the client closes them. Nothing else may write to stdout.
 pub async fn serve_stdio(source: Arc<dyn SessionSource>) -> anyhow::Result<()> {
+    use rmcp::service::ServerInitializeError;
     let transport = LineTransport::new(tokio::io::stdin(), tokio::io::stdout());
-    SessionTools::new(source).serve(transport).await?.waiting().await?;
-    Ok(())
+    match SessionTools::new(source).serve(transport).await {
+        Ok(running) => {
+            running.waiting().await?;
+            Ok(())
+        }
+        // The client closed stdin before `initialize`: it left, which is not the server's failure (any
+        // malformed handshake it sent was answered by the transport).
+        Err(ServerInitializeError::ConnectionClosed(_)) => Ok(()),
+        // rmcp's message for this one is a Debug dump of the message; the transport lets only requests
+        // through before initialize, so it is not expected, but is said in one line if it comes.
+        Err(ServerInitializeError::ExpectedInitializeRequest(_)) => {
+            anyhow::bail!("the MCP client sent something other than a request before initialize")
+        }
+        Err(e) => Err(anyhow::anyhow!("the MCP handshake failed: {e}")),
+    }
 }
 
 /// The streamable HTTP service (a tower service; mount it with `nest_service("/mcp", …)`). `allowed_hosts`

@@ -3,6 +3,12 @@
 //! not found"; the client then waits for an answer that never comes, or is told the wrong thing. Here every
 //! such line gets the JSON-RPC error it calls for (-32700 parse error, -32600 invalid request, -32602 invalid
 //! params), with `id` null when the line has none to give, and never repeats what was sent.
+//!
+//! The handshake is checked here too. rmcp's answer to an `initialize` without `clientInfo` named fields of
+//! another protocol version (`_meta` ones), and anything but a request before `initialize` (the client's
+//! `notifications/initialized` sent too early) ended the server with a Debug dump on stderr. Until
+//! `initialize` is passed on, a malformed one is answered with what it needs, another request with
+//! "initialize must come first", and a notification or response is dropped, so the client can still begin.
 
 use std::sync::Arc;
 
@@ -93,7 +99,48 @@ enum Verdict {
     Ignore,
 }
 
-fn judge(line: &[u8]) -> Verdict {
+/// Where the session is: rmcp ends the connection on anything before its lifecycle begins but a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing but `ping` has been passed on yet.
+    BeforeInitialize,
+    /// `initialize` (or a request carrying the protocol version in its `_meta`, the lifecycle of MCP
+    /// 2026-07-28 that rmcp also serves) was passed on.
+    Started,
+}
+
+const INITIALIZE_TAKES: &str = "initialize takes {\"protocolVersion\": \"2025-06-18\", \"capabilities\": {…}, \
+                                \"clientInfo\": {\"name\": …, \"version\": …}}";
+
+/// What an `initialize` request's params lack, if anything. Never quotes what was sent (a serde error may,
+/// so it is cut).
+fn initialize_problem(params: Option<&Value>) -> Option<String> {
+    let Some(params) = params.filter(|p| p.is_object()) else {
+        return Some("params is missing or not an object".into());
+    };
+    let mut missing = Vec::new();
+    if !params.get("protocolVersion").is_some_and(Value::is_string) {
+        missing.push("protocolVersion (a string)");
+    }
+    if !params.get("capabilities").is_some_and(Value::is_object) {
+        missing.push("capabilities (an object)");
+    }
+    let info = params.get("clientInfo");
+    let field_is_string = |f: &str| info.and_then(|i| i.get(f)).is_some_and(Value::is_string);
+    if !field_is_string("name") || !field_is_string("version") {
+        missing.push("clientInfo (an object with name and version strings)");
+    }
+    if !missing.is_empty() {
+        return Some(format!("missing or of the wrong type: {}", missing.join(", ")));
+    }
+    serde_json::from_value::<rmcp::model::InitializeRequestParams>(params.clone()).err().map(|e| {
+        let e = e.to_string();
+        let cut: String = e.chars().take(200).collect();
+        format!("a field has the wrong shape ({cut}{})", if cut.len() < e.len() { "…" } else { "" })
+    })
+}
+
+fn judge(line: &[u8], phase: Phase) -> Verdict {
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -107,9 +154,46 @@ fn judge(line: &[u8]) -> Verdict {
             return Verdict::Reply(error_reply(Value::Null, PARSE_ERROR, &message));
         }
     };
+    // An id is a string or a number (JSON-RPC 2.0 §4); one that is neither cannot be answered by it, so the
+    // error goes to id null. (rmcp dropped such a line without a word.)
+    if value.get("id").is_some_and(|id| !id.is_string() && !id.is_number()) {
+        return Verdict::Reply(error_reply(
+            Value::Null,
+            INVALID_REQUEST,
+            "Invalid Request: \"id\" must be a string or a number",
+        ));
+    }
     // Only a request (with an id) is answered; a malformed notification has no one to answer.
-    let id = value.get("id").filter(|id| id.is_string() || id.is_number()).cloned();
+    let id = value.get("id").cloned();
     let method = value.get("method").and_then(Value::as_str).map(str::to_owned);
+    if phase == Phase::BeforeInitialize {
+        match (&id, method.as_deref()) {
+            (Some(id), Some("initialize")) => {
+                if let Some(problem) = initialize_problem(value.get("params")) {
+                    let message = format!("Invalid params: {INITIALIZE_TAKES}; {problem}");
+                    return Verdict::Reply(error_reply(id.clone(), INVALID_PARAMS, &message));
+                }
+            }
+            (Some(_), Some("ping")) => {}
+            (Some(id), Some(_)) => {
+                let inline = value.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion").is_some();
+                if !inline {
+                    let message = format!(
+                        "Invalid Request: initialize must come first, and be answered, before other requests; \
+                         {INITIALIZE_TAKES}"
+                    );
+                    return Verdict::Reply(error_reply(id.clone(), INVALID_REQUEST, &message));
+                }
+            }
+            // A notification (`notifications/initialized` sent before `initialize`) or a response: nothing
+            // to answer, and rmcp would end the connection on it. (A line that is neither is judged below.)
+            _ if serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(value.clone()).is_ok() => {
+                tracing::warn!("ignored a message that is not a request before initialize (initialize comes first)");
+                return Verdict::Ignore;
+            }
+            _ => {}
+        }
+    }
     if let (Some(id), Some("tools/call")) = (&id, method.as_deref()) {
         let params = value.get("params");
         let name_ok = params.and_then(|p| p.get("name")).is_some_and(Value::is_string);
@@ -143,9 +227,10 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let mut phase = Phase::BeforeInitialize;
     loop {
         let verdict = match next_line(&mut read).await {
-            Ok(Line::Whole(line)) => judge(&line),
+            Ok(Line::Whole(line)) => judge(&line, phase),
             Ok(Line::TooLong) => Verdict::Reply(error_reply(
                 Value::Null,
                 INVALID_REQUEST,
@@ -159,6 +244,13 @@ where
         };
         match verdict {
             Verdict::Message(message) => {
+                // Before initialize only requests get here, and of those all but ping begin the lifecycle.
+                if phase == Phase::BeforeInitialize
+                    && let RxJsonRpcMessage::<RoleServer>::Request(r) = &*message
+                    && !matches!(r.request, rmcp::model::ClientRequest::PingRequest(_))
+                {
+                    phase = Phase::Started;
+                }
                 if tx.send(*message).await.is_err() {
                     return; // the service stopped
                 }
