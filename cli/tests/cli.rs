@@ -686,4 +686,7 @@ fn import_counts_only_sessions_it_wrote_and_a_local_delete_is_restored_from_the_
     let out = env.ok(&["restore", &id]);
     assert!(out.contains("Captured") && out.contains("again"), "{out}");
     assert_eq!(env.json(&["list", "--json"]).as_array().unwrap().len(), 1);
+    // With the turn the agent wrote while it was deleted.
+    let shown = env.json(&["show", &id, "--json"]);
+    assert!(shown["messages"].as_array().unwrap().iter().any(|m| m["msg_id"] == "u9"), "{shown}");
 }

@@ -66,6 +66,11 @@ impl Machine {
     fn login(&self, server: &Server, key: &str) {
         self.ok(&["auth", "login", "--url", &server.url, "--key", key]);
     }
+
+    fn msg_ids(&self, id: &str) -> Vec<String> {
+        let v = self.json(&["show", id, "--json"]);
+        v["messages"].as_array().unwrap().iter().map(|m| m["msg_id"].as_str().unwrap().to_owned()).collect()
+    }
 }
 
 #[test]
@@ -110,6 +115,64 @@ fn restore_of_a_local_delete_that_was_never_pushed_recaptures_it_while_logged_in
     let list = a.json(&["list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["id"], ID);
+}
+
+#[test]
+fn restore_brings_back_what_the_agent_wrote_while_deleted_and_what_was_never_pushed_whatever_the_scope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    for scope in ["everywhere", "local", "cloud"] {
+        let a = Machine::new(tmp.path(), scope);
+        a.say("u1", "pushed before the delete");
+        a.ok(&["import"]);
+        a.login(&server, &signup(&server, &format!("{scope}@example.com")));
+        a.ok(&["sync"]);
+        a.say("u2", "captured here, never pushed");
+        a.ok(&["import"]);
+        a.ok(&["delete", ID, "--scope", scope]);
+        a.say("u3", "written while the session was deleted");
+        a.ok(&["import"]);
+        let out = a.ok(&["restore", ID]);
+        assert!(out.contains("the restored copy lacked"), "{scope}: {out}");
+        assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3"], "{scope}: {out}");
+        // Capture goes on from there, and sync takes it all to the server.
+        a.say("u4", "after the restore");
+        a.ok(&["import"]);
+        assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3", "u4"], "{scope}");
+        a.ok(&["sync"]);
+        let remote = a.json(&["list-remote", "--json"]);
+        assert_eq!(remote[0]["message_count"], 4, "{scope}: {remote}");
+    }
+}
+
+#[test]
+fn restore_keeps_the_servers_turns_and_adds_the_agent_files_turns_when_each_lacks_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
+    a.say("u1", "the start");
+    a.ok(&["import"]);
+    a.login(&server, &key);
+    a.ok(&["sync"]);
+    // Another machine with the same agent session adds a turn, which only the server's copy has.
+    b.say("u1", "the start");
+    b.say("b2", "from the other machine");
+    b.ok(&["import"]);
+    b.login(&server, &key);
+    b.ok(&["sync"]);
+    a.ok(&["delete", ID]);
+    // Meanwhile the agent here writes more turns than the server's copy holds.
+    for (uuid, text) in [("u2", "two"), ("u3", "three"), ("u4", "four")] {
+        a.say(uuid, text);
+    }
+    a.ok(&["import"]);
+    let out = a.ok(&["restore", ID]);
+    assert!(out.contains("Pulled") && out.contains("Captured 3 messages"), "{out}");
+    assert_eq!(a.msg_ids(ID), ["u1", "b2", "u2", "u3", "u4"]);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(b.msg_ids(ID), ["u1", "b2", "u2", "u3", "u4"]);
 }
 
 #[test]

@@ -61,7 +61,8 @@ pub struct CaptureReport {
     pub skipped: u64,
     /// The session was rebuilt from all its files.
     pub recaptured: bool,
-    /// A recapture came out shorter than the stored copy, which was kept.
+    /// A recapture came out shorter than the stored copy (or, restoring, each lacked messages the other
+    /// held), and the stored copy was kept, with the native files' messages it lacked after it.
     pub kept_longer_copy: bool,
 }
 
@@ -337,8 +338,13 @@ impl Capturer {
 
         if let Some(prev) = prev.as_ref().filter(|p| p.session_id.as_str().starts_with("ses_")) {
             let id = prev.session_id.clone();
+            if DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
+                // Not read while deleted: its position stays where capture stopped, so what the agent writes
+                // meanwhile is still ahead of it when the session is restored (read now, it would be passed over).
+                return Ok(None);
+            }
             let row = self.store.index().session(&id)?;
-            if row.is_none() && !DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
+            if row.is_none() {
                 // The session was removed from the store while its native file stayed: capture it again.
                 return self.recapture(&id, Some(file)).map(Some);
             }
@@ -395,7 +401,7 @@ impl Capturer {
                             return Ok(None); // only a half-written line so far
                         }
                         let fed = Fed { before, parser, messages: out.messages, skipped: out.skipped };
-                        return self.append(prev.clone(), file, fed, prev.offset + out.consumed).map(Some);
+                        return self.append(prev.clone(), file, fed, prev.offset + out.consumed);
                     }
                 } else if parser.mode() == ParseMode::Snapshot
                     && prev.offset == size
@@ -433,7 +439,7 @@ impl Capturer {
             // Another file of a known session (a sub-agent thread seen before its parent was).
             return self.recapture(&id, Some(parsed.file)).map(Some);
         }
-        self.write_full(&id, vec![parsed]).map(Some)
+        self.write_full(&id, vec![parsed], false).map(Some)
     }
 
     fn parse_whole(&self, file: NativeFile) -> Result<Parsed> {
@@ -469,12 +475,56 @@ impl Capturer {
     fn recapture_files(&mut self, id: &SessionId, mut files: Vec<NativeFile>) -> Result<CaptureReport> {
         files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
         let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
-        self.write_full(id, parsed)
+        self.write_full(id, parsed, false)
+    }
+
+    /// Read a restored session's native files again from their start, and add to its stored copy what they
+    /// hold that it lacks. While a session is deleted its files are not read, and a copy pulled back from the
+    /// server lacks what this machine captured and never pushed: the agent's files still hold both. The stored
+    /// copy (the server's, or the one kept here) is kept whole, the native files' messages it lacks go after
+    /// it, and capture goes on from the files' ends. The session must no longer be in `deleted.json`.
+    ///
+    /// Its files are those the index has positions for, and any other whose name carries its agent's ID for
+    /// the session. `Ok(None)`: no such file, or none with a message, and no stored copy.
+    pub fn recapture_restored(&mut self, id: &SessionId) -> Result<Option<CaptureReport>> {
+        let mut files = self.session_files(id, None)?;
+        for f in self.discover() {
+            let named = f.native_id.as_deref().is_some_and(|n| !n.is_empty() && SessionId::derive(n) == *id);
+            if named && !files.iter().any(|x| x.path == f.path) {
+                files.push(f);
+            }
+        }
+        if files.is_empty() {
+            return Ok(None);
+        }
+        files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
+        // As in `capture_path`: one capture at a time across processes (the daemon may be capturing).
+        self.store.index_mut().begin_batch()?;
+        let done = (|| {
+            let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
+            let known = self.store.index().session(id)?.is_some() || self.store.session_dir(id).exists();
+            if !known && parsed.iter().all(|p| p.messages.is_empty()) {
+                return Ok(None); // as for any file: no session until its first message
+            }
+            self.write_full(id, parsed, true).map(Some)
+        })();
+        match done {
+            Ok(report) => {
+                self.store.index_mut().end_batch()?;
+                Ok(report)
+            }
+            Err(e) => {
+                self.store.index_mut().abort_batch();
+                Err(e)
+            }
+        }
     }
 
     /// Write a whole session from parsed files: append when the stored copy is a prefix of it, rewrite
-    /// when it is at least as long, keep the stored copy when it is longer.
-    fn write_full(&mut self, id: &SessionId, mut parsed: Vec<Parsed>) -> Result<CaptureReport> {
+    /// when it is at least as long, keep the stored copy when it is longer. `restoring`
+    /// ([`Capturer::recapture_restored`]): the stored copy is kept, not rewritten, also when it and the native
+    /// files each hold messages the other lacks.
+    fn write_full(&mut self, id: &SessionId, mut parsed: Vec<Parsed>, restoring: bool) -> Result<CaptureReport> {
         let Some(first) = parsed.first() else {
             return Err(ClientError::NotFound(id.to_string()));
         };
@@ -529,16 +579,32 @@ impl Capturer {
             row = self.store.index().session(id)?;
         }
         let stored_count = row.as_ref().map_or(0, |r| r.message_count);
+        let is_prefix_of_all = |stored: &[Message]| {
+            stored.len() <= all.len() && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id)
+        };
+        // Read here only when restoring (a rewrite is decided on lengths otherwise).
+        let mut stored_read = match row.as_ref() {
+            Some(_) if restoring && !deleted.contains(id) => Some(dir.read_messages()?.messages),
+            _ => None,
+        };
+        let diverged = stored_read.as_deref().is_some_and(|stored| !is_prefix_of_all(stored));
 
         let mut tx_plan = WritePlan::default();
         if deleted.contains(id) {
             info!(session.id = %id, "not capturing a deleted session");
-        } else if let Some(row) = row.as_ref().filter(|_| (all.len() as u64) < stored_count) {
-            warn!(session.id = %id, stored = stored_count, native = all.len(), "native files are shorter than the stored session; keeping the stored copy");
+        } else if let Some(row) = row.as_ref().filter(|_| (all.len() as u64) < stored_count || diverged) {
+            if diverged && (all.len() as u64) >= stored_count {
+                info!(session.id = %id, "the restored copy and the native files each hold messages the other lacks; keeping the restored copy and adding the others after it");
+            } else {
+                warn!(session.id = %id, stored = stored_count, native = all.len(), "native files are shorter than the stored session; keeping the stored copy");
+            }
             tx_plan.kept_longer = true;
             // What the native files hold that the stored copy does not (a turn added in the same pass as the
-            // file shrank) goes after it.
-            let stored = dir.read_messages()?.messages;
+            // file shrank, or while the session was deleted) goes after it.
+            let stored = match stored_read.take() {
+                Some(stored) => stored,
+                None => dir.read_messages()?.messages,
+            };
             let mut have: HashMap<&str, Vec<&Message>> = HashMap::new();
             for m in &stored {
                 have.entry(m.msg_id.as_str()).or_default().push(m);
@@ -563,8 +629,12 @@ impl Capturer {
             }
         } else {
             dir.create()?;
-            let stored = if row.is_some() { dir.read_messages()?.messages } else { Vec::new() };
-            let is_prefix = stored.len() <= all.len() && stored.iter().zip(&all).all(|(a, b)| a.msg_id == b.msg_id);
+            let stored = match (stored_read.take(), row.is_some()) {
+                (Some(stored), _) => stored,
+                (None, true) => dir.read_messages()?.messages,
+                (None, false) => Vec::new(),
+            };
+            let is_prefix = is_prefix_of_all(&stored);
             tx_plan.total = all.len() as u64;
             tx_plan.tool_uses = all.iter().map(|m| m.tool_use_count() as u64).sum();
             if row.is_none() {
@@ -589,7 +659,18 @@ impl Capturer {
             }
         }
 
-        let native_rows = native_rows_of(&parsed, &counts, id);
+        let mut native_rows = native_rows_of(&parsed, &counts, id);
+        if deleted.contains(id) {
+            // A file seen for the first time is recorded, so it is not parsed again on every pass; the others
+            // keep their positions (see `capture_path_with`), and a restore reads them all again.
+            let mut first_seen = Vec::new();
+            for r in native_rows {
+                if self.store.index().native_file(&r.path)?.is_none() {
+                    first_seen.push(r);
+                }
+            }
+            native_rows = first_seen;
+        }
         let metas = metas_of(&parsed);
         let report = CaptureReport {
             session_id: id.clone(),
@@ -619,19 +700,26 @@ impl Capturer {
         Ok(report)
     }
 
-    /// The fast path: new messages from an appended file.
-    fn append(&mut self, prev: NativeFileRow, file: NativeFile, fed: Fed, offset: u64) -> Result<CaptureReport> {
+    /// The fast path: new messages from an appended file. `None`: the session is deleted, and the file's
+    /// position stays where it was (see `capture_path_with`).
+    fn append(
+        &mut self,
+        prev: NativeFileRow,
+        file: NativeFile,
+        fed: Fed,
+        offset: u64,
+    ) -> Result<Option<CaptureReport>> {
         let Fed { before, parser, mut messages, skipped } = fed;
         let id = prev.session_id.clone();
-        let deleted = DeletedList::load(&self.store.paths().deleted_json());
-        if !deleted.contains(&id) {
-            // Written by a pass that was not committed: the native file brings them again, once is enough.
-            let adopted = self.adopt_uncommitted(&id)?;
-            messages.retain(|m| !adopted.contains(&m.msg_id));
+        if DeletedList::load(&self.store.paths().deleted_json()).contains(&id) {
+            return Ok(None);
         }
+        // Written by a pass that was not committed: the native file brings them again, once is enough.
+        let adopted = self.adopt_uncommitted(&id)?;
+        messages.retain(|m| !adopted.contains(&m.msg_id));
         let row = self.store.index().session(&id)?;
         let mut plan = WritePlan::default();
-        let skip_session = deleted.contains(&id) || row.is_none();
+        let skip_session = row.is_none();
         if !skip_session {
             let row = row.as_ref().ok_or_else(|| ClientError::NotFound(id.to_string()))?;
             let dir = self.store.session_dir(&id);
@@ -707,7 +795,7 @@ impl Capturer {
             carried,
         };
         self.commit(&w, texts, skip_session)?;
-        Ok(report)
+        Ok(Some(report))
     }
 
     /// Take into the index what `messages.jsonl` holds past the length the index committed: whole message

@@ -1064,9 +1064,15 @@ pub(crate) mod write {
         Ok(tx.execute("DELETE FROM reindex_pending WHERE session_id = ?1", [id.as_str()])? > 0)
     }
 
+    /// Remove a session's rows, with the capture positions of its native files.
     pub(crate) fn delete_session(tx: &WriteTx<'_>, id: &SessionId) -> Result<()> {
-        clear_messages(tx, id)?;
         tx.execute("DELETE FROM native_files WHERE session_id = ?1", [id.as_str()])?;
+        delete_session_keeping_capture(tx, id)
+    }
+
+    /// Remove a session's rows but not the capture positions of its native files.
+    pub(crate) fn delete_session_keeping_capture(tx: &WriteTx<'_>, id: &SessionId) -> Result<()> {
+        clear_messages(tx, id)?;
         tx.execute("DELETE FROM sessions WHERE session_id = ?1", [id.as_str()])?;
         Ok(())
     }

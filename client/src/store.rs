@@ -348,14 +348,17 @@ impl Store {
         tx.commit()
     }
 
-    /// Remove a session from disk and index.
+    /// Remove a session from disk and index. The index keeps where capture stopped in each of its native
+    /// files: a deleted session's files are not read while it is deleted, and a restore (see
+    /// [`crate::Capturer::recapture_restored`]) finds them there; a session removed and not deleted is captured
+    /// again whole.
     pub fn remove(&mut self, id: &SessionId) -> Result<()> {
         let dir = self.paths.session(id);
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(ClientError::io("removing", &dir))?;
         }
         let tx = self.index.write()?;
-        write::delete_session(&tx, id)?;
+        write::delete_session_keeping_capture(&tx, id)?;
         tx.commit()?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
-use sessionfs_client::{Capturer, ListFilter, Store, StorePaths};
+use sessionfs_client::{Capturer, DeletedList, ListFilter, Store, StorePaths};
 use sessionfs_shared::sfs::Manifest;
 use sessionfs_shared::{AgentKind, SessionId};
 
@@ -371,6 +371,109 @@ fn deleted_sessions_are_not_captured_again() {
     c.import_all(&mut ()).unwrap();
     assert!(c.store().index().session(&id()).unwrap().is_none());
     assert!(!c.store().session_dir(&id()).exists());
+}
+
+fn mark_deleted(c: &Capturer, scope: &str) {
+    DeletedList::mark(&c.store().paths().deleted_json(), &id(), scope, None, None).unwrap();
+}
+
+fn unmark_deleted(c: &Capturer) {
+    DeletedList::remove(&c.store().paths().deleted_json(), &id()).unwrap();
+}
+
+#[test]
+fn turns_written_while_a_session_is_deleted_are_captured_once_it_is_restored() {
+    // Deleted here too (`sfs delete`, scope local or everywhere): the stored copy goes, the positions stay.
+    let env = Env::new();
+    env.append(&user("u1", None, "before the delete"));
+    let mut c = env.capturer();
+    c.capture_path(&env.session_file()).unwrap();
+    mark_deleted(&c, "everywhere");
+    c.store_mut().remove(&id()).unwrap();
+    env.append(&assistant("a1", "u1", "written while deleted"));
+    assert_eq!(c.capture_path(&env.session_file()).unwrap(), None);
+    c.import_all(&mut ()).unwrap();
+    assert!(c.store().index().session(&id()).unwrap().is_none(), "a deleted session is not captured");
+    unmark_deleted(&c);
+    let r = c.recapture_restored(&id()).unwrap().unwrap();
+    assert_eq!(r.new_messages, 2);
+    assert_eq!(messages(&c), ["u1", "a1"]);
+    env.append(&user("u2", Some("a1"), "after the restore"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+
+    // Deleted on the server only (the stored copy stays): its file is not read while deleted, and the next
+    // capture after the delete is undone reads on from where capture stopped.
+    mark_deleted(&c, "cloud");
+    env.append(&assistant("a2", "u2", "written while deleted on the server"));
+    assert_eq!(c.capture_path(&env.session_file()).unwrap(), None);
+    c.import_all(&mut ()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2"]);
+    unmark_deleted(&c);
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "u2", "a2"]);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 4);
+    assert_fulltext_complete(&c);
+}
+
+/// Add a message to the stored copy that the native file does not have (as a copy pulled from the server
+/// holds one another machine wrote), and index it.
+fn add_stored_message(c: &mut Capturer, msg_id: &str, text: &str) {
+    let dir = c.store().session_dir(&id());
+    let path = dir.path().join("messages.jsonl");
+    let line = serde_json::json!({"msg_id": msg_id, "role": "user", "content": [{"type": "text", "text": text}],
+        "timestamp": "2026-03-20T10:00:02.000Z"});
+    let mut f = OpenOptions::new().append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+    c.store_mut().reindex_session(&id()).unwrap();
+}
+
+#[test]
+fn a_restore_keeps_the_restored_copy_and_adds_what_only_the_native_files_hold() {
+    let env = Env::new();
+    env.append(&user("u1", None, "one"));
+    env.append(&assistant("a1", "u1", "two"));
+    let mut c = env.capturer();
+    c.import_all(&mut ()).unwrap();
+    mark_deleted(&c, "everywhere");
+    c.store_mut().remove(&id()).unwrap();
+    // The agent goes on: the native file ends up longer than the copy restored, and each has a turn the other
+    // lacks. Read as a rewritten file, the longer native file would replace the copy and lose its turn.
+    env.append(&user("u2", Some("a1"), "three from here"));
+    env.append(&assistant("a2", "u2", "four"));
+    env.append(&user("u3", Some("a2"), "five"));
+    c.import_all(&mut ()).unwrap();
+    unmark_deleted(&c);
+    // What `sfs restore` pulls back from the server: the copy as it was, plus a turn another machine added.
+    let file = env.session_file();
+    let native = fs::read_to_string(&file).unwrap();
+    let first_two: String = native.lines().take(2).map(|l| format!("{l}\n")).collect();
+    fs::write(&file, &first_two).unwrap();
+    let mut other = env.capturer();
+    other.capture_path(&file).unwrap();
+    add_stored_message(&mut other, "b3", "from another machine");
+    drop(other);
+    fs::write(&file, native).unwrap();
+
+    let r = c.recapture_restored(&id()).unwrap().unwrap();
+    assert_eq!((r.new_messages, r.kept_longer_copy), (3, true));
+    assert_eq!(messages(&c), ["u1", "a1", "b3", "u2", "a2", "u3"]);
+    assert_eq!(c.store().index().session(&id()).unwrap().unwrap().message_count, 6);
+    assert_eq!(c.store().index().search("another machine", None, 5).unwrap().len(), 1);
+    assert_eq!(c.store().index().search("three", None, 5).unwrap().len(), 1);
+    // Nothing is read twice afterwards, and capture goes on from the file's end.
+    assert_eq!(c.recapture_restored(&id()).unwrap().unwrap().new_messages, 0);
+    env.append(&assistant("a3", "u3", "six"));
+    c.capture_path(&env.session_file()).unwrap();
+    assert_eq!(messages(&c), ["u1", "a1", "b3", "u2", "a2", "u3", "a3"]);
+    assert_fulltext_complete(&c);
+}
+
+#[test]
+fn a_restore_without_a_native_file_or_a_stored_copy_finds_nothing() {
+    let env = Env::new();
+    let mut c = env.capturer();
+    assert_eq!(c.recapture_restored(&id()).unwrap(), None);
 }
 
 #[test]

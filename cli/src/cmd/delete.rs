@@ -108,21 +108,36 @@ impl Restore {
                 Err(e) => return Err(e.into()),
             }
         }
-        if !local {
-            if on_server {
-                let mut syncer = context::syncer()?;
-                syncer.pull(&self.id, true)?;
-                outln!("Pulled {} back into the local store.", self.id);
-            } else {
-                // Capture it again from the agent's files.
-                let mut capturer = context::capturer()?;
-                let n = capturer.import_all(&mut ())?.iter().filter(|r| r.session_id == self.id).count();
-                if n == 0 {
-                    outln!("{} is no longer in the agent's files; nothing to restore here.", self.id);
-                    return Ok(ExitCode::FAILURE);
-                }
-                outln!("Captured {} again from the agent's files.", self.id);
+        if !local && on_server {
+            let mut syncer = context::syncer()?;
+            syncer.pull(&self.id, true)?;
+            outln!("Pulled {} back into the local store.", self.id);
+        }
+        // Whichever copy came back, the agent's files may hold more: what it wrote while the session was
+        // deleted (capture does not read a deleted session's files), and what this machine captured and never
+        // pushed (a copy pulled from the server lacks it). They are read again whole, and what the copy lacks
+        // goes after it.
+        let mut capturer = context::capturer()?;
+        let mut report = capturer.recapture_restored(&self.id)?;
+        if report.is_none() && !local && !on_server {
+            // Its files are not where the index last saw them: any file of the agent's may be it.
+            report = capturer.import_all(&mut ())?.into_iter().find(|r| r.session_id == self.id);
+        }
+        match report {
+            Some(r) if !local && !on_server => {
+                outln!("Captured {} again from the agent's files ({} messages).", self.id, r.new_messages)
             }
+            Some(r) if r.new_messages > 0 => outln!(
+                "Captured {} message{} the restored copy lacked from the agent's files.",
+                r.new_messages,
+                if r.new_messages == 1 { "" } else { "s" }
+            ),
+            Some(_) => {}
+            None if !local && !on_server => {
+                outln!("{} is no longer in the agent's files; nothing to restore here.", self.id);
+                return Ok(ExitCode::FAILURE);
+            }
+            None => {}
         }
         outln!("{} is no longer excluded from capture and autosync.", self.id);
         Ok(ExitCode::SUCCESS)
