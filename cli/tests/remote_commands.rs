@@ -176,6 +176,34 @@ fn restore_keeps_the_servers_turns_and_adds_the_agent_files_turns_when_each_lack
 }
 
 #[test]
+fn restoring_what_is_not_in_the_servers_trash_says_so_and_does_not_point_back_at_restore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("srv"), &[]);
+    let key = signup(&server, "me@example.com");
+    let out = Command::new("curl")
+        .args(["-s", "-X", "POST", "-H", &format!("Authorization: Bearer {key}")])
+        .arg(format!("{}/api/v1/sessions/{ID}/restore", server.url))
+        .output()
+        .unwrap();
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"]["code"], "session_deleted", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not in the trash") && message.contains("never pushed"), "{message}");
+    assert!(message.contains("purged") && !message.contains("sfs restore"), "{message}");
+    assert!(!body["error"]["details"]["fix"].as_str().unwrap().contains("sfs restore"), "{body}");
+    // `sfs restore` of such an ID, with nothing of it on this machine either, says both and fails.
+    let a = Machine::new(tmp.path(), "a");
+    a.login(&server, &key);
+    let out = a.sfs(&["restore", ID]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("not on the server, nor in its trash") && stdout.contains("nothing to restore"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn handoff_list_shows_the_inbox_and_what_was_sent() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("srv"), &[]);

@@ -20,12 +20,28 @@ struct Inner {
     details: Map<String, Value>,
     headers: Vec<(HeaderName, HeaderValue)>,
     cause: Option<String>,
+    /// In place of the catalogue's message and fix, where the wire code is the protocol's but its usual meaning
+    /// is not what happened.
+    instead: Option<(&'static str, &'static str)>,
 }
 
 impl ApiError {
     /// A catalogue error.
     pub fn new(code: ErrorCode) -> Self {
-        Self(Box::new(Inner { code, detail: None, details: Map::new(), headers: Vec::new(), cause: None }))
+        Self(Box::new(Inner {
+            code,
+            detail: None,
+            details: Map::new(),
+            headers: Vec::new(),
+            cause: None,
+            instead: None,
+        }))
+    }
+
+    /// With this message and fix in place of the catalogue's (the code and status stay, for the wire).
+    pub fn saying(mut self, message: &'static str, fix: &'static str) -> Self {
+        self.0.instead = Some((message, fix));
+        self
     }
 
     /// With a sentence saying what exactly was wrong.
@@ -85,12 +101,19 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let Inner { code, detail, details, headers, cause } = *self.0;
+        let Inner { code, detail, details, headers, cause, instead } = *self.0;
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Some(cause) = &cause {
             tracing::error!(code = code.code(), cause = %cause, "request failed");
         }
         let mut envelope = ErrorEnvelope::new(code, detail.as_deref());
+        if let Some((message, fix)) = instead {
+            envelope.error.message = match detail.as_deref().filter(|d| !d.is_empty()) {
+                Some(d) => format!("{message}: {d}. Fix: {fix}"),
+                None => format!("{message}. Fix: {fix}"),
+            };
+            envelope.error.details.insert("fix".into(), fix.into());
+        }
         envelope.error.details.extend(details);
         let mut resp = (status, axum::Json(envelope)).into_response();
         for (k, v) in headers {

@@ -423,11 +423,17 @@ async fn restore(
         Err(StoreError::Conflict { .. }) => {
             Err(ApiError::new(ErrorCode::Conflict).detail("the session is not deleted"))
         }
-        // The original answers 410 here, and its client reports it as "permanently purged".
-        Err(StoreError::NotFound) => {
-            Err(ApiError::new(ErrorCode::SessionDeleted)
-                .detail("it is not in the trash: it was purged, or never existed"))
-        }
+        // The original answers 410 here, and its client reports it as "permanently purged"; the catalogue's
+        // message and fix for 410 session_deleted are for a session in the trash, which this is not.
+        Err(StoreError::NotFound) => Err(ApiError::new(ErrorCode::SessionDeleted)
+            .saying(
+                "Session is not in the trash",
+                "nothing to restore from the server; a machine that still has a copy can push it again (`sfs push <id>`)",
+            )
+            .detail(
+                "it was never pushed to this server from this account, or it was purged after the retention \
+                 period (SFS_DELETE_RETENTION_DAYS, 30 days by default)",
+            )),
         Err(e) => Err(e.into()),
     }
 }
