@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use sessionfs_shared::terminal::{ECHO_CHARS, abbreviated};
+
 /// Print `sfs: error: <chain>` and a hint; a closed stdout (`sfs list | head`) is not an error.
 pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     let broken_pipe = |c: &(dyn std::error::Error + 'static)| {
@@ -28,9 +30,6 @@ pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// How much of a rejected argument a usage error shows.
-const ECHO_CHARS: usize = 60;
-
 /// Print clap's usage error and exit (2), or its help or version (0). clap quotes a rejected value whole
 /// ("invalid value '<value>' for '<QUERY>'"), and the parser's own message may quote it again (`{:?}`): a
 /// 100,000-character argument came back as 100 to 200 KB of error. Each long value is cut to its first
@@ -52,7 +51,7 @@ pub(crate) fn usage_error(err: clap::Error) -> ! {
     }
     let mut text = err.render().to_string();
     for value in long {
-        let cut: String = value.chars().take(ECHO_CHARS).chain(['…']).collect();
+        let cut = abbreviated(value);
         // The quoted form first: it contains the bare one.
         text = text.replace(&format!("{value:?}"), &format!("{cut:?}")).replace(value, &cut);
     }

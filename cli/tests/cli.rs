@@ -581,6 +581,13 @@ fn a_usage_error_shows_only_the_start_of_a_huge_argument() {
         assert!(stderr.len() < 600, "{}: the argument is echoed: {} bytes", &args[0], stderr.len());
         assert!(stderr.contains(says) && stderr.contains('…'), "{stderr}");
     }
+    // Not a usage error, but the lookup's "no session matches" quotes it too.
+    for command in ["show", "export", "delete"] {
+        let out = env.sfs(&[command, huge.as_str()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.len() < 600, "{command}: the argument is echoed: {} bytes", stderr.len());
+    }
 }
 
 #[test]

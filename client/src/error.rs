@@ -40,10 +40,10 @@ pub enum ClientError {
     #[error(transparent)]
     InvalidSessionId(#[from] InvalidSessionId),
     /// No session matches.
-    #[error("no session matches {0:?}")]
+    #[error("no session matches {:?}", sessionfs_shared::terminal::abbreviated(.0))]
     NotFound(String),
     /// Several sessions match a prefix.
-    #[error("{given:?} matches {} sessions: {}", candidates.len(), candidates.join(", "))]
+    #[error("{:?} matches {} sessions: {}", sessionfs_shared::terminal::abbreviated(given), candidates.len(), candidates.join(", "))]
     Ambiguous {
         /// The prefix given.
         given: String,

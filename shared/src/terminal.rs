@@ -24,6 +24,18 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// How much of something the user typed an error message quotes back.
+pub const ECHO_CHARS: usize = 60;
+
+/// `text` cut to its first [`ECHO_CHARS`] characters and `…`, for an error that quotes what was given: a
+/// 100,000-character argument must not come back as 100 KB of error.
+pub fn abbreviated(text: &str) -> Cow<'_, str> {
+    if text.chars().count() <= ECHO_CHARS {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().take(ECHO_CHARS).chain(['…']).collect())
+}
+
 /// A writer that passes on what it is given as [`printable`] text: for log lines, which may quote a path or an
 /// error from a session file. (It makes no I/O of its own: it wraps the caller's writer.)
 #[derive(Debug)]
@@ -44,6 +56,13 @@ impl<W: std::io::Write> std::io::Write for PrintableWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_input_is_abbreviated() {
+        assert_eq!(abbreviated("ses_0a1b"), "ses_0a1b");
+        let long = "é".repeat(100);
+        assert_eq!(abbreviated(&long), "é".repeat(ECHO_CHARS) + "…");
+    }
 
     #[test]
     fn escape_sequences_are_shown_not_sent() {
