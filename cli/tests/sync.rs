@@ -246,9 +246,9 @@ fn deletes_are_sync_aware_on_both_machines() {
     assert_eq!(trash.as_array().unwrap().len(), 1);
     b.ok(&["sync"]);
     assert!(b.json(&["list-remote", "--json"]).as_array().unwrap().is_empty(), "still deleted after B's second sync");
-    // Restore on A brings it back (from the server).
+    // Restore on A brings it back (from the server), with the turn the agent wrote while it was deleted.
     a.ok(&["restore", ID]);
-    assert_eq!(a.msg_ids(ID), ["u1"]);
+    assert_eq!(a.msg_ids(ID), ["u1", "u2"]);
     assert_eq!(a.json(&["list-remote", "--json"]).as_array().unwrap().len(), 1);
 }
 
