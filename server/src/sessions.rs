@@ -2,8 +2,13 @@
 //! store the blob under its content address, compare-and-swap the row, drop the replaced blob), reading
 //! members back, and turning rows into wire types.
 
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Component;
+
 use bytes::Bytes;
+use flate2::read::MultiGzDecoder;
 use sessionfs_shared::api::{SessionDetail, SessionSummary, SyncPushResponse};
+use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{ErrorCode, SessionId};
 
 use crate::archive::{self, CheckedArchive};
@@ -175,12 +180,226 @@ pub async fn accept_push(
 
 /// Read one member of a session's archive.
 pub async fn read_member(app: &AppState, s: &SessionRecord, name: &'static str) -> Result<Option<Vec<u8>>, ApiError> {
+    // Unpacking costs CPU and holds the member in memory, as a push does: reads share the pushes' slots so
+    // that many at once queue instead of exhausting the machine.
+    let _slot = app.push_slots.acquire().await.map_err(ApiError::internal)?;
     let bytes = app.blobs.get(&s.blob_key).await?;
     let limits = app.archive_limits();
     tokio::task::spawn_blocking(move || archive::read_member(&bytes, name, &limits))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::internal(format!("stored archive unreadable: {e}")))
+}
+
+/// One page of a session's messages (sidechain messages left out, unreadable lines skipped), and how many
+/// messages there are in all.
+pub struct MessagesPage {
+    /// The page, in the order asked for.
+    pub messages: Vec<Message>,
+    /// Messages in the whole session.
+    pub total: u64,
+}
+
+/// Page `page_size` messages from the `start`-th (0-based) of `messages.jsonl`, oldest or newest first.
+/// `messages.jsonl` is read as a stream, so memory is bounded by the page (and the longest line), not by the
+/// file: a small archive can hold a huge, very compressible member.
+pub async fn messages_page(
+    app: &AppState,
+    s: &SessionRecord,
+    newest_first: bool,
+    start: u64,
+    page_size: usize,
+) -> Result<MessagesPage, ApiError> {
+    // Every line is parsed to count the total: CPU grows with the file, so reads take a slot as pushes do.
+    let _slot = app.push_slots.acquire().await.map_err(ApiError::internal)?;
+    let bytes = app.blobs.get(&s.blob_key).await?;
+    let limits = app.archive_limits();
+    tokio::task::spawn_blocking(move || {
+        let mut open = |read: &mut dyn FnMut(&mut dyn BufRead) -> io::Result<()>| {
+            with_member(&bytes, MESSAGES, &limits, read).map(|found| found.is_some())
+        };
+        read_page(&mut open, newest_first, start, page_size)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::internal(format!("stored archive unreadable: {e}")))
+}
+
+const MESSAGES: &str = "messages.jsonl";
+
+/// Run `read` over member `name` of a stored archive, streamed; false when there is no such member. The
+/// archive passed [`archive::check`] when it was pushed; the limits only cap what a damaged one could cost.
+fn with_member(
+    compressed: &[u8],
+    name: &str,
+    limits: &archive::ArchiveLimits,
+    read: &mut dyn FnMut(&mut dyn BufRead) -> io::Result<()>,
+) -> io::Result<Option<()>> {
+    let unpacked = MultiGzDecoder::new(compressed).take(limits.max_unpacked_bytes.saturating_add(1));
+    let mut tar = tar::Archive::new(unpacked);
+    for entry in tar.entries()? {
+        let entry = entry?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        // Names as `check` normalises them (`./messages.jsonl` is `messages.jsonl`).
+        let matches = {
+            let path = entry.path()?;
+            let parts: Vec<&str> = path
+                .components()
+                .filter_map(|c| match c {
+                    Component::Normal(p) => p.to_str(),
+                    _ => None,
+                })
+                .collect();
+            parts.join("/") == name
+        };
+        if matches {
+            let mut lines = BufReader::with_capacity(64 * 1024, entry.take(limits.max_member_bytes));
+            return read(&mut lines).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Every this many messages, the first pass of a newest-first read notes the line the message is on, so the
+/// second pass skips to near its page without parsing what comes before.
+const CHECKPOINT_EVERY: u64 = 256;
+
+/// The messages whose index (among messages, 0-based) is in `lo..hi`, with room for no more: the page is all
+/// a read holds parsed, however long the file.
+struct Window {
+    lo: u64,
+    hi: u64,
+    messages: Vec<Message>,
+}
+
+impl Window {
+    fn new(lo: u64, page_size: usize) -> Self {
+        Self { lo, hi: lo.saturating_add(page_size as u64), messages: Vec::with_capacity(page_size) }
+    }
+
+    fn wants(&self, index: u64) -> bool {
+        (self.lo..self.hi).contains(&index)
+    }
+
+    fn done(&self, index: u64) -> bool {
+        index >= self.hi
+    }
+
+    fn offer(&mut self, index: u64, message: Message) {
+        if self.wants(index) && self.messages.len() < self.messages.capacity() {
+            self.messages.push(message);
+        }
+    }
+}
+
+/// One pass over the lines of `messages.jsonl`, from line `first_line` on, where the message index is
+/// `first_index`. Fills `window`; counts messages to the end unless `stop_after_window`; notes checkpoints.
+struct Pass<'a> {
+    first_line: u64,
+    first_index: u64,
+    window: &'a mut Window,
+    stop_after_window: bool,
+    checkpoints: Option<&'a mut Vec<(u64, u64)>>,
+}
+
+impl Pass<'_> {
+    /// The index after the last message read (the total when read to the end).
+    fn run(mut self, lines: &mut dyn BufRead) -> io::Result<u64> {
+        for _ in 0..self.first_line {
+            if lines.skip_until(b'\n')? == 0 {
+                return Ok(self.first_index);
+            }
+        }
+        let mut line_no = self.first_line;
+        let mut index = self.first_index;
+        let mut line = Vec::new();
+        loop {
+            if self.stop_after_window && self.window.done(index) {
+                return Ok(index);
+            }
+            line.clear();
+            if lines.read_until(b'\n', &mut line)? == 0 {
+                return Ok(index);
+            }
+            let this_line = line_no;
+            line_no += 1;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            let Ok(message) = Message::from_json_line(&line) else { continue };
+            if message.is_sidechain {
+                continue;
+            }
+            if let Some(marks) = self.checkpoints.as_deref_mut()
+                && index.is_multiple_of(CHECKPOINT_EVERY)
+            {
+                marks.push((index, this_line));
+            }
+            self.window.offer(index, message);
+            index += 1;
+        }
+    }
+}
+
+/// What a pass does with the lines of `messages.jsonl`.
+type OnePass<'a> = &'a mut dyn FnMut(&mut dyn BufRead) -> io::Result<()>;
+
+/// A page read through `open`, which runs its argument over the lines of `messages.jsonl` (once per pass) and
+/// says whether the file exists. Oldest first is one pass; newest first is two: one to count, one to read the
+/// page, starting at the checkpoint nearest before it.
+fn read_page(
+    open: &mut dyn FnMut(OnePass<'_>) -> io::Result<bool>,
+    newest_first: bool,
+    start: u64,
+    page_size: usize,
+) -> io::Result<MessagesPage> {
+    let mut total = 0;
+    if !newest_first {
+        let mut window = Window::new(start, page_size);
+        open(&mut |lines| {
+            let pass = Pass {
+                first_line: 0,
+                first_index: 0,
+                window: &mut window,
+                stop_after_window: false,
+                checkpoints: None,
+            };
+            total = pass.run(lines)?;
+            Ok(())
+        })?;
+        return Ok(MessagesPage { messages: window.messages, total });
+    }
+    let mut marks = Vec::new();
+    let mut count_only = Window::new(0, 0);
+    let found = open(&mut |lines| {
+        let pass = Pass {
+            first_line: 0,
+            first_index: 0,
+            window: &mut count_only,
+            stop_after_window: false,
+            checkpoints: Some(&mut marks),
+        };
+        total = pass.run(lines)?;
+        Ok(())
+    })?;
+    // Newest first, the page is the messages `total - start - page_size .. total - start` read forwards.
+    let hi = total.saturating_sub(start);
+    let lo = hi.saturating_sub(page_size as u64);
+    if !found || hi == 0 {
+        return Ok(MessagesPage { messages: Vec::new(), total });
+    }
+    let mut window = Window::new(lo, usize::try_from(hi - lo).unwrap_or(page_size));
+    let (first_index, first_line) = marks.iter().rev().find(|(index, _)| *index <= lo).copied().unwrap_or((0, 0));
+    open(&mut |lines| {
+        let pass = Pass { first_line, first_index, window: &mut window, stop_after_window: true, checkpoints: None };
+        pass.run(lines)?;
+        Ok(())
+    })?;
+    let mut messages = window.messages;
+    messages.reverse();
+    Ok(MessagesPage { messages, total })
 }
 
 /// Find a session by ID or alias; a string that is neither is the seed's 400.
@@ -264,5 +483,81 @@ mod tests {
         assert_eq!(unquote_etag("\"abc\""), "abc");
         assert_eq!(unquote_etag(" W/\"abc\""), "W/\"abc\"", "a weak tag never matches");
         assert_eq!(unquote_etag("abc"), "abc");
+    }
+
+    /// `messages.jsonl` of `n` messages `m0..`, every 7th a sidechain, with blank and unreadable lines.
+    fn jsonl(n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let side = i % 7 == 3;
+            out.extend_from_slice(
+                format!(
+                    r#"{{"msg_id":"m{i}","role":"user","is_sidechain":{side},"content":[{{"type":"text","text":"t{i}"}}]}}"#
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(if i % 5 == 0 { b"\n\nnot json\n" } else { b"\n" });
+        }
+        out
+    }
+
+    /// The IDs of the messages that are not sidechains, in file order.
+    fn main_ids(n: usize) -> Vec<String> {
+        (0..n).filter(|i| i % 7 != 3).map(|i| format!("m{i}")).collect()
+    }
+
+    /// Read a page from `file`, counting the passes and checking that no pass holds more than a page.
+    fn page(file: &[u8], newest: bool, start: u64, size: usize) -> (Vec<String>, u64, usize) {
+        let mut passes = 0;
+        let mut open = |read: &mut dyn FnMut(&mut dyn BufRead) -> io::Result<()>| {
+            passes += 1;
+            read(&mut io::Cursor::new(file)).map(|()| true)
+        };
+        let page = read_page(&mut open, newest, start, size).unwrap();
+        assert!(page.messages.len() <= size);
+        let ids = page.messages.iter().map(|m| m.msg_id.clone()).collect();
+        (ids, page.total, passes)
+    }
+
+    #[test]
+    fn pages_at_both_ends_in_both_orders() {
+        let n = 5_000;
+        let (file, ids) = (jsonl(n), main_ids(n));
+        let total = ids.len() as u64;
+        let newest: Vec<String> = ids.iter().rev().cloned().collect();
+        for (start, size) in
+            [(0, 1), (0, 50), (1000, 37), (total - 3, 50), (total - 1, 1), (total, 10), (total + 9, 10)]
+        {
+            let s = usize::try_from(start).unwrap();
+            let want = |all: &[String]| all.iter().skip(s).take(size).cloned().collect::<Vec<_>>();
+            let (got, t, passes) = page(&file, false, start, size);
+            assert_eq!((got, t, passes), (want(&ids), total, 1), "oldest first from {start}, {size}");
+            // Past the end, the count is the answer: no second pass.
+            let (got, t, passes) = page(&file, true, start, size);
+            let two = if start < total { 2 } else { 1 };
+            assert_eq!((got, t, passes), (want(&newest), total, two), "newest first from {start}, {size}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_empty_file_is_an_empty_page() {
+        let mut open = |_: &mut dyn FnMut(&mut dyn BufRead) -> io::Result<()>| Ok(false);
+        let p = read_page(&mut open, true, 0, 10).unwrap();
+        assert_eq!((p.messages.len(), p.total), (0, 0));
+        assert_eq!(page(b"", false, 0, 10), (vec![], 0, 1));
+        assert_eq!(page(b"\n\n", true, 0, 10), (vec![], 0, 1));
+    }
+
+    #[test]
+    fn a_window_never_holds_more_than_its_page() {
+        let mut w = Window::new(10, 3);
+        for i in 0..10_000 {
+            w.offer(i, Message::from_json_line(br#"{"msg_id":"m","role":"user","content":[]}"#).unwrap());
+        }
+        assert_eq!(w.messages.len(), 3);
+        assert_eq!(w.messages.capacity(), 3, "the page's room was allocated once and never grown");
+        let mut none = Window::new(0, 0);
+        none.offer(0, Message::from_json_line(br#"{"msg_id":"m","role":"user","content":[]}"#).unwrap());
+        assert!(none.messages.is_empty());
     }
 }

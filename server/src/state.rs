@@ -21,8 +21,9 @@ pub struct AppState {
     pub limiter: Option<Arc<KeyLimiter>>,
     /// Mail.
     pub mailer: Mailer,
-    /// Pushes being unpacked and checked at once: each holds its archive decompressed in memory, so this
-    /// bounds memory under load (queued pushes wait; they are not refused).
+    /// Archives being unpacked at once: pushes being checked, and reads of a stored archive's members
+    /// (messages pages, workspace, tools). Each costs CPU in proportion to what it decompresses, and a push
+    /// or a member read holds it in memory, so this bounds both under load (the rest wait; none is refused).
     pub push_slots: Arc<tokio::sync::Semaphore>,
 }
 

@@ -15,7 +15,6 @@ use sessionfs_shared::api::{
     MessagesPage, RestoreResponse, SearchMatch, SearchResponse, SearchResult, SessionDetail, SessionListResponse,
     SessionPatch, SessionSort,
 };
-use sessionfs_shared::sfs::Message;
 use sessionfs_shared::{ErrorCode, SessionId};
 
 use crate::error::{ApiError, ApiResult};
@@ -319,26 +318,16 @@ async fn messages(
     SessionPath(id): SessionPath,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> ApiResult<Json<MessagesPage>> {
-    // Up to 1000 so the dashboard reads a 10,000-message session in ten requests; the whole file is parsed
-    // for any page anyway, so fewer, larger pages cost the server less.
+    // Up to 1000 so the dashboard reads a 10,000-message session in ten requests: every request reads the
+    // whole file to count it, so fewer, larger pages cost the server less.
     check_page(q.page, q.page_size, 1000)?;
     let s = app.store.session(&user.user.id, &id, false).await?;
-    let raw = sessions::read_member(&app, &s, "messages.jsonl").await?.unwrap_or_default();
-    let mut all: Vec<Value> = raw
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .filter_map(|l| Message::from_json_line(l).ok())
-        .filter(|m| !m.is_sidechain)
-        .filter_map(|m| serde_json::to_value(m).ok())
-        .collect();
-    if q.order.as_deref() == Some("newest") {
-        all.reverse();
-    }
-    let total = all.len() as u64;
-    let start = ((q.page - 1) as usize).saturating_mul(q.page_size as usize);
-    let page: Vec<Value> = all.into_iter().skip(start).take(q.page_size as usize).collect();
-    let has_more = (start + page.len()) < total as usize;
-    Ok(Json(MessagesPage { messages: page, total, page: q.page, page_size: q.page_size, has_more }))
+    let newest_first = q.order.as_deref() == Some("newest");
+    let start = u64::from(q.page - 1) * u64::from(q.page_size);
+    let page = sessions::messages_page(&app, &s, newest_first, start, q.page_size as usize).await?;
+    let messages: Vec<Value> = page.messages.iter().filter_map(|m| serde_json::to_value(m).ok()).collect();
+    let has_more = start + (messages.len() as u64) < page.total;
+    Ok(Json(MessagesPage { messages, total: page.total, page: q.page, page_size: q.page_size, has_more }))
 }
 
 async fn member_json(

