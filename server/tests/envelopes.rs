@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestServer, archive};
+use common::{TestServer, archive, expect_error};
 use serde_json::Value;
 
 const ID: &str = "ses_0a1b2c3d4e5f6071";
@@ -48,4 +48,22 @@ async fn a_large_session_pages_correctly_at_both_ends_in_both_orders() {
     alice.push_ok(empty, archive(empty, "none", 0), None).await;
     let page = alice.json(&format!("/sessions/{empty}/messages?order=newest")).await;
     assert_eq!((page["total"].as_u64(), ids(&page).len()), (Some(0), 0));
+}
+
+/// `days` past the date type's range panicked the handler (the connection closed without an answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_days_outside_1_to_365_is_a_400() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "hello", 2), None).await;
+    for days in ["100000000", "0", "366", "4294967295"] {
+        let body =
+            expect_error(alice.get(&format!("/sessions/search?q=hello&days={days}")).await, 400, "bad_request").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("1 to 365"), "{body}");
+    }
+    // (Whether the fixture's fixed date is inside the window depends on today: only the answer is checked.)
+    for days in ["1", "365"] {
+        let found = alice.json(&format!("/sessions/search?q=hello&days={days}")).await;
+        assert_eq!(found["query"], "hello", "days={days}: {found}");
+    }
 }

@@ -236,6 +236,10 @@ async fn search(
     // The limits of `sfs search` and the MCP search tool, so a query one accepts the others do.
     sessionfs_shared::search::check_query_size(&q.q)
         .map_err(|too_big| ApiError::new(ErrorCode::BadRequest).detail(format!("q: {too_big}")))?;
+    // The original's range; past it `now - days` would also overflow the date type.
+    if let Some(days) = q.days.filter(|d| !(1..=365).contains(d)) {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail(format!("days is 1 to 365, not {days}")));
+    }
     let since = q.days.map(days_ago);
     let tool = q.tool.as_deref().map(tool_name);
     let (rows, total) =
