@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestServer, archive, expect_error};
+use reqwest::Method;
 use serde_json::Value;
 
 const ID: &str = "ses_0a1b2c3d4e5f6071";
@@ -66,4 +67,28 @@ async fn search_days_outside_1_to_365_is_a_400() {
         let found = alice.json(&format!("/sessions/search?q=hello&days={days}")).await;
         assert_eq!(found["query"], "hello", "days={days}: {found}");
     }
+}
+
+/// An upload whose body is not multipart (or has no boundary) got axum's plain-text 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_is_not_multipart_is_refused_in_the_envelope() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let sync = format!("/sessions/{ID}/sync");
+    for (method, path) in [(Method::PUT, sync.as_str()), (Method::POST, "/sessions")] {
+        for content_type in [Some("application/json"), Some("multipart/form-data"), None] {
+            let mut r = alice.req(method.clone(), path).body(archive(ID, "x", 1));
+            if let Some(t) = content_type {
+                r = r.header("Content-Type", t);
+            }
+            let body = expect_error(r.send().await.unwrap(), 400, "bad_request").await;
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("multipart/form-data with a boundary"), "{method} {path}: {body}");
+            assert!(message.contains(content_type.unwrap_or("no Content-Type")), "{body}");
+            assert!(body["error"]["details"]["fix"].is_string(), "{body}");
+        }
+    }
+    // The session was not created by any of them, and a real upload still works.
+    expect_error(alice.get(&format!("/sessions/{ID}")).await, 404, "session_not_found").await;
+    alice.push_ok(ID, archive(ID, "x", 1), None).await;
 }

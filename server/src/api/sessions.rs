@@ -2,7 +2,7 @@
 //! and the sync pair `PUT`/`GET /sessions/{id}/sync` with ETag semantics (protocol §3).
 
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,31 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/restore", post(restore))
 }
 
-/// The archive from a multipart body's `file` field (the original client's shape).
+/// An upload's `multipart/form-data` body (the original client's shape; [`archive_field`] reads it). A body
+/// that is not multipart is refused in the error envelope, not with axum's plain-text 400.
+struct ArchiveUpload(Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ArchiveUpload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let multipart = Multipart::from_request(req, state).await.map_err(|_| {
+            let got = content_type.map_or_else(
+                || "no Content-Type".to_owned(),
+                |t| format!("Content-Type {:?}", sessionfs_shared::terminal::abbreviated(&t)),
+            );
+            ApiError::new(ErrorCode::BadRequest)
+                .detail(format!(
+                    "the body must be multipart/form-data with a boundary, the archive in its `file` field; got {got}"
+                ))
+                .with("expected_content_type", "multipart/form-data")
+        })?;
+        Ok(Self(multipart))
+    }
+}
+
+/// The archive from a multipart body's `file` field.
 async fn archive_field(mut multipart: Multipart) -> ApiResult<Bytes> {
     let too_large = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -67,7 +91,7 @@ async fn upload(
     Uploader(user): Uploader,
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<UploadQuery>,
-    multipart: Multipart,
+    ArchiveUpload(multipart): ArchiveUpload,
 ) -> ApiResult<Response> {
     let bytes = archive_field(multipart).await?;
     let id = SessionId::hashed(&crate::auth::random_hex(16));
@@ -84,7 +108,7 @@ async fn push(
     State(app): State<AppState>,
     SessionPath(id): SessionPath,
     headers: HeaderMap,
-    multipart: Multipart,
+    ArchiveUpload(multipart): ArchiveUpload,
 ) -> ApiResult<Response> {
     let expected_etag =
         headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).map(unquote_etag).filter(|e| e != "*" && !e.is_empty());
