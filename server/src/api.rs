@@ -17,8 +17,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, HttpBody as _};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, EXPECT};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt as _;
@@ -40,6 +40,7 @@ fn api_routes() -> Router<AppState> {
         .merge(handoffs::routes())
         .merge(admin::routes())
         .merge(ops::api_routes())
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
 }
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rest_routes())
         .nest_service("/mcp", mcp)
         .merge(ops::routes())
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(move |req: Request| dashboard.clone().respond(req))
         .layer(middleware::from_fn_with_state(state.clone(), drain_unread_body))
         .layer(middleware::from_fn_with_state(state.clone(), refuse_oversized))
@@ -78,6 +80,20 @@ async fn mcp_auth(_caller: crate::extract::AuthUser, req: Request, next: Next) -
 
 async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::RouteNotFound)
+}
+
+/// A route called with a method it does not take: 405 with the envelope (axum's is empty), the code of a
+/// missing route (the catalogue has none for a wrong method; the method and path together name no route), and
+/// the `Allow` header, which axum adds to this answer.
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(ErrorCode::RouteNotFound)
+        .status(StatusCode::METHOD_NOT_ALLOWED)
+        .saying(
+            "Method not allowed",
+            "use one of the methods the Allow header lists; the API reference is at /api/v1/openapi.json",
+        )
+        .detail(format!("this route does not take {method}"))
+        .with("method", method.as_str())
 }
 
 /// Refuse a body larger than `SFS_MAX_UPLOAD_SIZE` as soon as its declared length is known, without keeping

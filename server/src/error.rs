@@ -23,6 +23,8 @@ struct Inner {
     /// In place of the catalogue's message and fix, where the wire code is the protocol's but its usual meaning
     /// is not what happened.
     instead: Option<(&'static str, &'static str)>,
+    /// In place of the code's status, where HTTP has a status the catalogue has no code for (405).
+    status: Option<StatusCode>,
 }
 
 impl ApiError {
@@ -35,12 +37,19 @@ impl ApiError {
             headers: Vec::new(),
             cause: None,
             instead: None,
+            status: None,
         }))
     }
 
     /// With this message and fix in place of the catalogue's (the code and status stay, for the wire).
     pub fn saying(mut self, message: &'static str, fix: &'static str) -> Self {
         self.0.instead = Some((message, fix));
+        self
+    }
+
+    /// With this HTTP status in place of the code's.
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.0.status = Some(status);
         self
     }
 
@@ -101,8 +110,9 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let Inner { code, detail, details, headers, cause, instead } = *self.0;
-        let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let Inner { code, detail, details, headers, cause, instead, status } = *self.0;
+        let status =
+            status.unwrap_or_else(|| StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         if let Some(cause) = &cause {
             tracing::error!(code = code.code(), cause = %cause, "request failed");
         }

@@ -92,3 +92,39 @@ async fn an_upload_that_is_not_multipart_is_refused_in_the_envelope() {
     expect_error(alice.get(&format!("/sessions/{ID}")).await, 404, "session_not_found").await;
     alice.push_ok(ID, archive(ID, "x", 1), None).await;
 }
+
+/// A method a known route does not take got an empty 405.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_is_a_405_in_the_envelope_with_allow() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let sync = format!("/api/v1/sessions/{ID}/sync");
+    let cases = [
+        (Method::DELETE, "/api/v1/sessions", "POST,GET,HEAD"),
+        (Method::PATCH, sync.as_str(), "PUT,GET,HEAD"),
+        (Method::PUT, "/api/v1/auth/me", ""),
+        (Method::POST, "/healthz", "GET,HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        // With and without a key: the method is wrong either way.
+        for key in [Some(&alice.key), None] {
+            let mut r = alice.http.request(method.clone(), format!("{}{path}", s.url));
+            if let Some(k) = key {
+                r = r.bearer_auth(k);
+            }
+            let r = r.send().await.unwrap();
+            let got_allow = r.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+            let body = expect_error(r, 405, "route_not_found").await;
+            assert!(got_allow.as_deref().is_some_and(|a| !a.is_empty()), "{method} {path}: no Allow header");
+            if !allow.is_empty() {
+                assert_eq!(got_allow.as_deref(), Some(allow), "{method} {path}");
+            }
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(&format!("does not take {method}")), "{body}");
+            assert!(message.contains("Allow header"), "{body}");
+            assert_eq!(body["error"]["details"]["method"], method.as_str(), "{body}");
+        }
+    }
+    // An unknown path is still a 404.
+    expect_error(alice.get("/no-such-route").await, 404, "route_not_found").await;
+}
