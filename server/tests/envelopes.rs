@@ -6,7 +6,7 @@ mod common;
 
 use common::{TestServer, archive, expect_error};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const ID: &str = "ses_0a1b2c3d4e5f6071";
 
@@ -127,4 +127,22 @@ async fn a_wrong_method_is_a_405_in_the_envelope_with_allow() {
     }
     // An unknown path is still a 404.
     expect_error(alice.get("/no-such-route").await, 404, "route_not_found").await;
+}
+
+/// Title and tag limits are in characters: a 300-character title of 'é' (600 bytes) was refused as over 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn title_and_tag_limits_count_characters_not_bytes() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "x", 1), None).await;
+    let patch = |body: Value| alice.req(Method::PATCH, &format!("/sessions/{ID}")).json(&body).send();
+    let title = "é".repeat(500);
+    let r = patch(json!({ "title": title, "tags": ["ü".repeat(50)] })).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let got = alice.json(&format!("/sessions/{ID}")).await;
+    assert_eq!((got["title"].as_str(), got["tags"][0].as_str()), (Some(title.as_str()), Some("ü".repeat(50).as_str())));
+    let body = expect_error(patch(json!({ "title": "é".repeat(501) })).await.unwrap(), 400, "bad_request").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("1 to 500 characters"), "{body}");
+    expect_error(patch(json!({ "title": "  " })).await.unwrap(), 400, "bad_request").await;
+    expect_error(patch(json!({ "tags": ["ü".repeat(51)] })).await.unwrap(), 400, "bad_request").await;
 }

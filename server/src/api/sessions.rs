@@ -306,10 +306,8 @@ async fn patch(
     if p.title.is_none() && p.alias.is_none() && p.tags.is_none() {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("give at least one of title, alias, tags"));
     }
-    if let Some(t) = &p.title
-        && (t.trim().is_empty() || t.len() > 500)
-    {
-        return Err(ApiError::new(ErrorCode::BadRequest).detail("a title is 1 to 500 characters"));
+    if let Some(t) = &p.title {
+        check_title(t)?;
     }
     if let Some(a) = p.alias.as_deref().filter(|a| !a.is_empty())
         && (!is_alias(a) || a.starts_with("ses_"))
@@ -318,12 +316,20 @@ async fn patch(
             .detail("an alias is 3 to 100 letters, digits, _ or -, starting with a letter or digit"));
     }
     if let Some(tags) = &p.tags
-        && (tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.len() > 50))
+        && (tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 50))
     {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("at most 20 tags of 1 to 50 characters"));
     }
     let s = app.store.patch_session(&user.user.id, &id, &p, &now()).await?;
     Ok(Json(sessions::detail(&s)))
+}
+
+/// The original's bound on a title: 1 to 500 characters (counted as characters, not UTF-8 bytes), not blank.
+fn check_title(title: &str) -> ApiResult<()> {
+    if title.trim().is_empty() || title.chars().count() > 500 {
+        return Err(ApiError::new(ErrorCode::BadRequest).detail("a title is 1 to 500 characters, not blank"));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
