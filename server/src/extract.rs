@@ -81,9 +81,16 @@ where
     }
 }
 
-/// A caller with the admin role (`SFS_ADMIN_EMAILS`).
+/// A caller with the admin role (`SFS_ADMIN_EMAILS`) and, where the server requires verification, a verified
+/// email: the role comes with the address, and anyone can sign up first with an address they cannot read.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
+
+/// Whether `user` holds the admin role now: listed as admin, and verified where verification is required
+/// (accounts made before signup stopped granting the role to unverified addresses may still be listed).
+pub fn is_admin(app: &AppState, user: &UserRecord) -> bool {
+    user.is_admin && (user.email_verified || !app.config.verification_required())
+}
 
 impl<S> FromRequestParts<S> for AdminUser
 where
@@ -94,7 +101,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let caller = AuthUser::from_request_parts(parts, state).await?;
-        if !caller.user.is_admin {
+        let app = AppState::from_ref(state);
+        if caller.user.is_admin || app.config.is_admin_email(&caller.user.email) {
+            require_verified(&app, &caller.user, "using admin routes")?;
+        }
+        if !is_admin(&app, &caller.user) {
             return Err(ApiError::new(ErrorCode::AdminRequired));
         }
         Ok(Self(caller))

@@ -15,7 +15,7 @@ use sessionfs_shared::api::{
 
 use crate::auth::{display_prefix, hash_key, new_key, random_hex};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, AuthUser, OptionalJson};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, OptionalJson, is_admin};
 use crate::state::{AppState, in_days, in_hours, now};
 use crate::store::{KeyRecord, StoreError};
 
@@ -88,8 +88,10 @@ async fn signup(
     if !valid_email(&email) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail(format!("{:?} is not an email address", req.email)));
     }
-    let admin = app.config.is_admin_email(&email);
     let verified = !app.config.verification_required();
+    // Where addresses must be verified, the admin role waits for the link (see `verify`): whoever signs up
+    // first with an admin address need not be able to read its mail.
+    let admin = verified && app.config.is_admin_email(&email);
     let user = match app.store.create_user(&email, admin, verified, &now()).await {
         Ok(u) => u,
         Err(StoreError::Duplicate(_)) => {
@@ -117,9 +119,12 @@ struct VerifyQuery {
 
 async fn verify(State(app): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>) -> (StatusCode, Html<String>) {
     match app.store.take_verification_token(&hash_key(q.token.trim()), &now()).await {
-        Ok(user_id) => match app.store.set_email_verified(&user_id).await {
+        Ok(user_id) => match mark_verified(&app, &user_id).await {
             Ok(()) => (StatusCode::OK, Html("<h1>Email verified</h1><p>You can push sessions now.</p>".into())),
-            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Verification failed</h1><p>Try again later.</p>".into())),
+            Err(e) => {
+                tracing::error!(user.id = %user_id, error = %e, "could not record a verification");
+                (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Verification failed</h1><p>Try again later.</p>".into()))
+            }
         },
         Err(_) => (
             StatusCode::BAD_REQUEST,
@@ -128,9 +133,21 @@ async fn verify(State(app): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>)
     }
 }
 
+/// Record the address as verified, and grant the admin role it comes with (`SFS_ADMIN_EMAILS`), which signup
+/// withheld until now.
+async fn mark_verified(app: &AppState, user_id: &str) -> Result<(), StoreError> {
+    app.store.set_email_verified(user_id).await?;
+    let user = app.store.user(user_id).await?;
+    if !user.is_admin && app.config.is_admin_email(&user.email) {
+        app.store.set_admin(user_id, true).await?;
+        tracing::info!(user.id = %user_id, "admin role granted on verification");
+    }
+    Ok(())
+}
+
 async fn me(user: AuthUser, State(app): State<AppState>) -> ApiResult<Json<MeResponse>> {
     let used = app.store.storage_used(&user.user.id).await?;
-    let tier = if user.user.is_admin { "admin" } else { "user" };
+    let tier = if is_admin(&app, &user.user) { "admin" } else { "user" };
     Ok(Json(MeResponse {
         user_id: user.user.id,
         email: user.user.email,

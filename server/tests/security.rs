@@ -1,0 +1,37 @@
+//! Security fixes over real HTTP: the admin role waits for a verified address, the rate limiter only keeps
+//! keys that exist, search survives control characters, recipient and signup emails are real addresses and
+//! never break a mail header, limits count characters, and the smaller checks around handoffs and autosync.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestServer, expect_error};
+use reqwest::StatusCode;
+
+/// With verification required, signing up first as an `SFS_ADMIN_EMAILS` address gave the admin role at once:
+/// whoever did so could list every user and purge anyone's trash without ever reading the address's mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_role_waits_for_a_verified_address() {
+    let s = TestServer::start_with(|c| c.require_email_verification = Some(true)).await;
+    let admin = s.signup("admin@example.com").await;
+    let me = admin.json("/auth/me").await;
+    assert_eq!((me["tier"].as_str(), me["email_verified"].as_bool()), (Some("user"), Some(false)), "{me}");
+    for path in ["/admin/users", "/admin/stats"] {
+        let body = expect_error(admin.get(path).await, 403, "email_not_verified").await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("admin@example.com has not been verified"), "{message}");
+    }
+    // An account made before the fix holds the role in its row: still refused until verified.
+    let early = s.signup("early@example.com").await;
+    let early_id = early.json("/auth/me").await["user_id"].as_str().unwrap().to_owned();
+    s.state.store.set_admin(&early_id, true).await.unwrap();
+    assert_eq!(early.json("/auth/me").await["tier"], "user");
+    expect_error(early.get("/admin/users").await, 403, "email_not_verified").await;
+    // Following the link grants the role that comes with the address.
+    s.verify(&admin).await;
+    assert_eq!(admin.json("/auth/me").await["tier"], "admin");
+    assert_eq!(admin.get("/admin/users").await.status(), StatusCode::OK);
+    let bob = s.signup("bob@example.com").await;
+    s.verify(&bob).await;
+    expect_error(bob.get("/admin/users").await, 403, "admin_required").await;
+}
