@@ -28,6 +28,9 @@ pub struct PushOptions {
     pub create_only: bool,
     /// How the archive's manifest must relate to the session's ID.
     pub manifest_id: ManifestId,
+    /// A title to write into the manifest in place of its own (`POST /sessions?title=`, as the original);
+    /// only where the manifest is rewritten anyway ([`ManifestId::Rewrite`]).
+    pub title: Option<String>,
 }
 
 /// What a push does with the `session_id` in the archive's manifest.
@@ -90,15 +93,18 @@ fn meta_of(checked: &CheckedArchive) -> SessionMeta {
     }
 }
 
-/// The archive with its manifest naming `id` (and without the sync bookkeeping of the ID it had), off the
-/// async threads. The ETag is then the hash of these bytes, which is what a pull returns.
-async fn rename(app: &AppState, bytes: Bytes, id: &SessionId) -> Result<Bytes, ApiError> {
+/// The archive with its manifest naming `id` (and without the sync bookkeeping of the ID it had), and with
+/// `title` if given, off the async threads. The ETag is then the hash of these bytes, which is what a pull returns.
+async fn rename(app: &AppState, bytes: Bytes, id: &SessionId, title: Option<String>) -> Result<Bytes, ApiError> {
     let limits = app.archive_limits();
     let id = id.clone();
     tokio::task::spawn_blocking(move || {
         archive::rewrite_manifest(&bytes, &limits, |m| {
             m.session_id = id;
             m.sync = None;
+            if let Some(title) = title {
+                m.title = Some(title);
+            }
         })
     })
     .await
@@ -119,7 +125,7 @@ pub async fn accept_push(
     let (bytes, expected) = match opts.manifest_id {
         ManifestId::AsUploaded => (bytes, None),
         ManifestId::MustMatch => (bytes, Some(id.clone())),
-        ManifestId::Rewrite => (rename(app, bytes, id).await?, Some(id.clone())),
+        ManifestId::Rewrite => (rename(app, bytes, id, opts.title).await?, Some(id.clone())),
     };
     let checked = check_archive(app, bytes.clone(), expected).await?;
     let key = Blobs::key(owner, id.as_str(), &checked.etag);

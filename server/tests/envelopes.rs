@@ -146,3 +146,44 @@ async fn title_and_tag_limits_count_characters_not_bytes() {
     expect_error(patch(json!({ "title": "  " })).await.unwrap(), 400, "bad_request").await;
     expect_error(patch(json!({ "tags": ["ü".repeat(51)] })).await.unwrap(), 400, "bad_request").await;
 }
+
+/// `POST /sessions?title=` was ignored; the original's query wins over the manifest's title.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_takes_the_title_query_parameter() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let upload = |title: Option<&str>| {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(archive(ID, "x", 1))
+                .file_name("s.tar.gz")
+                .mime_str("application/gzip")
+                .unwrap(),
+        );
+        let mut r = alice.req(Method::POST, "/sessions").multipart(form);
+        if let Some(t) = title {
+            r = r.query(&[("title", t)]);
+        }
+        r.send()
+    };
+    let created = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["session_id"].as_str().unwrap().to_owned()
+    };
+    let title = "Rénover l'auth ".repeat(30).chars().take(500).collect::<String>();
+    let id = created(upload(Some(&title)).await.unwrap()).await;
+    assert_eq!(alice.json(&format!("/sessions/{id}")).await["title"], title.as_str());
+    // The stored archive carries it too, so a pull agrees with the listing.
+    let pulled = alice.get(&format!("/sessions/{id}/sync")).await.bytes().await.unwrap();
+    let members = sessionfs_server::archive::unpack(&pulled, &s.state.archive_limits()).unwrap();
+    let manifest = members.iter().find(|(n, _)| n == "manifest.json").unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&manifest.1).unwrap()["title"], title.as_str());
+    // Without it, the manifest's title stays.
+    let id = created(upload(None).await.unwrap()).await;
+    assert_eq!(alice.json(&format!("/sessions/{id}")).await["title"], "Session about x");
+    for bad in ["", "  ", &"é".repeat(501)] {
+        let body = expect_error(upload(Some(bad)).await.unwrap(), 400, "bad_request").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("1 to 500 characters"), "{body}");
+    }
+    assert_eq!(alice.json("/sessions").await["total"], 2);
+}

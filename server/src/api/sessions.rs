@@ -93,10 +93,13 @@ async fn upload(
     ApiQuery(q): ApiQuery<UploadQuery>,
     ArchiveUpload(multipart): ArchiveUpload,
 ) -> ApiResult<Response> {
+    if let Some(t) = &q.title {
+        check_title(t)?;
+    }
     let bytes = archive_field(multipart).await?;
     let id = SessionId::hashed(&crate::auth::random_hex(16));
-    let _ = (q.source_tool, q.title); // the manifest is authoritative; kept for the original client's query
-    let opts = PushOptions { manifest_id: ManifestId::Rewrite, ..PushOptions::default() };
+    let _ = q.source_tool; // the manifest's tool is authoritative; accepted for the original's query
+    let opts = PushOptions { manifest_id: ManifestId::Rewrite, title: q.title, ..PushOptions::default() };
     let (_, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, opts).await?;
     Ok((StatusCode::CREATED, Json(json!({ "session_id": resp.session_id, "etag": resp.etag, "blob_size_bytes": resp.blob_size_bytes, "uploaded_at": resp.synced_at }))).into_response())
 }
@@ -125,7 +128,7 @@ async fn push(
         }
     };
     let bytes = archive_field(multipart).await?;
-    let opts = PushOptions { expected_etag, undelete, create_only, manifest_id: ManifestId::MustMatch };
+    let opts = PushOptions { expected_etag, undelete, create_only, manifest_id: ManifestId::MustMatch, title: None };
     let (created, resp) = sessions::accept_push(&app, &user.user.id, &id, bytes, opts).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let etag = HeaderValue::from_str(&format!("\"{}\"", resp.etag)).map_err(ApiError::internal)?;
