@@ -41,7 +41,21 @@ where
         let Some(key) = header.strip_prefix("Bearer ").map(str::trim) else {
             return Err(unauthorized("missing Authorization: Bearer <API key> header"));
         };
+        if !auth::looks_like_key(key) {
+            return Err(unauthorized("the API key is malformed (expected sk_sfs_ followed by 32 hex characters)"));
+        }
         let hash = auth::hash_key(key);
+        let (record, user) = match app.store.key_by_hash(&hash).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => return Err(unauthorized("unknown API key")),
+            Err(e) => return Err(e.into()),
+        };
+        if !auth::key_matches(key, &record.key_hash) {
+            return Err(unauthorized("unknown API key"));
+        }
+        // Charged only once the key is known to exist: the limiter remembers every key it charges, and
+        // made-up strings from anyone would otherwise each add an entry. Guessing a key (128 random bits) needs
+        // no throttle to be hopeless.
         if let Some(limiter) = &app.limiter
             && let Err(wait) = limiter.check(&hash)
         {
@@ -53,17 +67,6 @@ where
                 ))
                 .with("retry_after_seconds", secs)
                 .header(RETRY_AFTER, HeaderValue::from(secs.max(1))));
-        }
-        if !auth::looks_like_key(key) {
-            return Err(unauthorized("the API key is malformed (expected sk_sfs_ followed by 32 hex characters)"));
-        }
-        let (record, user) = match app.store.key_by_hash(&hash).await {
-            Ok(found) => found,
-            Err(StoreError::NotFound) => return Err(unauthorized("unknown API key")),
-            Err(e) => return Err(e.into()),
-        };
-        if !auth::key_matches(key, &record.key_hash) {
-            return Err(unauthorized("unknown API key"));
         }
         let now = now();
         if record.revoked_at.is_some() {

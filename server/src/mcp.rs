@@ -149,20 +149,21 @@ impl SessionSource for ServerSource {
         let Some(key) = bearer.filter(|k| !k.is_empty()) else {
             return Err(unauthorized("missing Authorization: Bearer <API key> header"));
         };
-        let hash = auth::hash_key(key);
-        if let Some(limiter) = &self.app.limiter
-            && limiter.check(&hash).is_err()
-        {
-            return Err(SourceError::new(ErrorCode::RateLimited, "this API key is over its per-minute limit"));
-        }
         if !auth::looks_like_key(key) {
             return Err(unauthorized("the API key is malformed (expected sk_sfs_ followed by 32 hex characters)"));
         }
+        let hash = auth::hash_key(key);
         let (record, user) = match self.app.store.key_by_hash(&hash).await {
             Ok(found) => found,
             Err(StoreError::NotFound) => return Err(unauthorized("unknown API key")),
             Err(e) => return Err(store_error(e)),
         };
+        // As in `extract::AuthUser`: only keys that exist are charged, so made-up ones add no limiter entry.
+        if let Some(limiter) = &self.app.limiter
+            && limiter.check(&hash).is_err()
+        {
+            return Err(SourceError::new(ErrorCode::RateLimited, "this API key is over its per-minute limit"));
+        }
         let now = now();
         if !auth::key_matches(key, &record.key_hash)
             || record.revoked_at.is_some()

@@ -49,8 +49,5 @@ pub async fn run_schedule(app: AppState, interval: Duration, stop: CancellationT
                 Err(e) => warn!(error = %e, "scheduled purge failed"),
             },
         }
-        if let Some(l) = &app.limiter {
-            l.forget_idle();
-        }
     }
 }

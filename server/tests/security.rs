@@ -35,3 +35,19 @@ async fn the_admin_role_waits_for_a_verified_address() {
     s.verify(&bob).await;
     expect_error(bob.get("/admin/users").await, 403, "admin_required").await;
 }
+
+/// Every request with a made-up bearer string added a rate-limiter entry (charged before the key was even
+/// format-checked), forgotten only by the daily purge: memory grew without bound from anonymous traffic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_keys_add_nothing_to_the_rate_limiter() {
+    let s = TestServer::start_with(|c| c.rate_limit_per_minute = 120).await;
+    let alice = s.signup("alice@example.com").await;
+    let limiter = s.state.limiter.clone().unwrap();
+    for i in 0..150 {
+        let bogus = if i % 2 == 0 { format!("made-up-{i}") } else { format!("sk_sfs_{i:032x}") };
+        expect_error(alice.with_key(&bogus).get("/auth/me").await, 401, "unauthorized").await;
+    }
+    assert_eq!(limiter.len(), 0, "neither malformed nor unknown keys are remembered");
+    assert_eq!(alice.get("/auth/me").await.status(), StatusCode::OK);
+    assert_eq!(limiter.len(), 1, "a real key is charged");
+}
