@@ -5,8 +5,10 @@
 
 mod common;
 
-use common::{TestServer, expect_error};
+use common::{TestServer, archive, expect_error};
 use reqwest::StatusCode;
+
+const ID: &str = "ses_0a1b2c3d4e5f6071";
 
 /// With verification required, signing up first as an `SFS_ADMIN_EMAILS` address gave the admin role at once:
 /// whoever did so could list every user and purge anyone's trash without ever reading the address's mail.
@@ -50,4 +52,19 @@ async fn made_up_keys_add_nothing_to_the_rate_limiter() {
     assert_eq!(limiter.len(), 0, "neither malformed nor unknown keys are remembered");
     assert_eq!(alice.get("/auth/me").await.status(), StatusCode::OK);
     assert_eq!(limiter.len(), 1, "a real key is charged");
+}
+
+/// FTS5 reads a query as a C string: a NUL inside a quoted word cut the query short, the quote was left open,
+/// and the search answered 500. Control characters now separate words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_a_search_are_word_breaks() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "zebra", 2), None).await;
+    for q in ["zebra%00message", "zebra%01", "%00zebra%1B", "zeb%00ra"] {
+        let r = alice.get(&format!("/sessions/search?q={q}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{q}");
+    }
+    assert_eq!(alice.json("/sessions/search?q=zebra%00message").await["total"], 1);
+    assert_eq!(alice.json("/sessions/search?q=%00").await["total"], 0);
 }

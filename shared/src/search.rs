@@ -21,11 +21,13 @@ pub fn check_query_size(input: &str) -> Result<(), String> {
 }
 
 /// An FTS5 query from free text: every word quoted (so `-`, `:`, `*`, `NEAR(` and quotes are text, not
-/// syntax) and all words required. A trailing `*` on a word keeps its prefix meaning. `None` when nothing
-/// searchable is left.
+/// syntax) and all words required. A trailing `*` on a word keeps its prefix meaning. Control characters
+/// separate words like spaces: FTS5 reads a query as a C string, so a NUL inside a quoted word ends the query
+/// there and leaves the quote unterminated (a syntax error). `None` when nothing searchable is left.
 pub fn fts_query(input: &str) -> Option<String> {
     let terms: Vec<String> = input
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
         .filter_map(|w| {
             let (word, prefix) = match w.strip_suffix('*') {
                 Some(stem) if !stem.is_empty() => (stem, true),
@@ -198,5 +200,12 @@ mod tests {
         assert_eq!(fts_query("pref*").as_deref(), Some("\"pref\"*"));
         assert_eq!(fts_query("   "), None);
         assert_eq!(fts_query("\"\""), None);
+    }
+
+    #[test]
+    fn control_characters_separate_words() {
+        assert_eq!(fts_query("a\0b").as_deref(), Some("\"a\" \"b\""));
+        assert_eq!(fts_query("x\u{1b}[0m*\u{7f}").as_deref(), Some("\"x\" \"[0m\"*"));
+        assert_eq!(fts_query("\0\u{1}\t"), None);
     }
 }
