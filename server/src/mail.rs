@@ -83,8 +83,11 @@ impl Mailer {
         let safe_to: String =
             to.chars().map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' }).collect();
         let path = self.outbox.join(format!("{stamp}-{safe_to}.eml"));
-        let text =
-            format!("To: {to}\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n");
+        let text = format!(
+            "To: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+            header_safe(to),
+            header_safe(subject)
+        );
         let result = async {
             tokio::fs::create_dir_all(&self.outbox).await?;
             tokio::fs::write(&path, text).await
@@ -94,5 +97,33 @@ impl Mailer {
             Ok(()) => info!(to, subject, path = %path.display(), "mail written to the outbox"),
             Err(e) => warn!(to, subject, error = %e, "could not write mail to the outbox"),
         }
+    }
+}
+
+/// A header value that stays on its line: control characters (CR and LF above all, which would start a header
+/// of the caller's choosing, such as `Bcc:`) and Unicode line and paragraph separators become spaces. Callers
+/// validate addresses already; this holds whatever they pass.
+fn header_safe(value: &str) -> String {
+    value.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_never_writes_a_header_line_it_was_not_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::new(dir.path().to_path_buf(), "SessionFS <noreply@localhost>".into(), None).unwrap();
+        mailer.send("x@y.com\r\nBcc: spy@evil.com", "Hi\nX-Evil: 1\u{2028}", "line one\nline two").await;
+        let file = std::fs::read_dir(dir.path()).unwrap().flatten().next().unwrap().path();
+        let text = std::fs::read_to_string(file).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let lines: Vec<&str> = head.split("\r\n").collect();
+        assert_eq!(
+            lines,
+            ["To: x@y.com  Bcc: spy@evil.com", "Subject: Hi X-Evil: 1 ", "Content-Type: text/plain; charset=utf-8"]
+        );
+        assert_eq!(body, "line one\nline two\r\n");
     }
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{TestServer, archive, expect_error};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
 const ID: &str = "ses_0a1b2c3d4e5f6071";
 
@@ -67,4 +68,46 @@ async fn control_characters_in_a_search_are_word_breaks() {
     }
     assert_eq!(alice.json("/sessions/search?q=zebra%00message").await["total"], 1);
     assert_eq!(alice.json("/sessions/search?q=%00").await["total"], 0);
+}
+
+/// Signup took any string with an `@`, a dot after it and no whitespace: NUL, bidi overrides, `a@b..co` and
+/// fullwidth lookalikes made accounts whose addresses then showed in admin lists and mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_takes_only_plain_addresses() {
+    let s = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let signup =
+        |email: &str| http.post(format!("{}/api/v1/auth/signup", s.url)).json(&json!({ "email": email })).send();
+    for bad in
+        ["a\u{0}@b.co", "evil@b.co\u{202e}", "a@b..co", "ａｌｉｃｅ@example.com", "x@y.com\r\nBcc: spy@evil.com", "@"]
+    {
+        let body = expect_error(signup(bad).await.unwrap(), 400, "bad_request").await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("is not an email address") && message.contains("name@example.com"), "{message}");
+    }
+    for ok in ["alice+sessions@example.com", "bob@xn--bcher-kva.example", " Carol.Smith@Mail.Example.co.uk "] {
+        assert_eq!(signup(ok).await.unwrap().status(), StatusCode::CREATED, "{ok}");
+    }
+}
+
+/// A handoff's recipient only had to contain `@`: `@` was accepted, and an address with CR LF wrote a `Bcc:` line
+/// into the outbox mail's headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handoff_recipients_are_plain_addresses() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "x", 2), None).await;
+    let hand =
+        |to: &str| alice.req(Method::POST, "/handoffs").json(&json!({"session_id": ID, "recipient_email": to})).send();
+    for bad in ["x@y.com\r\nBcc: spy@evil.com", "@", "bob@example..com", "bob@exam ple.com", "bob\u{0}@example.com"] {
+        let body = expect_error(hand(bad).await.unwrap(), 400, "bad_request").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("is not an email address"), "{body}");
+    }
+    let r = hand("Bob+Review@Example.com").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["recipient_email"], "bob+review@example.com");
+    for mail in std::fs::read_dir(s.outbox()).unwrap().flatten() {
+        let text = std::fs::read_to_string(mail.path()).unwrap();
+        assert!(!text.to_lowercase().contains("bcc"), "{text}");
+    }
 }

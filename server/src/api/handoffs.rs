@@ -14,6 +14,7 @@ use sessionfs_shared::api::{
 };
 use sessionfs_shared::{ErrorCode, HandoffId, SessionId};
 
+use super::auth::{not_an_email, valid_email};
 use crate::auth::random_hex;
 use crate::blobs::Blobs;
 use crate::error::{ApiError, ApiResult};
@@ -133,8 +134,9 @@ async fn create(
                 .detail("give exactly one recipient: recipient_email or recipient_user_id"));
         }
     };
-    if !to.contains('@') || to.len() > 254 {
-        return Err(ApiError::new(ErrorCode::BadRequest).detail(format!("{to:?} is not an email address")));
+    // The address goes into a mail header: the check signup makes, so nothing can add a header line.
+    if !valid_email(&to) {
+        return Err(not_an_email(&to));
     }
     if req.message.as_deref().is_some_and(|m| m.len() > 2000) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("the message is at most 2000 characters"));
