@@ -111,3 +111,33 @@ async fn handoff_recipients_are_plain_addresses() {
         assert!(!text.to_lowercase().contains("bcc"), "{text}");
     }
 }
+
+/// The handoff message, reason and comment limits said characters but counted UTF-8 bytes: 1,500 `é` were
+/// refused as over 2,000 characters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handoff_text_limits_count_characters() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let bob = s.signup("bob@example.com").await;
+    alice.push_ok(ID, archive(ID, "x", 2), None).await;
+    let hand = |message: String| {
+        alice
+            .req(Method::POST, "/handoffs")
+            .json(&json!({"session_id": ID, "recipient_email": "bob@example.com", "message": message}))
+            .send()
+    };
+    expect_error(hand("é".repeat(2001)).await.unwrap(), 400, "bad_request").await;
+    let r = hand("é".repeat(2000)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let comment = |content: String| {
+        bob.req(Method::POST, &format!("/handoffs/{hid}/comments")).json(&json!({ "content": content })).send()
+    };
+    expect_error(comment("é".repeat(10_001)).await.unwrap(), 400, "bad_request").await;
+    assert_eq!(comment("é".repeat(10_000)).await.unwrap().status(), StatusCode::CREATED);
+    let decline = |reason: String| {
+        bob.req(Method::POST, &format!("/handoffs/{hid}/decline")).json(&json!({ "reason": reason })).send()
+    };
+    expect_error(decline("é".repeat(501)).await.unwrap(), 400, "bad_request").await;
+    assert_eq!(decline("é".repeat(500)).await.unwrap().status(), StatusCode::OK);
+}

@@ -138,7 +138,7 @@ async fn create(
     if !valid_email(&to) {
         return Err(not_an_email(&to));
     }
-    if req.message.as_deref().is_some_and(|m| m.len() > 2000) {
+    if req.message.as_deref().is_some_and(|m| m.chars().count() > 2000) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("the message is at most 2000 characters"));
     }
     let hours = req.expires_in_hours.unwrap_or(168).clamp(1, 720);
@@ -335,7 +335,7 @@ async fn transition(
     if effective_status(&h) != "pending" {
         return Err(ApiError::new(ErrorCode::Conflict).detail(format!("the handoff is {}", effective_status(&h))));
     }
-    if reason.as_deref().is_some_and(|r| r.len() > 500) {
+    if reason.as_deref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("a reason is at most 500 characters"));
     }
     app.store.set_handoff_status(&h.id, to, reason.as_deref(), &now()).await.map_err(|e| match e {
@@ -382,7 +382,7 @@ async fn comment(
 ) -> ApiResult<(StatusCode, Json<HandoffComment>)> {
     let h = visible(&app, &user.user, &id).await?;
     let content = req.content.trim();
-    if content.is_empty() || content.len() > 10_000 {
+    if content.is_empty() || content.chars().count() > 10_000 {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("a comment is 1 to 10,000 characters"));
     }
     let c = HandoffComment {
