@@ -141,3 +141,48 @@ async fn handoff_text_limits_count_characters() {
     expect_error(decline("é".repeat(501)).await.unwrap(), 400, "bad_request").await;
     assert_eq!(decline("é".repeat(500)).await.unwrap().status(), StatusCode::OK);
 }
+
+/// A user could hand a session to their own address and claim it, though claim's comment said the sender
+/// cannot: it is now a 400 saying why, at creation and (for handoffs made before) at claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cannot_be_handed_to_yourself() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    alice.push_ok(ID, archive(ID, "x", 2), None).await;
+    let me = alice.json("/auth/me").await;
+    for to in [json!({"recipient_email": "Alice@Example.com"}), json!({"recipient_user_id": me["user_id"]})] {
+        let mut body = to.clone();
+        body["session_id"] = json!(ID);
+        let r = alice.req(Method::POST, "/handoffs").json(&body).send().await.unwrap();
+        let body = expect_error(r, 400, "bad_request").await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("your own address"), "{body}");
+    }
+    assert_eq!(alice.json("/handoffs/sent").await["total"], 0);
+    // One made before the check cannot be claimed either.
+    let h = sessionfs_server::store::HandoffRecord {
+        id: "hnd_00112233aabbccdd".into(),
+        sender_id: me["user_id"].as_str().unwrap().into(),
+        sender_email: "alice@example.com".into(),
+        session_id: ID.into(),
+        recipient_email: "alice@example.com".into(),
+        message: None,
+        status: "pending".into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        expires_at: "2999-01-01T00:00:00.000Z".into(),
+        claimed_at: None,
+        recipient_id: None,
+        recipient_session_id: None,
+        snapshot_title: None,
+        snapshot_tool: None,
+        snapshot_model_id: None,
+        snapshot_message_count: 2,
+        viewed_at: None,
+        revoked_at: None,
+        revoke_reason: None,
+    };
+    s.state.store.create_handoff(&h).await.unwrap();
+    let r = alice.req(Method::POST, &format!("/handoffs/{}/claim", h.id)).send().await.unwrap();
+    let body = expect_error(r, 400, "bad_request").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("your own address"), "{body}");
+    assert_eq!(alice.json("/sessions").await["total"], 1, "nothing was copied");
+}

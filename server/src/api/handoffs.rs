@@ -84,6 +84,14 @@ fn not_found() -> ApiError {
     ApiError::new(ErrorCode::HandoffNotFound)
 }
 
+/// A handoff from an account to its own address: claiming it would only copy the session within the account.
+fn to_yourself() -> ApiError {
+    ApiError::new(ErrorCode::BadRequest).detail(
+        "a session cannot be handed to your own address (it is in your account already); hand it to a teammate's \
+         email",
+    )
+}
+
 /// The handoff, if the caller is its sender or recipient; 404 otherwise (existence is not revealed).
 async fn visible(app: &AppState, user: &UserRecord, id: &HandoffId) -> ApiResult<HandoffRecord> {
     let h = match app.store.handoff(id.as_str()).await {
@@ -137,6 +145,9 @@ async fn create(
     // The address goes into a mail header: the check signup makes, so nothing can add a header line.
     if !valid_email(&to) {
         return Err(not_an_email(&to));
+    }
+    if to == user.user.email {
+        return Err(to_yourself());
     }
     if req.message.as_deref().is_some_and(|m| m.chars().count() > 2000) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("the message is at most 2000 characters"));
@@ -230,8 +241,12 @@ async fn claim(
     HandoffPath(id): HandoffPath,
 ) -> ApiResult<Json<HandoffResponse>> {
     let h = visible(&app, &user.user, &id).await?;
+    if h.sender_id == user.user.id {
+        // Only handoffs made before `create` refused the sender's own address get here as the recipient.
+        return Err(if h.recipient_email == user.user.email { to_yourself() } else { not_found() });
+    }
     if h.recipient_email != user.user.email {
-        return Err(not_found()); // the sender cannot claim their own handoff
+        return Err(not_found());
     }
     match effective_status(&h).as_str() {
         "pending" => {}
