@@ -146,9 +146,6 @@ async fn create(
     if !valid_email(&to) {
         return Err(not_an_email(&to));
     }
-    if to == user.user.email {
-        return Err(to_yourself());
-    }
     if req.message.as_deref().is_some_and(|m| m.chars().count() > 2000) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("the message is at most 2000 characters"));
     }
@@ -159,6 +156,9 @@ async fn create(
         }
         other => other.into(),
     })?;
+    if to == user.user.email {
+        return Err(to_yourself());
+    }
     let h = HandoffRecord {
         id: format!("hnd_{}", random_hex(8)),
         sender_id: user.user.id.clone(),
