@@ -186,3 +186,33 @@ async fn a_session_cannot_be_handed_to_yourself() {
     assert!(body["error"]["message"].as_str().unwrap().contains("your own address"), "{body}");
     assert_eq!(alice.json("/sessions").await["total"], 1, "nothing was copied");
 }
+
+/// Claiming a handoff claimed already answered 409 with the catalogue's fix for the conflict code, about
+/// signing in to an account that exists. The fix now says what happened to the handoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_no_longer_pending_says_so() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    let bob = s.signup("bob@example.com").await;
+    alice.push_ok(ID, archive(ID, "x", 2), None).await;
+    let hand =
+        || alice.req(Method::POST, "/handoffs").json(&json!({"session_id": ID, "recipient_email": "bob@example.com"}));
+    let hid = hand().send().await.unwrap().json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let claim = || bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send();
+    let first: Value = claim().await.unwrap().json().await.unwrap();
+    let body = expect_error(claim().await.unwrap(), 409, "conflict").await;
+    let fix = body["error"]["details"]["fix"].as_str().unwrap();
+    assert!(fix.contains("claimed already") && !fix.contains("sfs auth login"), "{body}");
+    assert_eq!(body["error"]["details"]["recipient_session_id"], first["recipient_session_id"], "{body}");
+    assert_eq!(body["error"]["details"]["current_status"], "claimed");
+    let r = alice.req(Method::POST, &format!("/handoffs/{hid}/revoke")).send().await.unwrap();
+    let body = expect_error(r, 409, "conflict").await;
+    let fix = body["error"]["details"]["fix"].as_str().unwrap();
+    assert!(fix.contains("claimed, revoked, declined or expired already") && !fix.contains("sign in"), "{body}");
+    // Revoked, then claimed: the fix says the sender revoked it.
+    let hid = hand().send().await.unwrap().json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    alice.req(Method::POST, &format!("/handoffs/{hid}/revoke")).send().await.unwrap();
+    let r = bob.req(Method::POST, &format!("/handoffs/{hid}/claim")).send().await.unwrap();
+    let body = expect_error(r, 409, "conflict").await;
+    assert!(body["error"]["details"]["fix"].as_str().unwrap().contains("the sender revoked it"), "{body}");
+}

@@ -80,6 +80,12 @@ fn effective_status(h: &HandoffRecord) -> String {
     if h.status == "pending" && h.expires_at.as_str() <= now().as_str() { "expired".into() } else { h.status.clone() }
 }
 
+/// In place of the catalogue's 409 (which is about accounts that exist already): what a handoff that is no longer
+/// pending means.
+const NOT_PENDING: &str = "Handoff no longer pending";
+const NOT_PENDING_FIX: &str = "it was claimed, revoked, declined or expired already; see its status with `sfs handoff \
+                               list` (or `--sent`), and ask the sender for a new handoff if you still need it";
+
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::HandoffNotFound)
 }
@@ -254,9 +260,19 @@ async fn claim(
             return Err(ApiError::new(ErrorCode::HandoffExpired).detail(format!("it expired at {}", h.expires_at)));
         }
         other => {
-            return Err(ApiError::new(ErrorCode::Conflict)
-                .detail(format!("the handoff is {other}"))
-                .with("current_status", other.to_owned()));
+            let e = ApiError::new(ErrorCode::Conflict).with("current_status", other.to_owned());
+            return Err(match other {
+                "claimed" => e
+                    .saying(
+                        "Handoff already claimed",
+                        "it was claimed already: the copy is `details.recipient_session_id` in your sessions \
+                         (`sfs list-remote`); pull it with `sfs pull <id>`",
+                    )
+                    .with("recipient_session_id", h.recipient_session_id.clone()),
+                "revoked" => e.saying("Handoff revoked", "the sender revoked it; ask them for a new handoff"),
+                "declined" => e.saying("Handoff declined", "it was declined; ask the sender for a new handoff"),
+                _ => e.detail(format!("the handoff is {other}")).saying(NOT_PENDING, NOT_PENDING_FIX),
+            });
         }
     }
     let source_id = SessionId::parse(&h.session_id).map_err(ApiError::internal)?;
@@ -311,9 +327,9 @@ async fn claim(
     if let Err(e) = app.store.claim_handoff(&h.id, &user.user.id, &copy, &now).await {
         let _ = app.blobs.delete(&key).await;
         return Err(match e {
-            StoreError::Conflict { .. } => {
-                ApiError::new(ErrorCode::Conflict).detail("someone claimed or revoked it first")
-            }
+            StoreError::Conflict { .. } => ApiError::new(ErrorCode::Conflict)
+                .detail("it was claimed or revoked while this claim ran")
+                .saying(NOT_PENDING, NOT_PENDING_FIX),
             other => other.into(),
         });
     }
@@ -348,13 +364,18 @@ async fn transition(
         return Err(not_found());
     }
     if effective_status(&h) != "pending" {
-        return Err(ApiError::new(ErrorCode::Conflict).detail(format!("the handoff is {}", effective_status(&h))));
+        return Err(ApiError::new(ErrorCode::Conflict)
+            .detail(format!("the handoff is {}", effective_status(&h)))
+            .with("current_status", effective_status(&h))
+            .saying(NOT_PENDING, NOT_PENDING_FIX));
     }
     if reason.as_deref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::new(ErrorCode::BadRequest).detail("a reason is at most 500 characters"));
     }
     app.store.set_handoff_status(&h.id, to, reason.as_deref(), &now()).await.map_err(|e| match e {
-        StoreError::Conflict { .. } => ApiError::new(ErrorCode::Conflict).detail("the handoff changed meanwhile"),
+        StoreError::Conflict { .. } => ApiError::new(ErrorCode::Conflict)
+            .detail("the handoff changed meanwhile")
+            .saying(NOT_PENDING, NOT_PENDING_FIX),
         other => other.into(),
     })?;
     event(app, &h.id, to, Some(&user.id), json!({ "reason": reason })).await;
