@@ -216,3 +216,25 @@ async fn a_handoff_no_longer_pending_says_so() {
     let body = expect_error(r, 409, "conflict").await;
     assert!(body["error"]["details"]["fix"].as_str().unwrap().contains("the sender revoked it"), "{body}");
 }
+
+/// The auth scheme's name is case-insensitive (RFC 7235); `bearer <key>` was refused as a missing header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let s = TestServer::start().await;
+    let alice = s.signup("alice@example.com").await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = alice
+            .http
+            .get(format!("{}/api/v1/auth/me", s.url))
+            .header("Authorization", format!("{scheme} {}", alice.key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{scheme}");
+    }
+    for value in [format!("Basic {}", alice.key), format!("Bearer{}", alice.key), alice.key.clone()] {
+        let r =
+            alice.http.get(format!("{}/api/v1/auth/me", s.url)).header("Authorization", value).send().await.unwrap();
+        expect_error(r, 401, "unauthorized").await;
+    }
+}
