@@ -241,8 +241,7 @@ impl SessionTools {
             .get::<http::request::Parts>()
             .and_then(|p| p.headers.get(http::header::AUTHORIZATION))
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(sessionfs_shared::api::bearer_token);
         self.source.caller(bearer).await.map_err(|e| e.to_tool_text())
     }
 

@@ -24,13 +24,6 @@ pub struct AuthUser {
     pub key_id: String,
 }
 
-/// The credentials of an `Authorization: Bearer <token>` value. The scheme's name is case-insensitive (RFC 7235
-/// §2.1), so `bearer` and `BEARER` work as well.
-fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, token) = header.trim_start().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 fn unauthorized(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::Unauthorized).detail(detail)
 }
@@ -45,7 +38,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let Some(key) = bearer_token(header) else {
+        let Some(key) = sessionfs_shared::api::bearer_token(header) else {
             return Err(unauthorized("missing Authorization: Bearer <API key> header"));
         };
         if !auth::looks_like_key(key) {

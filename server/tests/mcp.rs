@@ -14,16 +14,23 @@ struct Mcp {
     session: Option<String>,
     http: reqwest::Client,
     next_id: u64,
+    /// The `Authorization` scheme's spelling: its case must not matter.
+    scheme: &'static str,
 }
 
 impl Mcp {
     async fn connect(base: &str, key: Option<&str>) -> Result<Self, reqwest::StatusCode> {
+        Self::connect_as(base, key, "Bearer").await
+    }
+
+    async fn connect_as(base: &str, key: Option<&str>, scheme: &'static str) -> Result<Self, reqwest::StatusCode> {
         let mut m = Self {
             url: format!("{base}/mcp"),
             key: key.map(str::to_owned),
             session: None,
             http: reqwest::Client::new(),
             next_id: 0,
+            scheme,
         };
         let init =
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}});
@@ -46,7 +53,7 @@ impl Mcp {
             .header("content-type", "application/json")
             .json(&body);
         if let Some(k) = &self.key {
-            req = req.bearer_auth(k);
+            req = req.header("authorization", format!("{} {k}", self.scheme));
         }
         if let Some(s) = &self.session {
             req = req.header("mcp-session-id", s);
@@ -83,6 +90,15 @@ async fn user_with_sessions(s: &TestServer, email: &str, ids: &[&str], word: &st
 
 const ALICE: [&str; 2] = ["ses_a11ce00000000001", "ses_a11ce00000000002"];
 const BOB: [&str; 1] = ["ses_b0b0000000000001"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_may_be_spelled_in_any_case() {
+    let s = TestServer::start().await;
+    let alice = user_with_sessions(&s, "alice@example.com", &ALICE, "aardvark").await;
+    let mut m = Mcp::connect_as(&s.url, Some(&alice.key), "bearer").await.unwrap();
+    let listed = m.call("list_sessions", json!({})).await;
+    assert_eq!(listed["structuredContent"]["sessions"].as_array().map(Vec::len), Some(2), "{listed}");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_at_once_see_only_their_own_sessions() {

@@ -7,6 +7,14 @@ use serde_json::{Map, Value};
 
 use crate::ErrorCode;
 
+/// The credentials of an `Authorization: Bearer <token>` value. The scheme's name is case-insensitive (RFC 7235
+/// §2.1), so `bearer` and `BEARER` work as well. Shared by the REST API and the MCP endpoint, which read the
+/// same header.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// `{"error": {"code", "message", "details"}}`: every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
@@ -615,6 +623,14 @@ pub struct StorageResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        assert_eq!(bearer_token("Bearer sk_sfs_a"), Some("sk_sfs_a"));
+        assert_eq!(bearer_token("bearer  sk_sfs_a "), Some("sk_sfs_a"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
 
     #[test]
     fn session_sort_wire_names_round_trip() {
