@@ -307,11 +307,16 @@ impl Capturer {
         // One capture at a time across processes: the index's write lock is held from reading where the last
         // capture stopped to committing this one, so two writers (the daemon and an import) never append to
         // one `messages.jsonl` at once, nor take each other's uncommitted lines for their own.
+        self.in_batch(|c| c.capture_path_with(path, None))
+    }
+
+    /// Run `f` holding the index's write lock, committing what it wrote if it succeeds and dropping it if not.
+    fn in_batch<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.store.index_mut().begin_batch()?;
-        match self.capture_path_with(path, None) {
-            Ok(report) => {
+        match f(self) {
+            Ok(done) => {
                 self.store.index_mut().end_batch()?;
-                Ok(report)
+                Ok(done)
             }
             Err(e) => {
                 self.store.index_mut().abort_batch();
@@ -499,25 +504,14 @@ impl Capturer {
         }
         files.sort_by_key(|f| (f.subagent.is_some(), f.path.clone()));
         // As in `capture_path`: one capture at a time across processes (the daemon may be capturing).
-        self.store.index_mut().begin_batch()?;
-        let done = (|| {
-            let parsed = files.into_iter().map(|f| self.parse_whole(f)).collect::<Result<Vec<_>>>()?;
-            let known = self.store.index().session(id)?.is_some() || self.store.session_dir(id).exists();
+        self.in_batch(|c| {
+            let parsed = files.into_iter().map(|f| c.parse_whole(f)).collect::<Result<Vec<_>>>()?;
+            let known = c.store.index().session(id)?.is_some() || c.store.session_dir(id).exists();
             if !known && parsed.iter().all(|p| p.messages.is_empty()) {
                 return Ok(None); // as for any file: no session until its first message
             }
-            self.write_full(id, parsed, true).map(Some)
-        })();
-        match done {
-            Ok(report) => {
-                self.store.index_mut().end_batch()?;
-                Ok(report)
-            }
-            Err(e) => {
-                self.store.index_mut().abort_batch();
-                Err(e)
-            }
-        }
+            c.write_full(id, parsed, true).map(Some)
+        })
     }
 
     /// Write a whole session from parsed files: append when the stored copy is a prefix of it, rewrite
