@@ -2,76 +2,13 @@
 //! (The wider sync scenarios are in `sync.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::fs;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
 mod common;
-use common::{Server, signup};
-
-const NATIVE: &str = "0a1b2c3d-1111-2222-3333-444455556666";
-const ID: &str = "ses_0a1b2c3d11112222";
-
-/// One machine: its own HOME (agent files) and store.
-struct Machine {
-    home: PathBuf,
-    store: PathBuf,
-}
-
-impl Machine {
-    fn new(root: &Path, name: &str) -> Self {
-        let m = Self { home: root.join(name).join("home"), store: root.join(name).join("store") };
-        fs::create_dir_all(m.home.join(".claude/projects/-tmp-p")).unwrap();
-        m
-    }
-
-    fn say(&self, uuid: &str, text: &str) {
-        let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/tmp/p", "sessionId": NATIVE, "version": "2.1.197",
-            "type": "user", "message": {"role": "user", "content": text}, "uuid": uuid, "timestamp": "2026-03-20T10:00:00.000Z"});
-        let path = self.home.join(format!(".claude/projects/-tmp-p/{NATIVE}.jsonl"));
-        let mut f = OpenOptions::new().create(true).append(true).open(path).unwrap();
-        writeln!(f, "{line}").unwrap();
-    }
-
-    fn sfs(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sfs"))
-            .args(args)
-            .env("HOME", &self.home)
-            .env("SFS_HOME", &self.store)
-            .env_remove("SFS_API_KEY")
-            .env_remove("SFS_API_URL")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.sfs(args);
-        assert!(
-            out.status.success(),
-            "sfs {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-
-    fn login(&self, server: &Server, key: &str) {
-        self.ok(&["auth", "login", "--url", &server.url, "--key", key]);
-    }
-
-    fn msg_ids(&self, id: &str) -> Vec<String> {
-        let v = self.json(&["show", id, "--json"]);
-        v["messages"].as_array().unwrap().iter().map(|m| m["msg_id"].as_str().unwrap().to_owned()).collect()
-    }
-}
+use common::{ID, Machine, NATIVE, Server, signup};
 
 #[test]
 fn signup_refuses_an_insecure_url_before_sending_anything_and_shows_the_key_once() {
@@ -105,7 +42,7 @@ fn restore_of_a_local_delete_that_was_never_pushed_recaptures_it_while_logged_in
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let a = Machine::new(tmp.path(), "a");
-    a.say("u1", "only on this machine");
+    a.say(NATIVE, "u1", "only on this machine");
     a.ok(&["import"]);
     a.login(&server, &signup(&server, "me@example.com"));
     a.ok(&["delete", ID, "--scope", "local"]);
@@ -123,20 +60,20 @@ fn restore_brings_back_what_the_agent_wrote_while_deleted_and_what_was_never_pus
     let server = Server::start(&tmp.path().join("srv"), &[]);
     for scope in ["everywhere", "local", "cloud"] {
         let a = Machine::new(tmp.path(), scope);
-        a.say("u1", "pushed before the delete");
+        a.say(NATIVE, "u1", "pushed before the delete");
         a.ok(&["import"]);
         a.login(&server, &signup(&server, &format!("{scope}@example.com")));
         a.ok(&["sync"]);
-        a.say("u2", "captured here, never pushed");
+        a.say(NATIVE, "u2", "captured here, never pushed");
         a.ok(&["import"]);
         a.ok(&["delete", ID, "--scope", scope]);
-        a.say("u3", "written while the session was deleted");
+        a.say(NATIVE, "u3", "written while the session was deleted");
         a.ok(&["import"]);
         let out = a.ok(&["restore", ID]);
         assert!(out.contains("the restored copy lacked"), "{scope}: {out}");
         assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3"], "{scope}: {out}");
         // Capture goes on from there, and sync takes it all to the server.
-        a.say("u4", "after the restore");
+        a.say(NATIVE, "u4", "after the restore");
         a.ok(&["import"]);
         assert_eq!(a.msg_ids(ID), ["u1", "u2", "u3", "u4"], "{scope}");
         a.ok(&["sync"]);
@@ -151,20 +88,20 @@ fn restore_keeps_the_servers_turns_and_adds_the_agent_files_turns_when_each_lack
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
-    a.say("u1", "the start");
+    a.say(NATIVE, "u1", "the start");
     a.ok(&["import"]);
     a.login(&server, &key);
     a.ok(&["sync"]);
     // Another machine with the same agent session adds a turn, which only the server's copy has.
-    b.say("u1", "the start");
-    b.say("b2", "from the other machine");
+    b.say(NATIVE, "u1", "the start");
+    b.say(NATIVE, "b2", "from the other machine");
     b.ok(&["import"]);
     b.login(&server, &key);
     b.ok(&["sync"]);
     a.ok(&["delete", ID]);
     // Meanwhile the agent here writes more turns than the server's copy holds.
     for (uuid, text) in [("u2", "two"), ("u3", "three"), ("u4", "four")] {
-        a.say(uuid, text);
+        a.say(NATIVE, uuid, text);
     }
     a.ok(&["import"]);
     let out = a.ok(&["restore", ID]);
@@ -215,7 +152,7 @@ fn handoff_list_shows_the_inbox_and_what_was_sent() {
     assert!(String::from_utf8_lossy(&empty.stderr).contains("No handoffs"));
     assert_eq!(b.json(&["handoff", "list", "--json"]), json!([]));
 
-    a.say("u1", "please finish the migration");
+    a.say(NATIVE, "u1", "please finish the migration");
     a.ok(&["import"]);
     let sent = a.json(&["handoff", ID, "--to", "bob@example.com", "-m", "over to you", "--json"]);
     let hid = sent["id"].as_str().unwrap();

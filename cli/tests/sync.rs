@@ -8,76 +8,14 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod common;
-use common::{Server, signup};
-
-/// One machine: its own HOME (agent files) and store.
-struct Machine {
-    home: PathBuf,
-    store: PathBuf,
-}
-
-const NATIVE: &str = "0a1b2c3d-1111-2222-3333-444455556666";
-const ID: &str = "ses_0a1b2c3d11112222";
-
-impl Machine {
-    fn new(root: &Path, name: &str) -> Self {
-        let m = Self { home: root.join(name).join("home"), store: root.join(name).join("store") };
-        fs::create_dir_all(m.home.join(".claude/projects/-tmp-p")).unwrap();
-        m
-    }
-
-    fn session_file(&self, native: &str) -> PathBuf {
-        self.home.join(format!(".claude/projects/-tmp-p/{native}.jsonl"))
-    }
-
-    fn say(&self, native: &str, uuid: &str, text: &str) {
-        let line = json!({"parentUuid": null, "isSidechain": false, "cwd": "/tmp/p", "sessionId": native, "version": "2.1.197",
-            "type": "user", "message": {"role": "user", "content": text}, "uuid": uuid, "timestamp": "2026-03-20T10:00:00.000Z"});
-        let mut f = OpenOptions::new().create(true).append(true).open(self.session_file(native)).unwrap();
-        writeln!(f, "{line}").unwrap();
-    }
-
-    fn sfs(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sfs"))
-            .args(args)
-            .env("HOME", &self.home)
-            .env("SFS_HOME", &self.store)
-            .env("SFS_SFSD_BIN", env!("CARGO_BIN_EXE_sfsd"))
-            .env("SFS_SYNC_POLL_SECS", "1")
-            .env_remove("SFS_API_KEY")
-            .env_remove("SFS_API_URL")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.sfs(args);
-        assert!(
-            out.status.success(),
-            "sfs {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
-    }
-
-    fn msg_ids(&self, id: &str) -> Vec<String> {
-        let v = self.json(&["show", id, "--json"]);
-        v["messages"].as_array().unwrap().iter().map(|m| m["msg_id"].as_str().unwrap().to_owned()).collect()
-    }
-}
+use common::{ID, Machine, NATIVE, Server, signup};
 
 /// `sfs resume <id> --in claude-code --no-launch --json` on machine `m`, with a stand-in `claude` on PATH
 /// (only its `--version` is asked).
@@ -101,11 +39,6 @@ fn resume_here(m: &Machine, id: &str) -> Value {
         .unwrap();
     assert!(out.status.success(), "resume failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn login(m: &Machine, server: &Server, key: &str) {
-    let out = m.ok(&["auth", "login", "--url", &server.url, "--key", key]);
-    assert!(out.contains("Logged in") && !out.contains(key), "{out}");
 }
 
 #[test]
@@ -153,8 +86,8 @@ fn two_machines_push_pull_merge_and_fork_without_losing_turns() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
-    login(&a, &server, &key);
-    login(&b, &server, &key);
+    a.login(&server, &key);
+    b.login(&server, &key);
 
     a.say(NATIVE, "u1", "first turn about kumquats");
     a.ok(&["import"]);
@@ -223,8 +156,8 @@ fn deletes_are_sync_aware_on_both_machines() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
-    login(&a, &server, &key);
-    login(&b, &server, &key);
+    a.login(&server, &key);
+    b.login(&server, &key);
     a.say(NATIVE, "u1", "to be deleted");
     a.ok(&["import"]);
     a.ok(&["sync"]);
@@ -257,8 +190,8 @@ fn handoff_from_one_user_to_another() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
-    login(&a, &server, &signup(&server, "alice@example.com"));
-    login(&b, &server, &signup(&server, "bob@example.com"));
+    a.login(&server, &signup(&server, "alice@example.com"));
+    b.login(&server, &signup(&server, "bob@example.com"));
     a.say(NATIVE, "u1", "please finish the migration");
     a.ok(&["import"]);
     let out = a.ok(&["handoff", ID, "--to", "bob@example.com", "-m", "over to you"]);
@@ -281,7 +214,7 @@ fn secrets_are_redacted_before_upload_and_counted() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     let aws = "AKIAZ3X7Q2LMNP4RTW5Y";
     let gh = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0".repeat(2).get(..36).unwrap());
     a.say(NATIVE, "u1", &format!("deploy with {aws} and token {gh} please"));
@@ -310,7 +243,7 @@ fn too_large_sessions_are_reported_and_excluded_until_they_change() {
     let server = Server::start(&tmp.path().join("srv"), &[("SFS_MAX_UPLOAD_SIZE", "20KB")]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     // Random-looking text so that it does not compress below the limit.
     let mut text = String::new();
     let mut x: u64 = 0x9e3779b97f4a7c15;
@@ -341,7 +274,7 @@ fn rate_limits_are_retried_and_a_server_restart_is_survived() {
     let mut server = Server::start(&tmp.path().join("srv"), &[("SFS_RATE_LIMIT_PER_MINUTE", "600")]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     for i in 0..30 {
         let native = format!("{i:08x}-1111-2222-3333-444455556666");
         a.say(&native, "u1", &format!("session number {i}"));
@@ -364,7 +297,7 @@ fn rate_limits_are_retried_and_a_server_restart_is_survived() {
     assert_eq!(a.json(&["list-remote", "--json"]).as_array().unwrap().len(), 30);
     // Every session is whole on the server: a fresh machine pulls them all.
     let b = Machine::new(tmp.path(), "b");
-    login(&b, &server, &key);
+    b.login(&server, &key);
     let report = b.json(&["sync", "--json"]);
     assert_eq!(report["pulled"], 30, "{report}");
 }
@@ -375,7 +308,7 @@ fn the_daemon_autosyncs_a_changed_session_within_the_debounce() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     a.ok(&["sync", "auto", "--mode", "all", "--debounce", "5"]);
     a.ok(&["daemon", "start"]);
     struct Stop<'a>(&'a Machine);
@@ -424,7 +357,7 @@ fn selective_autosync_pushes_only_watched_sessions() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     let other_native = "99999999-1111-2222-3333-444455556666";
     let other = "ses_9999999911112222";
     a.ok(&["sync", "auto", "--mode", "selective", "--debounce", "5"]);
@@ -507,8 +440,8 @@ fn a_copy_never_synced_here_does_not_overwrite_the_servers_and_a_pull_keeps_loca
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let (a, b) = (Machine::new(tmp.path(), "a"), Machine::new(tmp.path(), "b"));
-    login(&a, &server, &key);
-    login(&b, &server, &key);
+    a.login(&server, &key);
+    b.login(&server, &key);
     // The same agent session on two machines (its folder copied to a new laptop): A went on, B did not.
     for m in [&a, &b] {
         m.say(NATIVE, "u1", "first");
@@ -565,13 +498,13 @@ fn machines_that_diverge_differently_make_different_forks_and_a_fork_is_never_ov
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     a.say(NATIVE, "u1", "common start");
     a.ok(&["import"]);
     a.ok(&["sync"]);
     let (b, c) = (Machine::new(tmp.path(), "b"), Machine::new(tmp.path(), "c"));
     for m in [&b, &c] {
-        login(m, &server, &key);
+        m.login(&server, &key);
         m.ok(&["pull", ID]);
         fs::copy(a.session_file(NATIVE), m.session_file(NATIVE)).unwrap();
         m.ok(&["import"]);
@@ -610,16 +543,16 @@ fn after_logging_in_elsewhere_every_session_is_uploaded_there() {
     let a = Machine::new(tmp.path(), "a");
     a.say(NATIVE, "u1", "synced with the first server");
     a.ok(&["import"]);
-    login(&a, &s1, &signup(&s1, "me@example.com"));
+    a.login(&s1, &signup(&s1, "me@example.com"));
     assert_eq!(a.json(&["sync", "--json"])["pushed"], 1);
     // Another server: the state recorded for the first one does not count here.
-    login(&a, &s2, &signup(&s2, "me@example.com"));
+    a.login(&s2, &signup(&s2, "me@example.com"));
     let report = a.json(&["sync", "--json"]);
     assert_eq!(report["pushed"], 1, "{report}");
     assert_eq!(remote_count(&a, ID), Some(1));
     assert!(a.ok(&["push", ID]).contains("already in step"));
     // Another account on the same server: the same.
-    login(&a, &s2, &signup(&s2, "other@example.com"));
+    a.login(&s2, &signup(&s2, "other@example.com"));
     let out = a.ok(&["push", ID]);
     assert!(out.contains("Created remote session"), "{out}");
     assert_eq!(remote_count(&a, ID), Some(1));
@@ -631,7 +564,7 @@ fn a_full_quota_is_not_a_session_too_large_and_is_retried() {
     let server = Server::start(&tmp.path().join("srv"), &[("SFS_STORAGE_QUOTA_BYTES", "2000")]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     let other_native = "99999999-1111-2222-3333-444455556666";
     let other = "ses_9999999911112222";
     // Text that does not compress much: each archive takes about half the quota.
@@ -674,7 +607,7 @@ fn a_failed_pull_leaves_a_local_delete_in_force() {
     let server = Server::start(&tmp.path().join("srv"), &[]);
     let key = signup(&server, "me@example.com");
     let a = Machine::new(tmp.path(), "a");
-    login(&a, &server, &key);
+    a.login(&server, &key);
     a.say(NATIVE, "u1", "to be deleted everywhere");
     a.ok(&["import"]);
     a.ok(&["push", ID]);
@@ -707,7 +640,7 @@ fn codex_sessions_continued_differently_on_two_machines_fork_instead_of_overwrit
     let meta = json!({"timestamp": "2026-03-20T10:00:00.000Z", "type": "session_meta", "payload": {"id": native,
         "timestamp": "2026-03-20T10:00:00.000Z", "cwd": "/tmp/p", "originator": "codex_cli_rs", "cli_version": "0.169.0"}});
     for m in [&a, &b] {
-        login(m, &server, &key);
+        m.login(&server, &key);
         fs::create_dir_all(rollout(m).parent().unwrap()).unwrap();
         fs::write(rollout(m), format!("{meta}\n")).unwrap();
         prompt(m, "common start", 1);

@@ -9,6 +9,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
+mod machine;
+#[allow(unused_imports)] // not every test binary uses it
+pub use machine::{ID, Machine, NATIVE};
+
 fn server_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("SFS_SERVER_BIN") {
         return PathBuf::from(p);
