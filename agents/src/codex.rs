@@ -39,11 +39,6 @@ impl Agent for Codex {
         AgentKind::Codex
     }
 
-    /// Rollouts give messages no IDs: they are numbered in the order they come.
-    fn positional_message_ids(&self) -> bool {
-        true
-    }
-
     fn watch_roots(&self, dirs: &AgentDirs) -> Vec<PathBuf> {
         vec![dirs.codex().join("sessions")]
     }

@@ -117,11 +117,6 @@ pub trait Agent: Send + Sync {
     fn writer(&self) -> Option<&dyn NativeWriter> {
         None
     }
-    /// Whether a message's ID is its position in the file (the agent writes none of its own), so that after a
-    /// file is rewritten an ID may name another message than the stored one.
-    fn positional_message_ids(&self) -> bool {
-        false
-    }
 
     /// Every session file in the agent's folder, and every folder there that could not be read, found by
     /// walking the watch roots.

@@ -603,15 +603,10 @@ impl Capturer {
             for m in &stored {
                 have.entry(m.msg_id.as_str()).or_default().push(m);
             }
-            // Where IDs are positions (Codex), a file rewritten shorter numbers its new messages like stored
-            // ones: those are new unless equal to a stored message. Elsewhere an ID is the message's own.
-            let positional = self.agents.iter().any(|a| a.kind() == agent && a.positional_message_ids());
+            // Not by ID alone: a Codex file rewritten shorter numbers its new messages like stored ones.
             let new: Vec<Message> = all
                 .drain(..)
-                .filter(|m| match have.get(m.msg_id.as_str()) {
-                    None => true,
-                    Some(same_id) => positional && !same_id.contains(&m),
-                })
+                .filter(|m| !have.get(m.msg_id.as_str()).is_some_and(|same_id| same_id.iter().any(|s| s.is_copy_of(m))))
                 .collect();
             if !new.is_empty() {
                 let prepared = Prepared::new(&new);

@@ -148,17 +148,9 @@ enum Relation {
     Diverged,
 }
 
-/// Whether two copies of a message are the same message: the same ID, written at the same time. The ID
-/// alone is not enough: Codex's are positions (`msg_000007`), so two machines that continued a session
-/// differently hold different messages under the same IDs. The text cannot decide it either: the server's
-/// copy is redacted and the local one is not.
-fn same_message(a: &Message, b: &Message) -> bool {
-    a.msg_id == b.msg_id && a.timestamp == b.timestamp
-}
-
 /// How many leading messages `a` and `b` share.
 fn common_prefix(a: &[Message], b: &[Message]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| same_message(x, y)).count()
+    a.iter().zip(b).take_while(|(x, y)| x.is_copy_of(y)).count()
 }
 
 fn relation(local: &[Message], remote: &[Message]) -> Relation {

@@ -440,6 +440,14 @@ pub struct Message {
 }
 
 impl Message {
+    /// Whether `other` is another copy of this message: the same ID, written at the same time. The ID alone is
+    /// not enough, since Codex's are positions (`msg_000007`): a rewritten file, or another machine that went on
+    /// with the session, holds other messages under the same IDs. The content cannot decide it either: a copy
+    /// that went through the server is redacted, and a message captured mid-stream grows.
+    pub fn is_copy_of(&self, other: &Message) -> bool {
+        self.msg_id == other.msg_id && self.timestamp == other.timestamp
+    }
+
     /// A message with the given role and blocks and nothing else set.
     pub fn new(msg_id: impl Into<String>, role: Role, content: Vec<Block>) -> Self {
         Self {
